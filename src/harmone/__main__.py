@@ -1,0 +1,5 @@
+import sys
+
+from harmone.cli import main
+
+sys.exit(main())

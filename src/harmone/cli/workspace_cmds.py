@@ -1,0 +1,75 @@
+"""`harmone init`, `harmone status`, `harmone export`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harmone import lifecycle
+from harmone.cli import workspace_dir
+from harmone.knowledge import KnowledgeStore
+from harmone.workspace import Workspace
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("init", parents=[common], help="create a workspace (idempotent)")
+    p.set_defaults(handler=cmd_init)
+
+    p = subparsers.add_parser("status", parents=[common], help="show the state of a workspace")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_status)
+
+    p = subparsers.add_parser("export", parents=[common], help="export logged data")
+    p.add_argument("what", choices=["predictions"], help="what to export")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="output CSV file")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    workspace, created = Workspace.init(workspace_dir(args))
+    where = workspace.root.resolve()
+    if created:
+        print(f"Initialised a HarmonE workspace in {where}")
+        print(f"  configuration: {workspace.config_path.name} (published constants; edit to tune)")
+    else:
+        print(f"{where} is already a HarmonE workspace; nothing was changed")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(workspace_dir(args))
+    info = lifecycle.status(workspace)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"workspace:     {info['workspace']}")
+    if "approach" in info:
+        print(f"approach:      {info['approach']}")
+    version = info["active_version"]
+    print(f"active model:  {info['active_model']}" + (f" (version {version})" if version else " (not trained)"))
+    if not info["models"]:
+        print("models:        none trained (run `harmone train`)")
+    for kind, entry in info["models"].items():
+        versions = ", ".join(str(v) for v in entry["versions"])
+        print(f"  {kind:<8} versions {versions}; active {entry['active_version']}")
+    print(f"predictions:   {info['predictions']}")
+    if info["recent_r2"] is not None:
+        print(f"recent R²:     {info['recent_r2']:.4f} (last {info['recent_rows']} predictions)")
+    if info["recent_energy_uj_per_prediction"] is not None:
+        meter = info.get("meter") or {}
+        label = f" ({meter.get('kind')}, {meter.get('source')})" if meter else ""
+        print(f"recent energy: {info['recent_energy_uj_per_prediction']:.2f} µJ per prediction{label}")
+    for line in info.get("extra_lines", []):
+        print(line)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(workspace_dir(args))
+    output = Path(args.output)
+    with KnowledgeStore(workspace.db_path) as store:
+        count = store.export_predictions(output)
+    print(f"Wrote {count} predictions to {output}")
+    return 0

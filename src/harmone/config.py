@@ -1,0 +1,274 @@
+"""The Decision Map: every goal, threshold and interval of HarmonE, validated on load.
+
+Defaults are the published constants (DESIGN section 2). ``harmone.toml`` in a workspace
+overrides them; an unknown key, a wrong type or an out-of-range value is an error that
+names the file, the section and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harmone.errors import ConfigError
+
+CONFIG_FILE = "harmone.toml"
+
+
+def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
+             lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None) -> Any:
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    window: int = _setting(5, "past values per prediction", lo=1, hi=1000)
+    interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, lo_open=True)
+    train_ratio: float = _setting(0.1, "leading share of the data used for the first training",
+                                 lo=0, hi=1, lo_open=True, hi_open=True)
+    fit_fraction: float = _setting(0.8, "share of a training set that fits; the rest is held out",
+                                  lo=0, hi=1, lo_open=True, hi_open=True)
+    default_model: str = _setting("lstm", "model served when knowledge/model.csv is missing")
+    flush_rows: int = _setting(64, "predictions buffered before they are written to the knowledge base", lo=1, hi=100000)
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    meter: str = _setting("auto", "energy meter: auto, rapl, estimator or fake",
+                          choices=("auto", "rapl", "estimator", "fake"))
+    watts_per_core: float = _setting(15.0, "estimator: power of one fully busy core, watts", lo=0, lo_open=True)
+    normalisation: str = _setting("calibrated", "energy range for the score: calibrated or published",
+                                  choices=("calibrated", "published"))
+    e_min_uj: float = _setting(0.0, "published lower end of energy per prediction, µJ", lo=0)
+    e_max_uj: float = _setting(25000.0, "published upper end of energy per prediction, µJ", lo=0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    interval_s: float = _setting(40.0, "period of the switch loop (t1), seconds", lo=0, lo_open=True)
+    beta: float = _setting(0.95, "weight of R² against energy in the score", lo=0, hi=1)
+    gamma: float = _setting(0.8, "EMA weight of the newest score", lo=0, hi=1)
+    min_score: float = _setting(0.78, "an EMA below this is a score violation", lo=-1e9)
+    explore_probability: float = _setting(0.1, "chance of switching to a random other model", lo=0, hi=1)
+    max_energy: float = _setting(1.0, "normalised energy goal feeding the dynamic budget", lo=0)
+    budget_gain: float = _setting(0.95, "budget update T <- T + gain * (max_energy - e)", lo=0)
+    recovery_cycles: int = _setting(3, "runs without switching after an energy violation", lo=0, hi=1000)
+    budget_rule: str = _setting("bounded", "energy budget: published (can never fire with max_energy 1) or bounded",
+                                choices=("published", "bounded"))
+    energy_goal: float = _setting(0.5, "bounded rule: target mean normalised energy", lo=0, hi=1)
+    budget_max: float = _setting(1.0, "bounded rule: upper bound and start value of the budget", lo=0)
+    initial_ema: dict[str, float] = _setting({"lstm": 0.82, "svm": 0.79, "linear": 0.75},
+                                             "starting score EMA per model kind")
+    default_initial_ema: float = _setting(0.75, "starting EMA for a kind not listed in initial_ema")
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    interval_s: float = _setting(3.0, "period of the drift loop (t2), seconds", lo=0, lo_open=True)
+    warmup_s: float = _setting(400.0, "wait before the first drift check, seconds", lo=0)
+    window: int = _setting(1200, "true values per compared window", lo=2)
+    bins: int = _setting(50, "histogram bins for the KL divergence", lo=2, hi=10000)
+    epsilon: float = _setting(1e-10, "added to histogram probabilities to avoid zeros", lo=0, lo_open=True)
+    threshold: float = _setting(0.75, "KL above this is drift (a later tool version used 0.5)", lo=0)
+    reuse_threshold: float = _setting(0.75, "reuse a stored version when its KL to the drift data is below this", lo=0)
+    kl_clip: float = _setting(10.0, "KL values are clipped to [0, kl_clip] when versions are compared", lo=0, lo_open=True)
+    cooldown_s: float = _setting(400.0, "wait after acting on drift, seconds", lo=0)
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    interval_s: float = _setting(500.0, "period of periodic retraining (t3), seconds", lo=0, lo_open=True)
+    window: int = _setting(1500, "latest true values used as training data", lo=10)
+
+
+@dataclass(frozen=True)
+class Config:
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    switch: SwitchConfig = field(default_factory=SwitchConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    #: Per model kind: hyperparameter overrides, and a ``retrain`` sub-table for retraining.
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def model_params(self, kind: str, *, retrain: bool = False) -> dict[str, Any]:
+        """Hyperparameters for training ``kind``: published defaults, then this config."""
+        from harmone.models import model_class
+
+        cls = model_class(kind)
+        overrides = dict(self.models.get(kind, {}))
+        retrain_overrides = overrides.pop("retrain", {})
+        params = {**cls.default_params, **overrides}
+        if retrain:
+            params.update(cls.default_retrain_params)
+            params.update(retrain_overrides)
+        return params
+
+    def initial_ema(self, kind: str) -> float:
+        return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
+
+    def replace(self, **sections: Any) -> Config:
+        return dataclasses.replace(self, **sections)
+
+
+_SECTIONS: dict[str, type] = {
+    "stream": StreamConfig,
+    "energy": EnergyConfig,
+    "switch": SwitchConfig,
+    "drift": DriftConfig,
+    "retrain": RetrainConfig,
+}
+
+
+def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
+    expected = type(f.default) if f.default is not dataclasses.MISSING else dict
+    meta = f.metadata
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is dict:
+        if not isinstance(value, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+            raise ConfigError(f"{where}: {key} must be a table of numbers, got {value!r}")
+        return {k: float(v) for k, v in value.items()}
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"{where}: {key} = {value!r} is not one of {', '.join(meta['choices'])}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: {key} = {value!r} must be finite")
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        bound = ">" if meta.get("lo_open") else ">="
+        raise ConfigError(f"{where}: {key} = {value!r} is out of range (must be {bound} {lo})")
+    if hi is not None and (value > hi or (meta.get("hi_open") and value == hi)):
+        bound = "<" if meta.get("hi_open") else "<="
+        raise ConfigError(f"{where}: {key} = {value!r} is out of range (must be {bound} {hi})")
+    return value
+
+
+def _build_section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(fields)})")
+        values[key] = _check_value(where, key, value, fields[key])
+    return cls(**values)
+
+
+def _check_models(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    from harmone.models import kinds, model_class
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [models] must be a table")
+    checked: dict[str, dict[str, Any]] = {}
+    for kind, table in raw.items():
+        where = f"{source} [models.{kind}]"
+        if kind not in kinds():
+            raise ConfigError(f"{where}: unknown model kind {kind!r} (known: {', '.join(kinds())})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        cls = model_class(kind)
+        checked[kind] = {}
+        for sub, params in (("", {k: v for k, v in table.items() if k != "retrain"}),
+                            ("retrain", table.get("retrain", {}))):
+            here = f"{where}" if not sub else f"{source} [models.{kind}.retrain]"
+            if not isinstance(params, dict):
+                raise ConfigError(f"{here}: must be a table")
+            clean: dict[str, Any] = {}
+            for key, value in params.items():
+                if key not in cls.default_params:
+                    raise ConfigError(f"{here}: unknown key {key!r} (known: {', '.join(cls.default_params)})")
+                expected = type(cls.default_params[key])
+                if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+                    raise ConfigError(f"{here}: {key} must be {expected.__name__}, got {value!r}")
+                clean[key] = value
+            try:
+                cls.check_params({**cls.default_params, **clean})
+            except ValueError as exc:
+                raise ConfigError(f"{here}: {exc}") from None
+            if sub:
+                checked[kind]["retrain"] = clean
+            else:
+                checked[kind].update(clean)
+    return checked
+
+
+def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
+    """Validate a parsed TOML document into a ``Config``."""
+    sections: dict[str, Any] = {}
+    for name, table in raw.items():
+        if name == "models":
+            sections["models"] = _check_models(table, source)
+            continue
+        if name not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join([*_SECTIONS, 'models'])})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]")
+    config = Config(**sections)
+    if config.drift.window * 2 > 10_000_000:
+        raise ConfigError(f"{source} [drift]: window = {config.drift.window} is too large")
+    return config
+
+
+def load(path: Path) -> Config:
+    """Read and validate a workspace configuration file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found (run `harmone init`)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return from_mapping(raw, str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def render(config: Config | None = None) -> str:
+    """The configuration as commented TOML, every setting spelled out."""
+    from harmone.models import kinds, model_class
+
+    config = config or Config()
+    lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants.", ""]
+    for name in _SECTIONS:
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(section):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+        lines.append("")
+    for kind in kinds():
+        cls = model_class(kind)
+        params = config.model_params(kind)
+        lines.append(f"[models.{kind}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in params.items())
+        lines.append("")
+        retrain = {k: v for k, v in config.model_params(kind, retrain=True).items() if params.get(k) != v}
+        retrain = {**{k: v for k, v in cls.default_retrain_params.items()}, **retrain}
+        if retrain:
+            lines.append(f"[models.{kind}.retrain]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in retrain.items())
+            lines.append("")
+    return "\n".join(lines)

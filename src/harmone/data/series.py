@@ -1,0 +1,215 @@
+"""The stream on disk: one numeric column in a CSV file with a header row.
+
+A workspace holds the series as two files, the training split and the test stream that
+inference replays. Reading is strict: a value that is blank, not a number or not finite is
+an error naming the file, the line (the header is line 1), the column and the value, since
+a silently skipped row would shift every later prediction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from harmone.atomic import fsync_dir, write_text
+from harmone.errors import DataError
+
+TRAIN_FILE = "flow_data_train.csv"
+TEST_FILE = "flow_data_test.csv"
+COLUMN = "flow"
+
+
+def train_size(n_values: int, train_ratio: float) -> int:
+    """Rows of the leading training share; one rule for the generator and ``split``."""
+    return int(round(n_values * train_ratio))
+
+
+def read_text(path: Path) -> str:
+    """A CSV file's text, with file-level problems turned into one-line errors."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not text.strip():
+        raise DataError(f"{path}: file is empty (expected a header row and values)")
+    return text
+
+
+def header(path: Path, text: str) -> list[str]:
+    """The column names of the first row, stripped of surrounding spaces."""
+    try:
+        names = next(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise DataError(f"{path}: line 1: not valid CSV ({exc})") from None
+    return [name.strip() for name in names]
+
+
+def column_index(path: Path, names: list[str], column: str) -> int:
+    """Position of ``column`` in a header, or an error listing the columns found."""
+    try:
+        return names.index(column)
+    except ValueError:
+        found = ", ".join(repr(n) for n in names)
+        raise DataError(f"{path}: no column {column!r} (found: {found})") from None
+
+
+def rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Data rows with the file line each ends on (header = line 1); trailing blank lines dropped."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        next(reader)
+        blank: list[int] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                blank.append(reader.line_num)
+                continue
+            for line in blank:
+                yield line, []
+            blank.clear()
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def check_value(path: Path, line: int, column: str, raw: str) -> float:
+    """One cell as a finite float, or an error that points at it."""
+    where = f"{path}: line {line}, column {column!r}"
+    text = raw.strip()
+    if not text:
+        raise DataError(f"{where}: blank value")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {raw!r} is not a finite number")
+    return value
+
+
+def _fast_parse(text: str, index: int, n_columns: int) -> np.ndarray | None:
+    """Every cell of the column at C speed; ``None`` when anything looks unusual."""
+    if n_columns == 1:
+        # Our own format: no quoting needed, so lines are rows.
+        cells = text.splitlines()[1:]
+        while cells and not cells[-1].strip():
+            cells.pop()
+    else:
+        reader = csv.reader(io.StringIO(text))
+        try:
+            next(reader)
+            cells = [row[index] if len(row) == n_columns else None for row in reader]  # type: ignore[misc]
+        except csv.Error:
+            return None
+        if None in cells:
+            return None
+    try:
+        values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    except ValueError:
+        return None
+    return values if values.size and bool(np.all(np.isfinite(values))) else None
+
+
+def read_series(path: Path, column: str = COLUMN) -> np.ndarray:
+    """The column as float64; any unusable cell is an error naming its line and value."""
+    path = Path(path)
+    text = read_text(path)
+    names = header(path, text)
+    index = column_index(path, names, column)
+    values = _fast_parse(text, index, len(names))
+    if values is not None:
+        return values
+    # The careful path: CSV parsing with line numbers; the first bad cell is reported.
+    out: list[float] = []
+    for line, row in rows(path, text):
+        if not row:
+            row = [""] * len(names)
+        if len(row) != len(names):
+            raise DataError(f"{path}: line {line}: {len(row)} fields but the header has "
+                            f"{len(names)} (a decimal comma or a missing value?)")
+        out.append(check_value(path, line, column, row[index]))
+    if not out:
+        raise DataError(f"{path}: no data rows below the header")
+    return np.asarray(out, dtype=np.float64)
+
+
+def format_values(values: np.ndarray, column: str) -> str:
+    """CSV text whose numbers read back bit for bit (shortest round-trip repr)."""
+    values = _as_finite_1d(values, "values")
+    return column + "\n" + "".join(f"{v!r}\n" for v in values.tolist())
+
+
+def _as_finite_1d(values: np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise DataError(f"{what}: expected a 1-D series, got shape {array.shape}")
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        raise DataError(f"{what}: value {array[bad[0]]!r} at index {bad[0]} is not finite")
+    return array
+
+
+def write_series(path: Path, values: np.ndarray, column: str = COLUMN) -> None:
+    """Replace ``path`` atomically: readers see the old series or the new one."""
+    write_text(Path(path), format_values(values, column))
+
+
+def split(values: np.ndarray, train_ratio: float, *, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The leading ``train_ratio`` share for training, the rest as the test stream."""
+    values = np.asarray(values, dtype=np.float64)
+    if not 0.0 < train_ratio < 1.0:
+        raise DataError(f"train_ratio must be between 0 and 1 (exclusive), got {train_ratio}")
+    n_train = train_size(len(values), train_ratio)
+    need = window + 1
+    for name, size in (("training part", n_train), ("test part", len(values) - n_train)):
+        if size < need:
+            raise DataError(
+                f"the {name} has {size} rows but needs at least {need} (window {window} + 1) "
+                f"to form one window; {len(values)} rows with train_ratio {train_ratio}")
+    return values[:n_train].copy(), values[n_train:].copy()
+
+
+def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray) -> tuple[Path, Path]:
+    """Write both files so that a new training file never sits beside an old test file.
+
+    Both are written in full to temporary names and fsynced first; only then are they
+    renamed into place, test file first, then the training file. A crash before the
+    renames leaves the old pair; the only remaining window is between the two renames
+    (microseconds), where the new test file sits beside the old training file. Renaming
+    the test file first means the model's training data is never newer than the stream.
+    """
+    data_dir = Path(data_dir)
+    texts = {TEST_FILE: format_values(test, COLUMN), TRAIN_FILE: format_values(train, COLUMN)}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, str] = {}
+    try:
+        for name, text in texts.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
+            temps[name] = tmp
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+        for name, tmp in temps.items():
+            os.replace(tmp, data_dir / name)
+    except BaseException:
+        for tmp in temps.values():
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(data_dir)
+    return data_dir / TRAIN_FILE, data_dir / TEST_FILE

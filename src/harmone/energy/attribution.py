@@ -1,0 +1,69 @@
+"""Energy per prediction from coarse counters: charge busy stretches, split per batch.
+
+A RAPL counter steps about once a millisecond; one Ridge prediction takes ~10-20 µs.
+Reading the counter around each prediction would give mostly zeros and the odd full
+millisecond step. Instead the engine marks busy stretches (``resume`` / ``pause`` around
+each step in live mode, so the sleep between steps is not charged), and every N
+predictions of one model ``take`` the energy of all their busy stretches and split it
+equally. A stretch of length d contains a counter step with probability d / T (T the
+step period) and that step carries T worth of energy, so the expected reading is d times
+the power around the stretch: the stretch's own energy when power is steady over a
+counter period. Summed over many stretches the error averages out and shrinks as the
+busy time grows; docs/energy.md discusses the conditions and their limits.
+
+Used from one thread: the thread that does the work (a thread-scope estimator only sees
+its own thread).
+"""
+
+from __future__ import annotations
+
+from harmone.energy.base import EnergyMeter
+
+
+class EnergyAttributor:
+    """Energy accumulated over busy stretches since the last ``take``.
+
+    Starts busy (``busy=True``), so a caller that never pauses, such as a simulated run
+    with no sleeps, gets all energy between takes with one reading per take.
+    """
+
+    def __init__(self, meter: EnergyMeter, *, busy: bool = True) -> None:
+        self.meter = meter
+        self._read_uj = meter.read_uj
+        self._busy = busy
+        self._start_uj = self._read_uj() if busy else 0.0
+        self._pending_uj = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def pending_uj(self) -> float:
+        """Energy of the finished busy stretches not yet taken (no meter reading)."""
+        return self._pending_uj
+
+    def resume(self) -> None:
+        """A busy stretch begins; no effect while already busy."""
+        if not self._busy:
+            self._start_uj = self._read_uj()
+            self._busy = True
+
+    def pause(self) -> None:
+        """Idle begins (e.g. before sleeping until the next stream value); no effect while idle."""
+        if self._busy:
+            delta_uj = self._read_uj() - self._start_uj
+            if delta_uj > 0:
+                self._pending_uj += delta_uj
+            self._busy = False
+
+    def take(self) -> float:
+        """µJ of the busy stretches since the last take; resets, and stays busy if busy."""
+        if self._busy:
+            now_uj = self._read_uj()
+            delta_uj = now_uj - self._start_uj
+            if delta_uj > 0:
+                self._pending_uj += delta_uj
+            self._start_uj = now_uj
+        energy_uj, self._pending_uj = self._pending_uj, 0.0
+        return energy_uj

@@ -1,0 +1,277 @@
+"""The knowledge base: every prediction, every decision and the loops' state, in SQLite.
+
+WAL mode lets one writer (inference) and concurrent readers (the managing system, `status`)
+work across processes. Reads are incremental by row id, so a loop's cost does not grow with
+the length of the history. All SQL of the project lives in this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harmone.errors import WorkspaceError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY,
+    time_s REAL NOT NULL,
+    true_value REAL NOT NULL,
+    predicted_value REAL NOT NULL,
+    model TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    latency_s REAL NOT NULL,
+    energy_uj REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    time_s REAL NOT NULL,
+    loop TEXT NOT NULL,
+    action TEXT NOT NULL,
+    model TEXT,
+    version INTEGER,
+    energy_uj REAL NOT NULL DEFAULT 0,
+    decision TEXT NOT NULL DEFAULT '',
+    observed TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+#: One logged prediction, in column order of the `predictions` table (without id).
+PredictionRow = tuple[float, float, float, str, int, float, float]
+
+#: Export column names, kept compatible with the original tool's prediction log.
+EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inference_time", "energy_uj")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A slice of the prediction log as arrays; `last_row_id` is where the next read resumes."""
+
+    row_id: np.ndarray
+    time_s: np.ndarray
+    true_value: np.ndarray
+    predicted_value: np.ndarray
+    model: np.ndarray
+    version: np.ndarray
+    latency_s: np.ndarray
+    energy_uj: np.ndarray
+
+    @property
+    def last_row_id(self) -> int:
+        return int(self.row_id[-1]) if len(self.row_id) else 0
+
+    def __len__(self) -> int:
+        return len(self.row_id)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decision of a loop: what it saw, what it chose, what acting cost."""
+
+    time_s: float
+    loop: str
+    action: str
+    model: str | None = None
+    version: int | None = None
+    energy_uj: float = 0.0
+    decision: str = ""
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "time": self.time_s, "loop": self.loop, "action": self.action,
+            "model": self.model, "version": self.version, "energy_uj": self.energy_uj,
+            "decision": self.decision, "observed": dict(self.observed),
+        }
+
+
+class KnowledgeStore:
+    """One connection to `knowledge.db`; open one per process (or thread)."""
+
+    def __init__(self, path: Path, *, timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: commits are atomic and durable up to the last checkpoint, without an
+            # fsync per batch of predictions.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{self.path}: cannot open the knowledge base ({exc})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> KnowledgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- predictions -----------------------------------------------------------------------
+
+    def append_predictions(self, rows: Sequence[PredictionRow]) -> None:
+        """Log a batch in one transaction: all rows become visible together, or none."""
+        if not rows:
+            return
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
+                " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
+        """Rows logged after `row_id`, oldest first (reads only those rows)."""
+        sql = ("SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
+               " FROM predictions WHERE id > ? ORDER BY id")
+        params: tuple[Any, ...] = (row_id,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (row_id, limit)
+        return _to_predictions(self._db.execute(sql, params).fetchall())
+
+    def latest_predictions(self, count: int) -> Predictions:
+        """The newest `count` rows, oldest first (reads only those rows)."""
+        rows = self._db.execute(
+            "SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
+            " FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
+        rows.reverse()
+        return _to_predictions(rows)
+
+    def latest_true_values(self, count: int) -> np.ndarray:
+        """The newest `count` true values in time order."""
+        rows = self._db.execute(
+            "SELECT true_value FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
+        return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
+
+    def last_row_id(self) -> int:
+        row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()
+        return int(row[0] or 0)
+
+    def count_predictions(self) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM predictions").fetchone()
+        return int(row[0])
+
+    def iter_predictions(self, batch: int = 10_000) -> Iterator[Predictions]:
+        last = 0
+        while True:
+            chunk = self.predictions_after(last, batch)
+            if not len(chunk):
+                return
+            yield chunk
+            last = chunk.last_row_id
+
+    def export_predictions(self, path: Path) -> int:
+        """Write the log as CSV; returns the number of rows."""
+        count = 0
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(EXPORT_COLUMNS)
+            for chunk in self.iter_predictions():
+                for i in range(len(chunk)):
+                    writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
+                                     chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
+                                     repr(float(chunk.energy_uj[i]))))
+                count += len(chunk)
+        return count
+
+    # -- events ----------------------------------------------------------------------------
+
+    def record_event(self, event: Event) -> int:
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO events (time_s, loop, action, model, version, energy_uj, decision, observed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (event.time_s, event.loop, event.action, event.model, event.version, event.energy_uj,
+                 event.decision, json.dumps(dict(event.observed), default=_json_default)))
+        return int(cursor.lastrowid or 0)
+
+    def events(self, after_id: int = 0, *, loop: str | None = None) -> list[Event]:
+        sql = "SELECT id, time_s, loop, action, model, version, energy_uj, decision, observed FROM events WHERE id > ?"
+        params: list[Any] = [after_id]
+        if loop is not None:
+            sql += " AND loop = ?"
+            params.append(loop)
+        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+        return [Event(id=r[0], time_s=r[1], loop=r[2], action=r[3], model=r[4], version=r[5],
+                      energy_uj=r[6], decision=r[7], observed=json.loads(r[8])) for r in rows]
+
+    # -- state -----------------------------------------------------------------------------
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_state(self, items: Mapping[str, Any]) -> None:
+        """Write several keys in one transaction, so readers never see half an update."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v, default=_json_default)) for k, v in items.items()])
+
+    def delete_state(self, keys: Iterable[str]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in keys])
+
+    def clear(self) -> None:
+        """Forget predictions, events and state (the reset of a deployment)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM predictions")
+            self._db.execute("DELETE FROM events")
+            self._db.execute("DELETE FROM state")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _to_predictions(rows: list[tuple[Any, ...]]) -> Predictions:
+    if not rows:
+        empty = np.empty(0)
+        return Predictions(np.empty(0, dtype=np.int64), empty, empty, empty, np.empty(0, dtype=object),
+                           np.empty(0, dtype=np.int64), empty, empty)
+    cols = list(zip(*rows))
+    return Predictions(
+        row_id=np.array(cols[0], dtype=np.int64),
+        time_s=np.array(cols[1], dtype=np.float64),
+        true_value=np.array(cols[2], dtype=np.float64),
+        predicted_value=np.array(cols[3], dtype=np.float64),
+        model=np.array(cols[4], dtype=object),
+        version=np.array(cols[5], dtype=np.int64),
+        latency_s=np.array(cols[6], dtype=np.float64),
+        energy_uj=np.array(cols[7], dtype=np.float64),
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

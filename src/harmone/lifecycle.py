@@ -1,0 +1,81 @@
+"""Workspace-level operations behind the CLI: first training, status, reset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harmone.data.series import read_series
+from harmone.errors import HarmonEError
+from harmone.knowledge import KnowledgeStore
+from harmone.metrics import r2_score
+from harmone.models import kinds as all_kinds
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+#: Rows used for the "recent R²" figure of `status`.
+RECENT_ROWS = 1000
+
+#: Factory for a per-model progress callback: progress_for(kind, total_epochs) -> callback.
+ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
+
+
+def parse_kinds(text: str | None) -> list[str]:
+    """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names; None means every kind."""
+    known = all_kinds()
+    if not text:
+        return known
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [k for k in chosen if k not in known]
+    if unknown or not chosen:
+        raise HarmonEError(f"unknown model kind(s) {', '.join(unknown) or repr(text)} (known: {', '.join(known)})")
+    return list(dict.fromkeys(chosen))
+
+
+def train_initial(workspace: Workspace, kinds: Sequence[str], *, seed: int = 0,
+                  progress_for: ProgressFactory | None = None) -> list[dict[str, Any]]:
+    """Train each kind on the training split, store it as a new version and make it active."""
+    from harmone.training import train
+
+    series = read_series(workspace.train_path)
+    repository = ModelRepository(workspace)
+    rows = []
+    for kind in kinds:
+        progress = progress_for(kind) if progress_for else None
+        trained = train(kind, series, workspace.config, seed=seed, progress=progress)
+        version = repository.add_version(trained, reason="initial")
+        repository.promote(kind, version)
+        rows.append({"model": kind, "version": version, **trained.metrics, "train_time_s": trained.train_time_s})
+    if workspace.read_active_model() is None:
+        default = workspace.config.stream.default_model
+        workspace.write_active_model(default if default in kinds else kinds[0])
+    return rows
+
+
+def status(workspace: Workspace) -> dict[str, Any]:
+    """What a user wants to know about a deployment at a glance."""
+    repository = ModelRepository(workspace)
+    active = workspace.read_active_model() or workspace.config.stream.default_model
+    models = {}
+    for kind in all_kinds():
+        versions = repository.versions(kind)
+        if versions:
+            models[kind] = {"versions": versions, "active_version": repository.active_version(kind)}
+    with KnowledgeStore(workspace.db_path) as store:
+        count = store.count_predictions()
+        recent = store.latest_predictions(RECENT_ROWS)
+        state = {key: store.get_state(key) for key in ("approach", "meter")}
+    result: dict[str, Any] = {
+        "workspace": str(workspace.root.resolve()),
+        "active_model": active,
+        "active_version": repository.active_version(active),
+        "models": models,
+        "predictions": count,
+        "recent_r2": r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None,
+        "recent_rows": len(recent),
+        "recent_energy_uj_per_prediction": float(recent.energy_uj.mean()) if len(recent) else None,
+        "meter": state["meter"],
+    }
+    if state["approach"] is not None:
+        result["approach"] = state["approach"]
+    return result

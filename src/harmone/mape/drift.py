@@ -1,0 +1,191 @@
+"""The drift loop (t2) and periodic retraining (t3) as pure decisions.
+
+KL direction, everywhere: ``KL(newer || reference)``. P is the data arriving now (the last
+window, or the drift data); Q is what it is compared against (the window before, or a
+version's training-data snapshot). KL(P || Q) is large when new values land where the
+reference had little mass, which is exactly when a model trained on the reference is
+asked about data it has not seen. Natural logarithm, so values are in nats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from harmone.config import Config
+from harmone.mape.snapshot import DriftSnapshot
+
+DriftAction = Literal["none", "reuse", "retrain"]
+DriftReason = Literal["not-ready", "no-drift", "reuse", "active-version-fits",
+                      "retrain-no-close-version", "retrain-no-other-version"]
+RetrainAction = Literal["none", "retrain"]
+
+
+def _finite(values: np.ndarray | list[float]) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64).ravel()
+    return array[np.isfinite(array)]
+
+
+def _probabilities(values: np.ndarray, edges: np.ndarray, epsilon: float) -> np.ndarray:
+    counts, _ = np.histogram(values, bins=edges)
+    probabilities = counts / values.size + epsilon
+    return probabilities / probabilities.sum()
+
+
+def kl_divergence(p_values: np.ndarray, q_values: np.ndarray, *, bins: int, epsilon: float) -> float:
+    """KL(P || Q) of the two samples' histograms over one shared set of bin edges.
+
+    The edges split the range of both samples together into ``bins`` equal bins, so bin i
+    means the same values in P and Q (the original binned each sample over its own range,
+    so a shifted window looked identical to the old one). Each histogram becomes
+    probabilities, gets ``epsilon`` added to every bin (no empty bin, no log 0) and is
+    renormalised to sum to one. Non-finite values are ignored.
+    """
+    p, q = _finite(p_values), _finite(q_values)
+    if p.size == 0 or q.size == 0:
+        raise ValueError(f"both samples need finite values (got {p.size} and {q.size})")
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    edges = np.histogram_bin_edges(np.concatenate([p, q]), bins=bins)
+    p_prob = _probabilities(p, edges, epsilon)
+    q_prob = _probabilities(q, edges, epsilon)
+    return max(0.0, float(np.sum(p_prob * np.log(p_prob / q_prob))))
+
+
+@dataclass(frozen=True, eq=False)
+class DriftObservation:
+    #: True once 2 x drift.window finite true values exist.
+    ready: bool
+    #: KL(last window || window before); None until ready.
+    kl: float | None
+    #: The last window of true values: the data to compare versions with or retrain on.
+    drift_data: np.ndarray
+    n_values: int
+    current_model: str
+    active_version: int
+
+
+def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
+    """Compare the last ``window`` true values with the ``window`` before them."""
+    window = config.drift.window
+    values = _finite(snapshot.recent)
+    ready = values.size >= 2 * window
+    kl = None
+    drift_data = values[-window:] if ready else values[:0]
+    if ready:
+        kl = kl_divergence(drift_data, values[-2 * window:-window],
+                           bins=config.drift.bins, epsilon=config.drift.epsilon)
+    drift_data = drift_data.copy()
+    drift_data.setflags(write=False)
+    return DriftObservation(ready=ready, kl=kl, drift_data=drift_data, n_values=int(values.size),
+                            current_model=snapshot.current_model, active_version=snapshot.active_version)
+
+
+def analyse_drift(observation: DriftObservation, config: Config) -> bool:
+    """Drift when the two windows' KL exceeds the threshold."""
+    return observation.kl is not None and observation.kl > config.drift.threshold
+
+
+def version_divergences(drift_data: np.ndarray, snapshots: Mapping[int, np.ndarray],
+                        config: Config) -> dict[int, float]:
+    """KL(drift data || version snapshot) per version, clipped to [0, kl_clip].
+
+    A version whose snapshot holds no finite value cannot be compared and is left out.
+    """
+    drift = config.drift
+    divergences: dict[int, float] = {}
+    for version, snapshot in snapshots.items():
+        if _finite(snapshot).size == 0:
+            continue
+        kl = kl_divergence(drift_data, snapshot, bins=drift.bins, epsilon=drift.epsilon)
+        divergences[version] = min(drift.kl_clip, kl)
+    return divergences
+
+
+def choose_version(drift_data: np.ndarray, snapshots: Mapping[int, np.ndarray],
+                   config: Config) -> tuple[int, float] | None:
+    """The stored version whose training data looks most like the drift data.
+
+    ``snapshots`` maps every stored version of the current model to its training-data
+    snapshot. With one version or none there is nothing to choose from: None. Equal KLs
+    (for instance several clipped at kl_clip) go to the newest version.
+    """
+    if len(snapshots) <= 1:
+        return None
+    divergences = version_divergences(drift_data, snapshots, config)
+    if not divergences:
+        return None
+    version = min(divergences, key=lambda v: (divergences[v], -v))
+    return version, divergences[version]
+
+
+@dataclass(frozen=True, eq=False)
+class DriftPlan:
+    """What the drift loop should do.
+
+    ``drift_detected`` is true whenever the loop acted on drift, including the decision to
+    keep the active version because it fits the new data best; the loop waits
+    ``drift.cooldown_s`` after every such plan.
+    """
+
+    action: DriftAction
+    reason: DriftReason
+    drift_detected: bool
+    #: Version to make active ("reuse") or that already fits ("active-version-fits").
+    version: int | None
+    #: KL between the two windows, and of the best version to the drift data.
+    window_kl: float | None
+    version_kl: float | None
+    #: Data to retrain on ("retrain"), else None.
+    training_data: np.ndarray | None
+
+
+def plan_drift(observation: DriftObservation, drifted: bool, choice: tuple[int, float] | None,
+               config: Config) -> DriftPlan:
+    """Reuse the closest stored version when its KL is below reuse_threshold, else retrain."""
+    def make(action: DriftAction, reason: DriftReason, *, detected: bool = True,
+             version: int | None = None, training: bool = False) -> DriftPlan:
+        return DriftPlan(action=action, reason=reason, drift_detected=detected, version=version,
+                         window_kl=observation.kl, version_kl=choice[1] if choice else None,
+                         training_data=observation.drift_data if training else None)
+
+    if not observation.ready:
+        return make("none", "not-ready", detected=False)
+    if not drifted:
+        return make("none", "no-drift", detected=False)
+    if choice is None:
+        return make("retrain", "retrain-no-other-version", training=True)
+    version, kl = choice
+    if kl >= config.drift.reuse_threshold:
+        return make("retrain", "retrain-no-close-version", training=True)
+    if version == observation.active_version:
+        return make("none", "active-version-fits", version=version)
+    return make("reuse", "reuse", version=version)
+
+
+@dataclass(frozen=True, eq=False)
+class RetrainPlan:
+    action: RetrainAction
+    #: "scheduled" when retraining, "not-enough-data" otherwise.
+    reason: Literal["scheduled", "not-enough-data"]
+    #: The last retrain.window finite true values ("retrain"), else None.
+    training_data: np.ndarray | None
+    n_values: int
+
+
+def plan_retrain(recent_true: np.ndarray, config: Config) -> RetrainPlan:
+    """Retrain on the last ``retrain.window`` true values; wait until that many exist.
+
+    Anything shorter than the full window would train on less data than the configuration
+    promises (and, early in a stream, on little more than the first training saw).
+    """
+    window = config.retrain.window
+    values = _finite(recent_true)
+    if values.size < window:
+        return RetrainPlan(action="none", reason="not-enough-data", training_data=None, n_values=int(values.size))
+    training = values[-window:].copy()
+    training.setflags(write=False)
+    return RetrainPlan(action="retrain", reason="scheduled", training_data=training, n_values=int(values.size))

@@ -1,0 +1,98 @@
+"""Monitor of the switch loop: accuracy, energy and score of each model over the last window.
+
+Rows are credited to the model that actually served them. The original credited every row
+since its last run to whichever model was current at the time, so right after a switch the
+old model's rows were scored as the new one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from harmone.config import Config
+from harmone.mape.snapshot import SwitchSnapshot
+from harmone.metrics import r2_score
+
+#: A model needs at least this many rows in the window to be observed (R² needs two).
+MIN_ROWS = 2
+
+
+def normalised_energy(energy_uj: float, e_min_uj: float, e_max_uj: float) -> float:
+    """``(E - E_m) / (E_M - E_m)`` clamped to [0, 1]."""
+    return min(1.0, max(0.0, (energy_uj - e_min_uj) / (e_max_uj - e_min_uj)))
+
+
+def score(r2: float, normalised: float, beta: float) -> float:
+    """``beta * R² + (1 - beta) * (1 - e)``: accuracy traded against energy."""
+    return beta * r2 + (1.0 - beta) * (1.0 - normalised)
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """How one model (or the whole pipeline) did over the rows it served in a window."""
+
+    n_rows: int
+    r2: float
+    mean_energy_uj: float
+    normalised_energy: float
+    score: float
+
+
+@dataclass(frozen=True)
+class SwitchObservation:
+    current_model: str
+    #: Figures per model kind that served at least ``MIN_ROWS`` usable rows.
+    per_model: Mapping[str, WindowFigures]
+    #: Figures over every usable row regardless of model (None below ``MIN_ROWS``).
+    overall: WindowFigures | None
+    #: Rows in the window, and those dropped for a non-finite value.
+    n_rows: int
+    n_dropped: int
+    last_row_id: int
+
+    @property
+    def current(self) -> WindowFigures | None:
+        """The current model's figures, or None when it served too few rows."""
+        return self.per_model.get(self.current_model)
+
+
+def _figures(true: np.ndarray, pred: np.ndarray, energy_uj: np.ndarray,
+             snapshot: SwitchSnapshot, beta: float) -> WindowFigures | None:
+    if len(true) < MIN_ROWS:
+        return None
+    r2 = r2_score(true, pred)
+    mean_energy_uj = float(np.mean(energy_uj))
+    e = normalised_energy(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
+    return WindowFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj,
+                         normalised_energy=e, score=score(r2, e, beta))
+
+
+def monitor_switch(snapshot: SwitchSnapshot, config: Config) -> SwitchObservation:
+    """Score every model over the rows it served since the last run.
+
+    Rows with a non-finite true value, prediction or energy are left out (a NaN would
+    otherwise poison the stored EMA for good).
+    """
+    window = snapshot.window
+    beta = config.switch.beta
+    usable = np.isfinite(window.true_value) & np.isfinite(window.predicted_value) & np.isfinite(window.energy_uj)
+    true, pred = window.true_value[usable], window.predicted_value[usable]
+    energy_uj, model = window.energy_uj[usable], window.model[usable]
+    per_model: dict[str, WindowFigures] = {}
+    for kind in np.unique(model):
+        rows = model == kind
+        figures = _figures(true[rows], pred[rows], energy_uj[rows], snapshot, beta)
+        if figures is not None:
+            per_model[str(kind)] = figures
+    return SwitchObservation(
+        current_model=snapshot.current_model,
+        per_model=MappingProxyType(per_model),
+        overall=_figures(true, pred, energy_uj, snapshot, beta),
+        n_rows=len(window),
+        n_dropped=int(len(window) - np.count_nonzero(usable)),
+        last_row_id=window.last_row_id,
+    )

@@ -1,0 +1,96 @@
+"""Plan of the switch loop: which model should serve next, as data for Execute.
+
+Monitor and Analyse always run first, so an exploring run still accounts for the rows the
+old model served (the original explored before monitoring and later credited those rows to
+the model it had just picked).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harmone.config import Config
+from harmone.mape.analyse import SwitchAnalysis, Violation
+from harmone.mape.snapshot import SwitchSnapshot
+
+SwitchAction = Literal["none", "switch"]
+SwitchReason = Literal["explore", "energy-violation", "score-violation", "recovery", "no-data", "ok"]
+
+
+@dataclass(frozen=True)
+class SwitchPlan:
+    """What to do and why, with the figures an event record needs.
+
+    ``reason`` says why the plan looked for a model; ``action`` says whether it switches.
+    A violation can end in ``action == "none"`` when no better model is available.
+    """
+
+    action: SwitchAction
+    #: The model serving when the plan was made.
+    source: str
+    #: The model to serve next; None when the action is "none".
+    target: str | None
+    reason: SwitchReason
+    violation: Violation | None
+    #: The current model's R² and normalised energy over the window (None without data).
+    r2: float | None
+    normalised_energy: float | None
+    #: The current model's EMA and the budget T after this run.
+    ema: float
+    budget: float
+    recovery: int
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain values for the knowledge base's event log."""
+        return {"action": self.action, "source": self.source, "target": self.target,
+                "reason": self.reason, "violation": self.violation, "r2": self.r2,
+                "normalised_energy": self.normalised_energy, "ema": self.ema,
+                "budget": self.budget, "recovery": self.recovery}
+
+
+def best_by_ema(candidates: Iterable[str], ema: Mapping[str, float]) -> str | None:
+    """Highest EMA; equal EMAs go to the first name in alphabetical order."""
+    return min(candidates, key=lambda kind: (-ema[kind], kind), default=None)
+
+
+def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Config,
+                rng: random.Random) -> SwitchPlan:
+    """Decide the next model.
+
+    Every call draws exactly one number from ``rng`` (the exploration coin) and one more
+    when it explores, so a run replayed with the same seed makes the same choices.
+    Order: recovery or missing data block everything; then the coin (explore to another
+    available model); then an energy violation (best EMA among the others), then a score
+    violation (best EMA overall, no switch if that is the current model).
+    """
+    current = snapshot.current_model
+    ema = {kind: analysis.state.ema_of(kind, config) for kind in (*snapshot.available_models, current)}
+    others = [kind for kind in snapshot.available_models if kind != current]
+    explore = rng.random() < config.switch.explore_probability
+
+    def make(action: SwitchAction, target: str | None, reason: SwitchReason) -> SwitchPlan:
+        figures = analysis.current
+        return SwitchPlan(action=action, source=current, target=target, reason=reason,
+                          violation=analysis.violation,
+                          r2=figures.r2 if figures else None,
+                          normalised_energy=figures.normalised_energy if figures else None,
+                          ema=ema[current], budget=analysis.state.budget, recovery=analysis.state.recovery)
+
+    if analysis.in_recovery:
+        return make("none", None, "recovery")
+    if not analysis.has_data:
+        return make("none", None, "no-data")
+    if explore and others:
+        return make("switch", rng.choice(others), "explore")
+    if analysis.violation == "energy":
+        target = best_by_ema(others, ema)
+        return make("switch", target, "energy-violation") if target else make("none", None, "energy-violation")
+    if analysis.violation == "score":
+        target = best_by_ema(snapshot.available_models, ema)
+        if target is None or target == current:
+            return make("none", None, "score-violation")
+        return make("switch", target, "score-violation")
+    return make("none", None, "ok")

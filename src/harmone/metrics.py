@@ -1,0 +1,36 @@
+"""Accuracy measures shared by training (holdout metrics) and the switch loop's monitor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} values but y_pred has {y_pred.size}")
+    if y_true.size == 0:
+        raise ValueError("cannot score zero predictions")
+    return y_true, y_pred
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination, ``1 - SS_res / SS_tot``.
+
+    When the true values are constant (``SS_tot == 0``) the ratio is undefined; the score is
+    then 1.0 if every prediction is exact and 0.0 otherwise (no better than predicting the
+    mean), the convention of scikit-learn's ``force_finite``. The result is always finite,
+    so a monitor window over a flat stretch of traffic never yields NaN or -inf.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    ss_res = float(np.sum((y_true - y_pred) ** 2))
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(y_true - y_pred)))

@@ -1,0 +1,100 @@
+"""The contract every model kind meets: fit on scaled windows, predict, save to safe arrays.
+
+A model sees min-max scaled windows of the stream (shape ``(n, window)``) and predicts the
+next scaled value; scaling lives beside it in the model version (see ``scaling.py``).
+Models persist as plain numeric arrays (``.npz`` read with ``allow_pickle=False``) plus
+JSON parameters, so loading a model file can never execute code.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from harmone.errors import ModelError
+
+ARRAYS_FILE = "model.npz"
+PARAMS_FILE = "params.json"
+
+#: Called after each training epoch (or step) with (done, total); drives progress bars.
+Progress = Callable[[int, int], None]
+
+
+class Model(ABC):
+    """One model kind. Settings are keyword-only and stored as passed; learned state ends in ``_``."""
+
+    kind: ClassVar[str]
+    #: Published hyperparameters for the first training.
+    default_params: ClassVar[Mapping[str, Any]]
+    #: Overrides applied when the model is retrained at runtime.
+    default_retrain_params: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.default_params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown parameters: {sorted(unknown)}")
+        self.params: dict[str, Any] = {**self.default_params, **params}
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the parameter when a value is out of range."""
+
+    @abstractmethod
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
+        """Learn from scaled windows ``X`` (n, window) and scaled targets ``y`` (n,)."""
+
+    @abstractmethod
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Scaled predictions for a batch of scaled windows."""
+
+    def predict_one(self, window: Sequence[float]) -> float:
+        """One scaled prediction; kinds override this with a fast path for streaming."""
+        return float(self.predict(np.asarray([window], dtype=np.float64))[0])
+
+    @abstractmethod
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The learned state as named numeric arrays."""
+
+    @classmethod
+    @abstractmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
+        """Rebuild a fitted model from ``to_arrays`` output."""
+
+    def clone(self) -> Self:
+        """A fresh, unfitted model with the same settings."""
+        return type(self)(**self.params)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / ARRAYS_FILE, "wb") as handle:
+            np.savez(handle, **self.to_arrays())
+        (directory / PARAMS_FILE).write_text(json.dumps({"kind": self.kind, "params": self.params}, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        directory = Path(directory)
+        arrays_path = directory / ARRAYS_FILE
+        params_path = directory / PARAMS_FILE
+        try:
+            stored = json.loads(params_path.read_text())
+            if stored.get("kind") != cls.kind:
+                raise ModelError(f"{params_path}: holds a {stored.get('kind')!r} model, expected {cls.kind!r}")
+            with np.load(arrays_path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            for name, value in arrays.items():
+                if value.dtype.kind not in "fiub":
+                    raise ModelError(f"{arrays_path}: array {name!r} is not numeric ({value.dtype})")
+            return cls.from_arrays(arrays, stored.get("params", {}))
+        except ModelError:
+            raise
+        except FileNotFoundError as exc:
+            raise ModelError(f"{exc.filename}: model file missing") from None
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as exc:
+            raise ModelError(f"{directory}: corrupt or tampered model file ({exc})") from None

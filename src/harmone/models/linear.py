@@ -1,0 +1,123 @@
+"""Ridge regression, the cheapest kind, and the affine predictor it shares with the SVR.
+
+Ridge is solved in closed form with numpy (no scikit-learn import, so a retrain in the
+serving process stays light); the result equals ``sklearn.linear_model.Ridge``.
+Serving is a dot product of a handful of numbers plus a bias, done with plain Python
+floats because, for a window of five, that beats any numpy call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from operator import mul
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from harmone.errors import ModelError
+from harmone.models import register
+from harmone.models.base import Model, Progress
+
+
+def check_training_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shared shape checks for ``fit``: windows ``(n, window)`` and one target per window."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must be a non-empty 2-D array of windows, got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must hold one target per window ({X.shape[0]}), got shape {y.shape}")
+    return X, y
+
+
+class AffineModel(Model):
+    """A model whose prediction is ``coef_ . window + intercept_``; kinds differ only in fitting."""
+
+    coef_: np.ndarray
+    intercept_: float
+
+    def _set_weights(self, coef: np.ndarray, intercept: float) -> None:
+        self.coef_ = np.ascontiguousarray(coef, dtype=np.float64).reshape(-1)
+        self.intercept_ = float(intercept)
+        # Python floats for the streaming path: no numpy dispatch per call.
+        self._coef_floats = tuple(self.coef_.tolist())
+
+    def _width_error(self, got: int) -> ModelError:
+        return ModelError(f"{self.kind} model expects windows of {len(self._coef_floats)} values, got {got}")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        try:
+            coef = self._coef_floats
+        except AttributeError:
+            raise ModelError(f"{self.kind} model is not fitted") from None
+        if X.ndim != 2 or X.shape[1] != len(coef):
+            raise self._width_error(X.shape[-1] if X.ndim else 0)
+        # Same order of operations as predict_one, so both give bit-identical results.
+        out = np.full(X.shape[0], self.intercept_)
+        for j, c in enumerate(coef):
+            out += X[:, j] * c
+        return out
+
+    def predict_one(self, window: Sequence[float]) -> float:
+        try:
+            coef = self._coef_floats
+        except AttributeError:
+            raise ModelError(f"{self.kind} model is not fitted") from None
+        if type(window) is np.ndarray:
+            window = window.tolist()
+        if len(window) != len(coef):
+            raise self._width_error(len(window))
+        return sum(map(mul, coef, window), self.intercept_)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        try:
+            return {"coef": self.coef_.copy(), "intercept": np.asarray([self.intercept_])}
+        except AttributeError:
+            raise ModelError(f"{self.kind} model is not fitted") from None
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
+        model = cls(**params)
+        cls.check_params(model.params)
+        coef = np.asarray(arrays["coef"], dtype=np.float64)
+        intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        if coef.ndim != 1 or coef.size == 0:
+            raise ValueError(f"array 'coef' must be a non-empty vector, got shape {coef.shape}")
+        if intercept.shape != (1,):
+            raise ValueError(f"array 'intercept' must hold one value, got shape {intercept.shape}")
+        if not (np.all(np.isfinite(coef)) and np.isfinite(intercept[0])):
+            raise ValueError("weights are not finite")
+        model._set_weights(coef, intercept[0])
+        return model
+
+
+@register
+class LinearModel(AffineModel):
+    """Ridge regression (``fit_intercept=True``): cheap, least accurate."""
+
+    kind: ClassVar[str] = "linear"
+    default_params: ClassVar[Mapping[str, Any]] = {"alpha": 256.0}
+    default_retrain_params: ClassVar[Mapping[str, Any]] = {"alpha": 200.0}
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        alpha = params["alpha"]
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
+        """Closed-form ridge on centred data, so the intercept is not penalised."""
+        self.check_params(self.params)
+        X, y = check_training_data(X, y)
+        x_mean = X.mean(axis=0)
+        y_mean = float(y.mean())
+        Xc = X - x_mean
+        gram = Xc.T @ Xc
+        gram[np.diag_indices_from(gram)] += float(self.params["alpha"])
+        coef = np.linalg.lstsq(gram, Xc.T @ (y - y_mean), rcond=None)[0]
+        self._set_weights(coef, y_mean - float(x_mean @ coef))
+        if progress is not None:
+            progress(1, 1)
+        return self

@@ -1,0 +1,249 @@
+"""The versioned model repository and the active model of each kind.
+
+Every trained model becomes an immutable version directory
+``versionedMR/<kind>/version_<n>/`` holding the model arrays, its own scaler, a snapshot of
+the data it was trained on (what version reuse compares against) and ``meta.json``.
+``models/<kind>`` is a symbolic link to the active version, swapped in one rename, so a
+reader sees the old version or the new one and never a mixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harmone import atomic
+from harmone.errors import ModelError
+from harmone.models import Model, model_class
+from harmone.scaling import MinMaxScaler
+from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.training import TrainedModel
+
+SCALER_FILE = "scaler.json"
+SNAPSHOT_FILE = "data.csv"
+META_FILE = "meta.json"
+_VERSION_DIR = re.compile(r"^version_(\d+)$")
+
+
+class ServingModel:
+    """A loaded version ready to predict on the original scale of the stream."""
+
+    def __init__(self, kind: str, version: int, model: Model, scaler: MinMaxScaler) -> None:
+        self.kind = kind
+        self.version = version
+        self.model = model
+        self.scaler = scaler
+        self._lo = scaler.min_
+        self._range = scaler.range_
+
+    def predict_next(self, window: Sequence[float]) -> float:
+        """Next value from the last raw values, scaled with this version's own scaler."""
+        lo, span = self._lo, self._range
+        return self.model.predict_one([(v - lo) / span for v in window]) * span + lo
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Batch form of `predict_next`, for evaluation."""
+        scaled = self.model.predict(self.scaler.transform(windows))
+        return self.scaler.inverse_transform(scaled)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    kind: str
+    version: int
+    path: Path
+    meta: Mapping[str, Any]
+
+
+class ModelRepository:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def version_dir(self, kind: str, version: int) -> Path:
+        return self.workspace.versions_dir / kind / f"version_{version}"
+
+    def versions(self, kind: str) -> list[int]:
+        """Stored versions of `kind`, oldest first; half-written ones are invisible."""
+        root = self.workspace.versions_dir / kind
+        if not root.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(root):
+            match = _VERSION_DIR.match(entry.name)
+            if match and entry.is_dir():
+                found.append(int(match.group(1)))
+        return sorted(found)
+
+    def trained_kinds(self) -> list[str]:
+        """Model kinds that have an active version."""
+        root = self.workspace.models_dir
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and self.active_version(p.name))
+
+    def active_version(self, kind: str) -> int | None:
+        """The version `models/<kind>` points at; cheap enough to call on every prediction."""
+        try:
+            target = os.readlink(self.workspace.models_dir / kind)
+        except (FileNotFoundError, OSError):
+            return None
+        match = _VERSION_DIR.match(os.path.basename(target))
+        return int(match.group(1)) if match else None
+
+    def meta(self, kind: str, version: int) -> dict[str, Any]:
+        path = self.version_dir(kind, version) / META_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"{path}: version metadata missing") from None
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{path}: corrupt version metadata ({exc})") from None
+
+    def info(self, kind: str) -> list[VersionInfo]:
+        return [VersionInfo(kind, v, self.version_dir(kind, v), self.meta(kind, v)) for v in self.versions(kind)]
+
+    def load(self, kind: str, version: int) -> ServingModel:
+        directory = self.version_dir(kind, version)
+        if not directory.is_dir():
+            raise ModelError(f"{directory}: no version {version} of model {kind!r}")
+        model = model_class(kind).load(directory)
+        scaler_path = directory / SCALER_FILE
+        try:
+            scaler = MinMaxScaler.from_dict(json.loads(scaler_path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ModelError(f"{scaler_path}: scaler missing") from None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{scaler_path}: corrupt scaler ({exc})") from None
+        return ServingModel(kind, version, model, scaler)
+
+    def load_active(self, kind: str) -> ServingModel:
+        version = self.active_version(kind)
+        if version is None:
+            raise ModelError(f"model {kind!r} has no active version (run `harmone train`)")
+        return self.load(kind, version)
+
+    def snapshot(self, kind: str, version: int) -> np.ndarray:
+        """The raw data version `version` was trained on."""
+        from harmone.data.series import read_series
+
+        return read_series(self.version_dir(kind, version) / SNAPSHOT_FILE)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_version(self, trained: TrainedModel, *, reason: str, extra_meta: Mapping[str, Any] | None = None) -> int:
+        """Store a trained model as the next version; it appears complete or not at all."""
+        from harmone.data.series import COLUMN
+
+        root = self.workspace.versions_dir / trained.kind
+        root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries(root)
+        tmp = root / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+        tmp.mkdir()
+        try:
+            trained.model.save(tmp)
+            (tmp / SCALER_FILE).write_text(json.dumps(trained.scaler.to_dict()), encoding="utf-8")
+            snapshot = np.asarray(trained.snapshot, dtype=np.float64)
+            with open(tmp / SNAPSHOT_FILE, "w", encoding="utf-8") as handle:
+                handle.write(COLUMN + "\n")
+                handle.writelines(f"{v!r}\n" for v in snapshot.tolist())
+            meta = {
+                "kind": trained.kind,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "reason": reason,
+                "params": dict(trained.params),
+                "metrics": dict(trained.metrics),
+                "train_time_s": trained.train_time_s,
+                "data": _summary(snapshot),
+                **dict(extra_meta or {}),
+            }
+            for path in tmp.iterdir():
+                _fsync_file(path)
+            atomic.fsync_dir(tmp)
+            version = self._publish(tmp, root, meta)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return version
+
+    def promote(self, kind: str, version: int) -> None:
+        """Make `version` the active version of `kind` in one atomic rename."""
+        if not self.version_dir(kind, version).is_dir():
+            raise ModelError(f"{self.version_dir(kind, version)}: no version {version} of model {kind!r}")
+        self.workspace.models_dir.mkdir(parents=True, exist_ok=True)
+        link = self.workspace.models_dir / kind
+        if link.exists() and not link.is_symlink():
+            raise ModelError(f"{link}: expected a link to the active version, found a plain file or directory")
+        atomic.replace_symlink(link, os.path.join("..", "versionedMR", kind, f"version_{version}"))
+
+    def clear(self) -> None:
+        """Remove every active model and every stored version."""
+        for root in (self.workspace.models_dir, self.workspace.versions_dir):
+            if root.is_dir():
+                for entry in root.iterdir():
+                    if entry.is_symlink() or entry.is_file():
+                        entry.unlink()
+                    else:
+                        shutil.rmtree(entry)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _publish(self, tmp: Path, root: Path, meta: dict[str, Any]) -> int:
+        version = max(self.versions(meta["kind"]), default=0) + 1
+        while True:
+            meta["version"] = version
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            _fsync_file(tmp / META_FILE)
+            target = root / f"version_{version}"
+            try:
+                # A plain rename never replaces a non-empty directory: a racing writer that
+                # took this number makes us take the next one.
+                if target.exists():
+                    raise FileExistsError(target)
+                os.rename(tmp, target)
+            except (FileExistsError, OSError) as exc:
+                if not target.exists():
+                    raise ModelError(f"{target}: cannot store version ({exc})") from None
+                version += 1
+                continue
+            atomic.fsync_dir(root)
+            return version
+
+    @staticmethod
+    def _remove_stale_temporaries(root: Path) -> None:
+        """Leftovers of a writer that crashed mid-way (older than an hour)."""
+        cutoff = time.time() - 3600
+        for entry in root.glob(".tmp-*"):
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry, ignore_errors=True)
+            except FileNotFoundError:
+                pass
+
+
+def _summary(values: np.ndarray) -> dict[str, float]:
+    if not len(values):
+        return {"n": 0}
+    return {"n": int(len(values)), "min": float(values.min()), "max": float(values.max()),
+            "mean": float(values.mean()), "std": float(values.std())}
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,134 @@
+"""The on-disk layout of one deployment, and the one human-facing switch (`model.csv`).
+
+```
+harmone.toml               the Decision Map (config.py)
+data/                      flow_data_train.csv, flow_data_test.csv
+models/<kind>              the active version of each model kind (a link into versionedMR/)
+versionedMR/<kind>/version_<n>/   every trained version: model, scaler, data snapshot, meta
+knowledge/model.csv        name of the model kind that serves predictions
+knowledge/knowledge.db     predictions, events and loop state (SQLite, WAL)
+```
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from harmone import atomic
+from harmone import config as config_mod
+from harmone.config import Config
+from harmone.errors import WorkspaceError
+
+SUBDIRS = ("models", "versionedMR", "knowledge", "data")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / config_mod.CONFIG_FILE
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versionedMR"
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.root / "knowledge"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def model_switch_path(self) -> Path:
+        return self.knowledge_dir / "model.csv"
+
+    @property
+    def db_path(self) -> Path:
+        return self.knowledge_dir / "knowledge.db"
+
+    @property
+    def calibration_path(self) -> Path:
+        return self.knowledge_dir / "calibration.json"
+
+    @property
+    def train_path(self) -> Path:
+        from harmone.data.series import TRAIN_FILE
+
+        return self.data_dir / TRAIN_FILE
+
+    @property
+    def test_path(self) -> Path:
+        from harmone.data.series import TEST_FILE
+
+        return self.data_dir / TEST_FILE
+
+    @cached_property
+    def config(self) -> Config:
+        return config_mod.load(self.config_path)
+
+    @classmethod
+    def init(cls, root: Path) -> tuple[Workspace, bool]:
+        """Create the layout and a default config; returns (workspace, created_config).
+
+        Existing files are left alone, so running it twice is harmless.
+        """
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root}: exists and is not a directory")
+        workspace = cls(root)
+        for name in SUBDIRS:
+            (root / name).mkdir(parents=True, exist_ok=True)
+        created = not workspace.config_path.exists()
+        if created:
+            atomic.write_text(workspace.config_path, config_mod.render())
+        else:
+            config_mod.load(workspace.config_path)  # refuse to bless a broken config
+        return workspace, created
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """An existing workspace, with its config validated."""
+        root = Path(root)
+        workspace = cls(root)
+        if not workspace.config_path.is_file():
+            raise WorkspaceError(f"{root.resolve()}: not a HarmonE workspace (no {config_mod.CONFIG_FILE}; run `harmone init`)")
+        for name in SUBDIRS:
+            (root / name).mkdir(exist_ok=True)
+        _ = workspace.config
+        return workspace
+
+    # -- the active-model switch ---------------------------------------------------------
+
+    def read_active_model(self) -> str | None:
+        """The model kind named in `knowledge/model.csv`, or None when the file is absent/empty."""
+        try:
+            text = self.model_switch_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        for line in text.splitlines():
+            name = line.strip().strip(",")
+            if name and name.lower() not in {"model", "model_name"}:
+                return name
+        return None
+
+    def write_active_model(self, kind: str) -> None:
+        atomic.write_text(self.model_switch_path, f"{kind}\n")
+
+    def model_switch_signature(self) -> tuple[int, int, int] | None:
+        """Cheap change detector for `model.csv` (inode, mtime, size); None when absent."""
+        try:
+            st = os.stat(self.model_switch_path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)

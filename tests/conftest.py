@@ -1,0 +1,58 @@
+"""Shared fixtures: small seeded workspaces, so tests run in seconds without the real stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harmone.workspace import Workspace
+
+#: Config edits that keep training fast in tests (the LSTM trains 2 epochs).
+FAST_CONFIG = {"epochs = 50": "epochs = 2"}
+
+
+def seasonal_series(n: int, seed: int = 0) -> np.ndarray:
+    """A traffic-like series: a daily cycle of 288 steps plus noise, never negative."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    daily = 200 + 150 * np.sin(2 * np.pi * t / 288) + 60 * np.sin(4 * np.pi * t / 288)
+    return np.clip(daily + rng.normal(0, 15, n), 0, None)
+
+
+def edit_config(workspace: Workspace, edits: dict[str, str]) -> None:
+    """Replace exact lines of the rendered harmone.toml (each must occur)."""
+    text = workspace.config_path.read_text(encoding="utf-8")
+    for old, new in edits.items():
+        assert old in text, f"{old!r} not in harmone.toml"
+        text = text.replace(old, new)
+    workspace.config_path.write_text(text, encoding="utf-8")
+
+
+def make_workspace(root: Path, *, n: int = 3000, seed: int = 0,
+                   config_edits: dict[str, str] = FAST_CONFIG) -> Workspace:
+    from harmone.data.series import split, write_split
+
+    workspace, _ = Workspace.init(root)
+    edit_config(workspace, config_edits)
+    workspace = Workspace.open(root)
+    train, test = split(seasonal_series(n, seed), 0.3, window=workspace.config.stream.window)
+    write_split(workspace.data_dir, train, test)
+    return workspace
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def trained_workspace(tmp_path: Path) -> Workspace:
+    """A workspace with linear and svm trained (version 1 of each, linear active)."""
+    from harmone import lifecycle
+
+    workspace = make_workspace(tmp_path / "ws")
+    lifecycle.train_initial(workspace, ["linear", "svm"])
+    workspace.write_active_model("linear")
+    return workspace

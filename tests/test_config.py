@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harmone import config
+from harmone.config import Config
+from harmone.errors import ConfigError
+from harmone.workspace import Workspace
+
+
+def test_defaults_are_the_published_constants() -> None:
+    c = Config()
+    assert (c.stream.window, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
+    assert (c.switch.interval_s, c.switch.beta, c.switch.gamma, c.switch.min_score) == (40.0, 0.95, 0.8, 0.78)
+    assert c.switch.initial_ema == {"lstm": 0.82, "svm": 0.79, "linear": 0.75}
+    assert (c.switch.explore_probability, c.switch.max_energy, c.switch.recovery_cycles) == (0.1, 1.0, 3)
+    assert (c.drift.interval_s, c.drift.warmup_s, c.drift.window, c.drift.bins) == (3.0, 400.0, 1200, 50)
+    assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_s) == (0.75, 0.75, 10.0, 400.0)
+    assert (c.retrain.interval_s, c.retrain.window) == (500.0, 1500)
+    assert (c.energy.e_min_uj, c.energy.e_max_uj) == (0.0, 25000.0)
+    assert c.model_params("linear") == {"alpha": 256.0}
+    assert c.model_params("linear", retrain=True) == {"alpha": 200.0}
+    assert c.model_params("svm")["C"] == 0.05 and c.model_params("svm")["tol"] == 0.16
+    lstm = c.model_params("lstm")
+    assert (lstm["hidden_size"], lstm["learning_rate"], lstm["batch_size"], lstm["epochs"]) == (50, 0.001, 16, 50)
+
+
+def test_rendered_file_round_trips_to_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text(config.render())
+    assert config.load(path) == Config(models=config.load(path).models)
+    loaded = config.load(path)
+    assert loaded.model_params("linear", retrain=True) == {"alpha": 200.0}
+    assert loaded.switch == Config().switch
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[switch]\nbeta = 1.5\n", "[switch]: beta = 1.5 is out of range"),
+        ("[switch]\nbeta = 'high'\n", "[switch]: beta must be float"),
+        ("[switch]\nbetta = 0.5\n", "unknown key 'betta'"),
+        ("[swtich]\nbeta = 0.5\n", "unknown section [swtich]"),
+        ("[drift]\nwindow = 1.5\n", "[drift]: window must be int"),
+        ("[energy]\nmeter = 'magic'\n", "meter = 'magic' is not one of"),
+        ("[stream]\ninterval_s = 0\n", "interval_s = 0.0 is out of range (must be > 0)"),
+        ("[models.lstm]\nepochs = 0\n", "epochs"),
+        ("[models.lstm]\nepoch = 3\n", "unknown key 'epoch'"),
+        ("[models.forest]\ntrees = 3\n", "unknown model kind 'forest'"),
+        ("[switch\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_an_error_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_init_is_idempotent_and_never_clobbers(tmp_path: Path) -> None:
+    workspace, created = Workspace.init(tmp_path / "ws")
+    assert created
+    for sub in ("models", "versionedMR", "knowledge", "data"):
+        assert (workspace.root / sub).is_dir()
+    text = workspace.config_path.read_text().replace("beta = 0.95", "beta = 0.9")
+    workspace.config_path.write_text(text)
+    again, created = Workspace.init(workspace.root)
+    assert not created
+    assert again.config.switch.beta == 0.9
+
+
+def test_open_refuses_a_directory_that_is_not_a_workspace(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="not a HarmonE workspace"):
+        Workspace.open(tmp_path)

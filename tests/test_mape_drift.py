@@ -1,0 +1,204 @@
+"""The drift loop's rules (KL on shared bins, version choice, reuse or retrain) and retraining."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from harmone.config import Config
+from harmone.mape.drift import (
+    DriftObservation,
+    analyse_drift,
+    choose_version,
+    kl_divergence,
+    monitor_drift,
+    plan_drift,
+    plan_retrain,
+)
+from harmone.mape.snapshot import DriftSnapshot
+
+WINDOW = 200
+
+
+def make_config(**drift: object) -> Config:
+    base = Config()
+    return base.replace(drift=dataclasses.replace(base.drift, window=WINDOW, **drift),
+                        retrain=dataclasses.replace(base.retrain, window=300))
+
+
+def normal(mean: float, n: int = WINDOW, seed: int = 0, sd: float = 10.0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(mean, sd, n)
+
+
+def kl(p: np.ndarray, q: np.ndarray) -> float:
+    return kl_divergence(p, q, bins=50, epsilon=1e-10)
+
+
+def kl_per_window_edges(p: np.ndarray, q: np.ndarray) -> float:
+    """The original's comparison: each sample binned over its own range."""
+    p_hist = np.histogram(p, bins=50)[0] / len(p) + 1e-10
+    q_hist = np.histogram(q, bins=50)[0] / len(q) + 1e-10
+    p_hist, q_hist = p_hist / p_hist.sum(), q_hist / q_hist.sum()
+    return float(np.sum(p_hist * np.log(p_hist / q_hist)))
+
+
+# --- KL ------------------------------------------------------------------------------------
+
+
+def test_identical_samples_have_zero_divergence() -> None:
+    sample = normal(300, 1000)
+    assert kl(sample, sample) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_samples_from_one_distribution_diverge_little() -> None:
+    assert kl(normal(300, 5000, seed=1), normal(300, 5000, seed=2)) < 0.05
+
+
+def test_disjoint_supports_diverge_strongly() -> None:
+    assert kl(normal(0, 1000, sd=1.0), normal(100, 1000, sd=1.0)) > 15.0
+
+
+def test_shifted_sample_is_drift_with_shared_bins_but_not_with_per_window_edges() -> None:
+    before = normal(300, 1200, seed=3)
+    after = before + 80.0  # same shape, moved by 8 standard deviations
+    assert kl_per_window_edges(after, before) == pytest.approx(0.0, abs=1e-12)
+    assert kl(after, before) > 5.0
+
+
+def test_divergence_is_finite_and_non_negative_with_empty_bins() -> None:
+    value = kl(np.array([1.0, 1.0, 1.0]), np.array([1.0, 5.0, 9.0]))
+    assert np.isfinite(value) and value > 0.0
+
+
+def test_divergence_ignores_non_finite_values_and_rejects_empty_samples() -> None:
+    sample = normal(300, 500)
+    assert kl(np.append(sample, [np.nan, np.inf]), sample) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="finite"):
+        kl(np.array([np.nan]), sample)
+
+
+# --- Monitor and analyse -------------------------------------------------------------------
+
+
+def snapshot(values: np.ndarray, active_version: int = 1) -> DriftSnapshot:
+    return DriftSnapshot(recent=values, current_model="lstm", active_version=active_version)
+
+
+def test_monitor_waits_for_two_full_windows() -> None:
+    config = make_config()
+    obs = monitor_drift(snapshot(normal(300, 2 * WINDOW - 1)), config)
+    assert not obs.ready and obs.kl is None and obs.drift_data.size == 0
+    assert not analyse_drift(obs, config)
+
+
+def test_monitor_compares_the_last_window_with_the_one_before() -> None:
+    config = make_config()
+    older, newer = normal(300, WINDOW, seed=4), normal(420, WINDOW, seed=5)
+    values = np.concatenate([normal(0, 50, seed=6), older, newer])  # extra old values are ignored
+    obs = monitor_drift(snapshot(values), config)
+    assert obs.ready
+    np.testing.assert_array_equal(obs.drift_data, newer)
+    assert obs.kl == pytest.approx(kl(newer, older))
+    assert analyse_drift(obs, config)
+
+
+def test_drift_threshold_decides() -> None:
+    config = make_config()
+    steady = monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7)), config)
+    assert steady.kl is not None and steady.kl < 0.75 and not analyse_drift(steady, config)
+    assert analyse_drift(steady, make_config(threshold=steady.kl / 2))
+
+
+# --- Version choice ------------------------------------------------------------------------
+
+
+def test_choose_version_picks_lowest_divergence() -> None:
+    config = make_config()
+    drift_data = normal(500, seed=8)
+    snapshots = {1: normal(300, seed=9), 2: normal(505, seed=10), 3: normal(700, seed=11)}
+    choice = choose_version(drift_data, snapshots, config)
+    assert choice is not None and choice[0] == 2
+    assert choice[1] == pytest.approx(kl(drift_data, snapshots[2]))
+
+
+def test_divergences_are_clipped_and_ties_go_to_the_newest_version() -> None:
+    config = make_config(kl_clip=10.0)
+    drift_data = normal(0, sd=1.0)
+    far = {1: normal(1000, sd=1.0, seed=1), 4: normal(-1000, sd=1.0, seed=2), 2: normal(2000, sd=1.0, seed=3)}
+    assert all(kl(drift_data, s) > 10.0 for s in far.values())
+    assert choose_version(drift_data, far, config) == (4, 10.0)
+
+
+def test_a_single_version_gives_no_choice() -> None:
+    config = make_config()
+    assert choose_version(normal(300), {1: normal(300)}, config) is None
+    assert choose_version(normal(300), {}, config) is None
+
+
+# --- Plan ----------------------------------------------------------------------------------
+
+
+def drifted_observation(active_version: int = 1) -> DriftObservation:
+    values = np.concatenate([normal(300, seed=12), normal(500, seed=13)])
+    return monitor_drift(snapshot(values, active_version), make_config())
+
+
+def test_close_version_is_reused() -> None:
+    config = make_config()
+    obs = drifted_observation(active_version=3)
+    plan = plan_drift(obs, analyse_drift(obs, config), (2, 0.3), config)
+    assert (plan.action, plan.version, plan.reason, plan.drift_detected) == ("reuse", 2, "reuse", True)
+    assert plan.version_kl == 0.3 and plan.window_kl == obs.kl and plan.training_data is None
+
+
+def test_no_close_version_means_retrain_on_the_drift_data() -> None:
+    config = make_config()
+    obs = drifted_observation()
+    plan = plan_drift(obs, True, (2, 0.75), config)  # not strictly below the threshold
+    assert (plan.action, plan.reason) == ("retrain", "retrain-no-close-version")
+    assert plan.training_data is not None
+    np.testing.assert_array_equal(plan.training_data, obs.drift_data)
+    only_one = plan_drift(obs, True, None, config)
+    assert (only_one.action, only_one.reason) == ("retrain", "retrain-no-other-version")
+
+
+def test_reuse_threshold_is_configurable() -> None:
+    obs = drifted_observation(active_version=5)
+    assert plan_drift(obs, True, (2, 1.5), make_config(reuse_threshold=2.0)).action == "reuse"
+    assert plan_drift(obs, True, (2, 1.5), make_config(reuse_threshold=1.0)).action == "retrain"
+
+
+def test_active_version_that_fits_is_kept_but_counts_as_drift() -> None:
+    config = make_config()
+    obs = drifted_observation(active_version=2)
+    plan = plan_drift(obs, True, (2, 0.1), config)
+    assert (plan.action, plan.reason, plan.version, plan.drift_detected) == ("none", "active-version-fits", 2, True)
+
+
+def test_without_drift_nothing_happens() -> None:
+    config = make_config()
+    obs = drifted_observation()
+    plan = plan_drift(obs, False, None, config)
+    assert (plan.action, plan.reason, plan.drift_detected) == ("none", "no-drift", False)
+    young = monitor_drift(snapshot(normal(300, 10)), config)
+    assert plan_drift(young, False, None, config).reason == "not-ready"
+
+
+# --- Periodic retraining -------------------------------------------------------------------
+
+
+def test_retrain_waits_for_a_full_window() -> None:
+    config = make_config()
+    plan = plan_retrain(normal(300, 299), config)
+    assert (plan.action, plan.reason, plan.training_data, plan.n_values) == ("none", "not-enough-data", None, 299)
+
+
+def test_retrain_uses_the_last_window_of_true_values() -> None:
+    config = make_config()
+    values = np.arange(1000, dtype=np.float64)
+    plan = plan_retrain(values, config)
+    assert plan.action == "retrain" and plan.training_data is not None
+    np.testing.assert_array_equal(plan.training_data, values[-300:])
+    assert not plan.training_data.flags.writeable
