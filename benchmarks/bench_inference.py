@@ -28,7 +28,7 @@ ROUNDS = 5
 STEPS_PER_ROUND = 4000
 
 _MEMORY_PROBE = """
-import resource, sys, json
+import sys, json
 from harmone.clock import SimulatedClock
 from harmone.energy.detect import detect
 from harmone.inference import InferenceEngine
@@ -39,7 +39,9 @@ ws.write_active_model(sys.argv[2])
 with KnowledgeStore(ws.db_path) as store:
     engine = InferenceEngine(ws, store=store, meter=detect(ws.config.energy), clock=SimulatedClock())
     engine.run(5000)
-print(json.dumps({"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# VmHWM is this process's own peak (ru_maxrss would inherit the parent's peak across fork+exec).
+hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"peak_rss_mib": round(hwm_kib / 1024, 1),
                   "torch_imported": "torch" in sys.modules, "sklearn_imported": "sklearn" in sys.modules}))
 """
 

@@ -158,14 +158,16 @@ def test_plot_path_problems_are_found_before_writing(test_file: Path) -> None:
 def test_bad_test_file_is_reported_and_nothing_written(tmp_path: Path) -> None:
     path = tmp_path / "flow_data_test.csv"
     path.write_text("flow\n1\noops\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"flow_data_test\.csv: line 3, column 'flow': 'oops' is not a number"):
+    expected = r"flow_data_test\.csv: line 3, column 'flow': 'oops' is not a number"
+    with pytest.raises(DataError, match=expected):
         induce(path, [Region(0, 1, 2.0, 0.0)])
     with pytest.raises(DataError, match="file not found"):
         induce(tmp_path / "missing.csv", [Region(0, 1, 2.0, 0.0)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flow_data_test.csv"]
 
 
-def test_crash_while_replacing_keeps_the_original_readable(test_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_while_replacing_keeps_the_original_readable(
+        test_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     original = test_file.read_bytes()
 
     def broken_write(path: Path, data: bytes) -> None:

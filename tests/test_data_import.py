@@ -16,7 +16,7 @@ HEADER = f"Timestamp (5-Minute),{PEMS_COLUMN},# Lane Points,% Observed"
 
 def pems(path: Path, flows: list[str]) -> Path:
     """A file shaped like a PeMS station export; flows are written verbatim."""
-    rows = [HEADER] + [f"01/0{1 + i // 288}/2024 00:{i % 12 * 5:02d}:00,{f},8,100" for i, f in enumerate(flows)]
+    rows = [HEADER] + [f"01/01/2024 00:{i % 12 * 5:02d}:00,{f},8,100" for i, f in enumerate(flows)]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

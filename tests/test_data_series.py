@@ -80,7 +80,8 @@ def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
     ("a,flow\n1,2\n3,\n", 3, "blank value"),
     ("a,flow\n1,2\n3,x7\n", 3, "'x7' is not a number"),
 ])
-def test_bad_value_names_file_line_column_and_value(tmp_path: Path, text: str, line: int, fragment: str) -> None:
+def test_bad_value_names_file_line_column_and_value(
+        tmp_path: Path, text: str, line: int, fragment: str) -> None:
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(DataError) as info:
         read_series(path)
@@ -128,7 +129,7 @@ def test_write_replaces_atomically_and_leaves_no_temp_files(tmp_path: Path) -> N
 def test_write_refuses_non_finite_values_and_keeps_the_old_file(tmp_path: Path, bad: float) -> None:
     path = tmp_path / "s.csv"
     write_series(path, np.array([1.0, 2.0]))
-    with pytest.raises(DataError, match="at index 1 is not finite"):
+    with pytest.raises(DataError, match=r"s\.csv: refusing to write value .* at index 1: not finite"):
         write_series(path, np.array([1.0, bad]))
     assert read_series(path).tolist() == [1.0, 2.0]
 
@@ -226,7 +227,7 @@ def test_write_split_failure_while_writing_leaves_the_old_pair(
 
 def test_write_split_rejects_bad_values_before_writing(tmp_path: Path) -> None:
     _old_pair(tmp_path)
-    with pytest.raises(DataError, match="not finite"):
+    with pytest.raises(DataError, match=r"flow_data_test\.csv: refusing to write value nan at index 0"):
         write_split(tmp_path, np.array([10.0]), np.array([np.nan]))
     assert read_series(tmp_path / TRAIN_FILE).tolist() == [1.0]
     assert read_series(tmp_path / TEST_FILE).tolist() == [2.0]

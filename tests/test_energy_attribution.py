@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harmone.energy import EnergyAttributor, EnergyMeter, FakeMeter
+from harmone.energy import CompositeMeter, CpuTimeEstimator, EnergyAttributor, EnergyMeter, FakeMeter
 
 
 def test_only_busy_stretches_are_charged() -> None:
@@ -100,3 +100,33 @@ def test_short_stretches_on_a_coarse_counter_are_unbiased_in_sum() -> None:
     assert total_uj == pytest.approx(true_uj, rel=0.08)  # summed: right on average
     idle_uj = meter.read_uj() - true_uj
     assert idle_uj > 10 * total_uj               # and the idle energy was left out
+
+
+class CountingMeter(FakeMeter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def read_uj(self) -> float:
+        self.reads += 1
+        return super().read_uj()
+
+
+def test_work_between_stretches_is_never_charged_even_by_a_thread_estimate() -> None:
+    # The thread that predicts may do other work between steps (a progress display, the
+    # managing loops of an in-process run): a paused attributor must leave it out.
+    meter = CountingMeter()
+    attributor = EnergyAttributor(meter)
+    for _ in range(64):
+        meter.advance(5.0)       # the step
+        attributor.pause()
+        meter.advance(1000.0)    # other work of the same thread
+        attributor.resume()
+    assert attributor.take() == 64 * 5.0
+    assert meter.reads == 1 + 64 * 2 + 1
+
+
+def test_thread_estimate_and_process_estimate_say_whether_idle_can_move_them() -> None:
+    assert CpuTimeEstimator(scope="thread").counts_while_idle is False
+    assert CpuTimeEstimator(scope="process").counts_while_idle is True  # other threads keep working
+    assert CompositeMeter([CpuTimeEstimator(), FakeMeter()]).counts_while_idle is True

@@ -168,14 +168,17 @@ def test_garbage_in_a_counter_names_the_file(powercap: Path) -> None:
             meter.read_uj()
 
 
-def test_closed_meter_refuses_to_read_and_releases_its_files(powercap: Path) -> None:
-    add_zone(powercap, "intel-rapl:0", "package-0", 1)
+@pytest.mark.parametrize("packages", [1, 2])
+def test_closed_meter_refuses_to_read_and_releases_its_files(powercap: Path, packages: int) -> None:
+    for index in range(packages):
+        add_zone(powercap, f"intel-rapl:{index}", f"package-{index}", 1)
     meter = RaplMeter(powercap)
-    fd = meter._fds[0]
+    fds = list(meter._fds)
     meter.close()
     meter.close()  # idempotent
-    with pytest.raises(OSError):
-        os.fstat(fd)
+    for fd in fds:
+        with pytest.raises(OSError):
+            os.fstat(fd)
     with pytest.raises(EnergyError, match="closed"):
         meter.read_uj()
 

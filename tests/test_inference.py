@@ -136,8 +136,7 @@ def test_live_mode_does_not_charge_idle_time(trained_workspace: Workspace) -> No
 
     meter = FakeMeter()
     with KnowledgeStore(trained_workspace.db_path) as store:
-        engine = InferenceEngine(trained_workspace, store=store, meter=meter, clock=BusyWhileIdleClock(meter),
-                                 live=True)
+        engine = InferenceEngine(trained_workspace, store=store, meter=meter, clock=BusyWhileIdleClock(meter))
         engine.run(20, interval_s=0.15)
         rows = store.predictions_after(0)
     assert len(rows) == 20

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,8 +48,9 @@ class Prediction:
 class InferenceEngine:
     """Predicts the stream one step at a time with whichever model is active.
 
-    ``live=True`` means the caller idles between steps (the stream cadence); only then are
-    energy readings paused around the idle time, so sleeping is never charged as inference.
+    Energy is metered while `step` runs; whatever happens between steps (sleeping for the
+    stream cadence, printing, the managing loops of an in-process run) belongs elsewhere
+    and runs inside `unmetered()`.
     """
 
     def __init__(self, workspace: Workspace, *, store: KnowledgeStore, meter: EnergyMeter, clock: Clock,
@@ -58,7 +60,6 @@ class InferenceEngine:
         self.config = config or workspace.config
         self.store = store
         self.clock = clock
-        self.live = live
         self.repository = ModelRepository(workspace)
         self._warn = warn or log.warning
         self._meter = meter
@@ -109,13 +110,18 @@ class InferenceEngine:
             self.flush()
         return Prediction(i, now, true_value, predicted, serving.kind, serving.version, latency_s)
 
+    @contextmanager
+    def unmetered(self) -> Iterator[None]:
+        """Work done inside is not charged to the predictions (two meter readings)."""
+        self._attributor.pause()
+        try:
+            yield
+        finally:
+            self._attributor.resume()
+
     def idle(self, seconds: float) -> None:
         """Wait on the clock without charging the wait to inference."""
-        if self.live:
-            self._attributor.pause()
-            self.clock.sleep(seconds)
-            self._attributor.resume()
-        else:
+        with self.unmetered():
             self.clock.sleep(seconds)
 
     def flush(self) -> None:
@@ -132,7 +138,10 @@ class InferenceEngine:
     def run(self, steps: int | None = None, *, interval_s: float = 0.0,
             on_prediction: Callable[[Prediction], None] | None = None,
             should_stop: Callable[[], bool] | None = None) -> int:
-        """Predict up to `steps` values (all when None), idling `interval_s` between them."""
+        """Predict up to `steps` values (all when None), idling `interval_s` between them.
+
+        `on_prediction` runs after each prediction, outside the metered stretch.
+        """
         done = 0
         self._attributor.resume()
         try:
@@ -143,10 +152,13 @@ class InferenceEngine:
                 if prediction is None:
                     break
                 done += 1
-                if on_prediction is not None:
-                    on_prediction(prediction)
-                if interval_s > 0 and (steps is None or done < steps):
-                    self.idle(interval_s)
+                wait = interval_s > 0 and (steps is None or done < steps)
+                if on_prediction is not None or wait:
+                    with self.unmetered():
+                        if on_prediction is not None:
+                            on_prediction(prediction)
+                        if wait:
+                            self.clock.sleep(interval_s)
         finally:
             self.flush()
             self._attributor.pause()

@@ -79,3 +79,27 @@ def status(workspace: Workspace) -> dict[str, Any]:
     if state["approach"] is not None:
         result["approach"] = state["approach"]
     return result
+
+
+def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
+    """Measure each trained model's energy per prediction and store the proposed range."""
+    import itertools
+
+    from harmone.energy.calibrate import calibrate
+    from harmone.energy.detect import detect
+
+    repository = ModelRepository(workspace)
+    trained = repository.trained_kinds()
+    if not trained:
+        raise HarmonEError("no trained model to calibrate (run `harmone train`)")
+    window = workspace.config.stream.window
+    series = read_series(workspace.train_path)
+    windows = [series[i:i + window].tolist() for i in range(0, len(series) - window, 7)][:256]
+    predictors: dict[str, Callable[[], float]] = {}
+    for kind in trained:
+        serving = repository.load_active(kind)
+        inputs = itertools.cycle(windows)
+        predictors[kind] = lambda serving=serving, inputs=inputs: serving.predict_next(next(inputs))
+    calibration = calibrate(predictors, detect(workspace.config.energy), predictions=predictions)
+    calibration.save(workspace.calibration_path)
+    return calibration

@@ -58,7 +58,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
     with KnowledgeStore(workspace.db_path) as store:
         store.set_state({"meter": meter.describe()})
-        engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock, live=interval > 0,
+        engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock,
                                  warn=lambda m: print(f"harmone: warning: {m}", file=sys.stderr, flush=True))
         if args.from_start:
             engine.restart()

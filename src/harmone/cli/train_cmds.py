@@ -45,4 +45,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{row['model']:<8} {row['version']:>7} {row['holdout_r2']:>12.4f} {row['holdout_mae']:>9.2f}"
               f" {row['train_time_s']:>7.1f}s")
     print(f"Active model: {workspace.read_active_model()}")
+    calibration = lifecycle.calibrate_energy(workspace)
+    per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
+    print(f"Energy per prediction ({calibration.meter_kind}): {per_kind};"
+          f" calibrated range E_M = {calibration.e_max_uj:.1f} µJ")
     return 0

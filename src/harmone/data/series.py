@@ -104,19 +104,21 @@ def check_value(path: Path, line: int, column: str, raw: str) -> float:
 
 def _fast_parse(text: str, index: int, n_columns: int) -> np.ndarray | None:
     """Every cell of the column at C speed; ``None`` when anything looks unusual."""
+    cells: list[str] = []
     if n_columns == 1:
-        # Our own format: no quoting needed, so lines are rows.
-        cells = text.splitlines()[1:]
+        # Our own format needs no quoting, so lines are rows (float() ignores a trailing \r).
+        cells = text.split("\n")[1:]
         while cells and not cells[-1].strip():
             cells.pop()
     else:
         reader = csv.reader(io.StringIO(text))
         try:
             next(reader)
-            cells = [row[index] if len(row) == n_columns else None for row in reader]  # type: ignore[misc]
+            for row in reader:
+                if len(row) != n_columns:
+                    return None
+                cells.append(row[index])
         except csv.Error:
-            return None
-        if None in cells:
             return None
     try:
         values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
@@ -148,9 +150,9 @@ def read_series(path: Path, column: str = COLUMN) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def format_values(values: np.ndarray, column: str) -> str:
+def format_values(values: np.ndarray, column: str, what: str = "values") -> str:
     """CSV text whose numbers read back bit for bit (shortest round-trip repr)."""
-    values = _as_finite_1d(values, "values")
+    values = _as_finite_1d(values, what)
     return column + "\n" + "".join(f"{v!r}\n" for v in values.tolist())
 
 
@@ -160,13 +162,14 @@ def _as_finite_1d(values: np.ndarray, what: str) -> np.ndarray:
         raise DataError(f"{what}: expected a 1-D series, got shape {array.shape}")
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        raise DataError(f"{what}: value {array[bad[0]]!r} at index {bad[0]} is not finite")
+        first = int(bad[0])
+        raise DataError(f"{what}: refusing to write value {float(array[first])!r} at index {first}: not finite")
     return array
 
 
 def write_series(path: Path, values: np.ndarray, column: str = COLUMN) -> None:
     """Replace ``path`` atomically: readers see the old series or the new one."""
-    write_text(Path(path), format_values(values, column))
+    write_text(Path(path), format_values(values, column, str(path)))
 
 
 def split(values: np.ndarray, train_ratio: float, *, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +197,8 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray) -> tuple[Pa
     the test file first means the model's training data is never newer than the stream.
     """
     data_dir = Path(data_dir)
-    texts = {TEST_FILE: format_values(test, COLUMN), TRAIN_FILE: format_values(train, COLUMN)}
+    texts = {name: format_values(values, COLUMN, str(data_dir / name))
+             for name, values in ((TEST_FILE, test), (TRAIN_FILE, train))}
     data_dir.mkdir(parents=True, exist_ok=True)
     temps: dict[str, str] = {}
     try:

@@ -31,6 +31,8 @@ MIN_REGIME_STEPS = 17 * STEPS_PER_DAY
 #: The test part must begin with a stretch of the training regime long enough for two
 #: drift windows, so the first comparison sees clean training-regime data.
 MIN_LEAD_STEPS = 9 * STEPS_PER_DAY
+#: The training part must hold at least two whole days of the daily cycle.
+MIN_TRAIN_STEPS = 2 * STEPS_PER_DAY
 PROFILES = ("default", "alt")
 
 
@@ -213,7 +215,7 @@ def min_steps(train_ratio: float = 0.1, profile: str = "default") -> int:
 def _fits(profile: _Profile, steps: int, train_ratio: float) -> bool:
     train_steps = train_size(steps, train_ratio)
     starts = _boundaries(profile, steps, train_steps)
-    if starts[1] - train_steps < MIN_LEAD_STEPS or train_steps < 2 * STEPS_PER_DAY:
+    if starts[1] - train_steps < MIN_LEAD_STEPS or train_steps < MIN_TRAIN_STEPS:
         return False
     return all(end - start >= MIN_REGIME_STEPS for start, end in zip(starts[1:-1], starts[2:]))
 

@@ -12,7 +12,9 @@ counter period. Summed over many stretches the error averages out and shrinks as
 busy time grows; docs/energy.md discusses the conditions and their limits.
 
 Used from one thread: the thread that does the work (a thread-scope estimator only sees
-its own thread).
+its own thread). Every ``pause``/``resume`` reads the meter, whatever its kind: the time
+between steps may hold other work of the same thread (a progress display, the managing
+loops of an in-process run), and none of it belongs to inference.
 """
 
 from __future__ import annotations
@@ -45,20 +47,22 @@ class EnergyAttributor:
 
     def resume(self) -> None:
         """A busy stretch begins; no effect while already busy."""
-        if not self._busy:
-            self._start_uj = self._read_uj()
-            self._busy = True
+        if self._busy:
+            return
+        self._busy = True
+        self._start_uj = self._read_uj()
 
     def pause(self) -> None:
         """Idle begins (e.g. before sleeping until the next stream value); no effect while idle."""
-        if self._busy:
-            delta_uj = self._read_uj() - self._start_uj
-            if delta_uj > 0:
-                self._pending_uj += delta_uj
-            self._busy = False
+        if not self._busy:
+            return
+        self._busy = False
+        delta_uj = self._read_uj() - self._start_uj
+        if delta_uj > 0:
+            self._pending_uj += delta_uj
 
     def take(self) -> float:
-        """µJ of the busy stretches since the last take; resets, and stays busy if busy."""
+        """µJ of the busy stretches since the last take; resets, and keeps metering if busy."""
         if self._busy:
             now_uj = self._read_uj()
             delta_uj = now_uj - self._start_uj

@@ -29,6 +29,7 @@ RAPL_UPDATE_INTERVAL_S = 0.001
 
 _ZONE_NAME = re.compile(r"intel-rapl:(\d+)")
 _READ_BYTES = 32  # a µJ counter below 2**64 has at most 20 digits
+_pread = os.pread
 
 
 @dataclass(frozen=True)
@@ -145,49 +146,49 @@ class RaplMeter(EnergyMeter):
             raise
         self._origin_uj = sum(base + raw for base, raw in self._state)
 
-    def _read_error(self, index: int, exc: OSError | ValueError, data: bytes = b"") -> EnergyError:
+    def _read_error(self, index: int, exc: OSError | ValueError) -> EnergyError:
         if self._closed:
             return EnergyError(f"RAPL meter over {self.sysfs_root} is closed")
         if isinstance(exc, OSError):
             return _unreadable(self._paths[index], exc, self.sysfs_root)
-        return EnergyError(f"{self._paths[index]}: expected a whole number of µJ, found {data[:40]!r}")
+        try:
+            found = _pread(self._fds[index], _READ_BYTES, 0)
+        except OSError:
+            found = b"?"
+        return EnergyError(f"{self._paths[index]}: expected a whole number of µJ, found {found[:40]!r}")
 
     def _read_raw(self, fd: int, index: int) -> int:
-        data = b""
         try:
-            data = os.pread(fd, _READ_BYTES, 0)
-            return int(data)
+            return int(_pread(fd, _READ_BYTES, 0))
         except (OSError, ValueError) as exc:
-            raise self._read_error(index, exc, data) from None
+            raise self._read_error(index, exc) from None
 
     def read_uj(self) -> float:
         """µJ since the meter was created."""
-        state = self._state  # snapshot before reading: see the class docstring
-        if self._single:
-            base_uj, last_uj = state[0]
-            data = b""
+        if self._single:  # the common case, kept short: it runs twice per live prediction
+            (base_uj, last_uj), = self._state  # snapshot before reading: see the class docstring
             try:
-                data = os.pread(self._fd0, _READ_BYTES, 0)
-                raw_uj = int(data)
+                raw_uj = int(_pread(self._fd0, _READ_BYTES, 0))
             except (OSError, ValueError) as exc:
-                raise self._read_error(0, exc, data) from None
+                raise self._read_error(0, exc) from None
             if raw_uj < last_uj:  # the counter wrapped past max_energy_range_uj
                 base_uj += self._range0_uj
             self._state = ((base_uj, raw_uj),)
             return base_uj + raw_uj - self._origin_uj
+        if self._closed:
+            raise EnergyError(f"RAPL meter over {self.sysfs_root} is closed")
+        state = self._state
         fresh: list[tuple[float, int]] = []
         total_uj = -self._origin_uj
-        data = b""
         try:
             for (base_uj, last_uj), fd, range_uj in zip(state, self._fds, self._ranges_uj):
-                data = os.pread(fd, _READ_BYTES, 0)
-                raw_uj = int(data)
+                raw_uj = int(_pread(fd, _READ_BYTES, 0))
                 if raw_uj < last_uj:
                     base_uj += range_uj
                 fresh.append((base_uj, raw_uj))
                 total_uj += base_uj + raw_uj
         except (OSError, ValueError) as exc:
-            raise self._read_error(len(fresh), exc, data) from None
+            raise self._read_error(len(fresh), exc) from None
         self._state = tuple(fresh)
         return total_uj
 

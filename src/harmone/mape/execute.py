@@ -1,0 +1,257 @@
+"""Execute: the only code besides the loops that changes anything.
+
+Every action is atomic for the serving process:
+
+- a model switch rewrites ``knowledge/model.csv`` in one rename (``Workspace.write_active_model``);
+- version reuse re-points ``models/<kind>`` in one rename (``ModelRepository.promote``); the
+  model and its own scaler live in the version directory, so they change together;
+- retraining fits a new model with its own scaler on the given data (``training.train``),
+  stores it as a complete new version with its data snapshot, then promotes it.
+
+Retraining runs either in the calling thread (``InlineRetrainer``: simulated runs, where
+simulated time stands still while it trains) or in a child process
+(``SubprocessRetrainer``: live runs, so it never stalls inference or the other loops).
+Both hand back a ``RetrainJob`` that is polled until it has a result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from harmone import atomic
+from harmone.config import Config
+from harmone.energy.base import EnergyMeter, window
+from harmone.errors import HarmonEError, ModelError
+from harmone.mape.plan import SwitchPlan
+from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+#: Seconds a cancelled retraining child gets to exit after SIGTERM before it is killed.
+CANCEL_GRACE_S = 5.0
+
+
+class RetrainError(HarmonEError):
+    """A retraining job failed; the message names the model and the cause."""
+
+
+def apply_switch(workspace: Workspace, plan: SwitchPlan) -> None:
+    """Make the plan's target the model that serves (no effect for ``none``)."""
+    if plan.action == "switch":
+        if plan.target is None:
+            raise ValueError("a switch plan needs a target model")
+        workspace.write_active_model(plan.target)
+
+
+def apply_reuse(repository: ModelRepository, kind: str, version: int) -> None:
+    """Serve a stored version again: model and scaler travel together in its directory."""
+    repository.promote(kind, version)
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    kind: str
+    #: Training data on the original scale (the drift data, or the latest true values).
+    values: np.ndarray
+    #: ``drift`` or ``periodic``; stored in the version's meta.json.
+    reason: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    kind: str
+    version: int
+    #: Energy of fitting and storing the version, µJ, as measured where it ran.
+    energy_uj: float
+    meter_kind: str | None
+    meter_source: str | None
+    train_time_s: float
+    holdout_r2: float
+    n_values: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "version": self.version, "energy_uj": self.energy_uj,
+                "meter_kind": self.meter_kind, "meter_source": self.meter_source,
+                "train_time_s": self.train_time_s, "holdout_r2": self.holdout_r2, "n_values": self.n_values}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RetrainResult:
+        return cls(kind=str(raw["kind"]), version=int(raw["version"]), energy_uj=float(raw["energy_uj"]),
+                   meter_kind=raw.get("meter_kind"), meter_source=raw.get("meter_source"),
+                   train_time_s=float(raw["train_time_s"]), holdout_r2=float(raw["holdout_r2"]),
+                   n_values=int(raw["n_values"]))
+
+
+def retrain_version(workspace: Workspace, request: RetrainRequest, config: Config, *,
+                    meter: EnergyMeter | None = None) -> RetrainResult:
+    """Fit ``request.kind`` on its data with the retraining parameters, store it, promote it.
+
+    The new version's meta.json records the reason, and the energy of the fit when a meter
+    is given. Promotion comes last: until then the serving process keeps the old version.
+    """
+    from harmone.training import train
+
+    repository = ModelRepository(workspace)
+    energy_uj = 0.0
+    if meter is not None:
+        with window(meter) as measured:
+            trained = train(request.kind, request.values, config, retrain=True, seed=request.seed)
+        energy_uj = measured.energy_uj
+    else:
+        trained = train(request.kind, request.values, config, retrain=True, seed=request.seed)
+    extra: dict[str, Any] = {"seed": request.seed}
+    if meter is not None:
+        extra["train_energy_uj"] = energy_uj
+        extra["meter"] = meter.describe()
+    version = repository.add_version(trained, reason=request.reason, extra_meta=extra)
+    repository.promote(request.kind, version)
+    return RetrainResult(kind=request.kind, version=version, energy_uj=energy_uj,
+                         meter_kind=meter.kind if meter else None, meter_source=meter.source if meter else None,
+                         train_time_s=trained.train_time_s, holdout_r2=float(trained.metrics["holdout_r2"]),
+                         n_values=int(len(trained.snapshot)))
+
+
+class RetrainJob(Protocol):
+    request: RetrainRequest
+    #: True when the job's energy was spent outside this process (so no meter here saw it).
+    external: bool
+
+    def poll(self) -> RetrainResult | None:
+        """The result once done, None while running; ``RetrainError`` when it failed."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop a running job; nothing is promoted afterwards."""
+        ...
+
+
+class Retrainer(Protocol):
+    def submit(self, request: RetrainRequest) -> RetrainJob: ...
+
+
+class _FinishedJob:
+    external = False
+
+    def __init__(self, request: RetrainRequest, result: RetrainResult | None, error: RetrainError | None) -> None:
+        self.request = request
+        self._result = result
+        self._error = error
+
+    def poll(self) -> RetrainResult | None:
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def cancel(self) -> None:
+        pass
+
+
+class InlineRetrainer:
+    """Retrains in the calling thread; the job is finished when ``submit`` returns."""
+
+    def __init__(self, workspace: Workspace, config: Config, meter: EnergyMeter | None = None) -> None:
+        self.workspace = workspace
+        self.config = config
+        self.meter = meter
+
+    def submit(self, request: RetrainRequest) -> RetrainJob:
+        try:
+            result = retrain_version(self.workspace, request, self.config, meter=self.meter)
+        except HarmonEError as exc:
+            return _FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
+        return _FinishedJob(request, result, None)
+
+
+class SubprocessRetrainer:
+    """Retrains in ``python -m harmone.mape.retrain_job``, a child of this interpreter.
+
+    No shell is involved, the child is the same interpreter (``sys.executable``), its exit
+    code is checked, and it measures its own energy at process scope. It runs in its own
+    session, so a Ctrl-C meant for the manager does not kill a half-done training; the
+    manager cancels it instead.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def submit(self, request: RetrainRequest) -> RetrainJob:
+        return _ChildJob(self.workspace, request)
+
+
+class _ChildJob:
+    external = True
+
+    def __init__(self, workspace: Workspace, request: RetrainRequest) -> None:
+        self.request = request
+        workspace.knowledge_dir.mkdir(parents=True, exist_ok=True)
+        self._scratch = Path(tempfile.mkdtemp(prefix=RETRAIN_SCRATCH_PREFIX, dir=workspace.knowledge_dir))
+        data_path = self._scratch / "data.json"
+        self._result_path = self._scratch / "result.json"
+        self._stderr_path = self._scratch / "stderr.txt"
+        values = [float(v) for v in np.asarray(request.values, dtype=np.float64).tolist()]
+        atomic.write_text(data_path, json.dumps({"values": values}))
+        command = [sys.executable, "-m", "harmone.mape.retrain_job",
+                   "--workspace", str(workspace.root.resolve()), "--kind", request.kind,
+                   "--reason", request.reason, "--seed", str(request.seed),
+                   "--data", str(data_path), "--result", str(self._result_path)]
+        try:
+            with open(self._stderr_path, "wb") as stderr:
+                self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                    start_new_session=True)
+        except OSError as exc:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise RetrainError(f"cannot start retraining of {request.kind} ({exc})") from None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def poll(self) -> RetrainResult | None:
+        if self._process is None:
+            raise RetrainError(f"retraining of {self.request.kind} was cancelled")
+        code = self._process.poll()
+        if code is None:
+            return None
+        self._process = None
+        try:
+            if code != 0:
+                raise RetrainError(f"retraining {self.request.kind} failed (exit code {code}): {self._last_error()}")
+            try:
+                return RetrainResult.from_dict(json.loads(self._result_path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise RetrainError(f"{self._result_path}: retraining {self.request.kind} left no "
+                                   f"readable result ({exc})") from None
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def cancel(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(CANCEL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _last_error(self) -> str:
+        try:
+            lines = [line.strip() for line in self._stderr_path.read_text(encoding="utf-8", errors="replace")
+                     .splitlines() if line.strip()]
+        except OSError:
+            lines = []
+        return lines[-1] if lines else "no error output"

@@ -1,0 +1,186 @@
+"""The managing system: the loops an approach names, run when due, live or simulated.
+
+``Manager.tick(now)`` runs every loop that is due and collects finished retraining jobs.
+A simulated run calls it after every prediction; the live ``harmone manage`` command
+calls it from ``serve``, which sleeps until the next due time and stops on SIGINT or
+SIGTERM. Loop state and due times live in the knowledge base, and the live clock is
+continued across restarts (``continued_clock``), so a restarted manager picks up the
+schedule where the previous one left it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from harmone.approaches import Approach
+from harmone.clock import Clock, WallClock
+from harmone.config import Config
+from harmone.energy.base import EnergyMeter
+from harmone.knowledge import Event, KnowledgeStore
+from harmone.mape.execute import Retrainer
+from harmone.mape.loops import DriftLoop, Loop, RetrainLoop, SwitchLoop
+from harmone.mape.state import CLOCK_KEY
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+#: Order in which due loops run within one tick (the switch loop first: it reads the
+#: rows since its last run, which are the freshest evidence).
+LOOP_ORDER = ("switch", "drift", "retrain")
+#: Real seconds between checks on a running retraining job while nothing else is due.
+JOB_POLL_S = 0.25
+#: Longest real sleep between checks of the stop flag.
+MAX_SLEEP_S = 1.0
+
+
+class Manager:
+    """Runs due loops; knows the earliest next due time so callers can check cheaply."""
+
+    def __init__(self, approach: Approach, loops: Sequence[Loop], *,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        names = [loop.name for loop in loops]
+        if sorted(names) != sorted(approach.loops) or len(set(names)) != len(names):
+            raise ValueError(f"approach {approach.name!r} runs {sorted(approach.loops)}, got loops {names}")
+        self.approach = approach
+        self.loops = sorted(loops, key=lambda loop: LOOP_ORDER.index(loop.name))
+        self.on_event = on_event
+        self._refresh()
+
+    @property
+    def pending(self) -> bool:
+        """True while some loop waits for a retraining job."""
+        return self._pending
+
+    @property
+    def next_due_s(self) -> float:
+        """Earliest due time of a loop that is not waiting for a job (inf when none)."""
+        return self._next_due_s
+
+    def due(self, now: float) -> bool:
+        """Whether ``tick(now)`` would do anything; O(1), so it can follow every prediction."""
+        return self._pending or now >= self._next_due_s
+
+    def tick(self, now: float) -> list[Event]:
+        """Collect finished jobs, then run every due loop once; returns the events recorded."""
+        events: list[Event] = []
+        for loop in self.loops:
+            event = loop.poll(now) if loop.pending else loop.run(now) if loop.due(now) else None
+            if event is not None:
+                events.append(event)
+                if self.on_event is not None:
+                    self.on_event(event)
+        self._refresh()
+        return events
+
+    def close(self) -> None:
+        """Cancel running retraining jobs (their loops run again after a restart)."""
+        for loop in self.loops:
+            loop.cancel()
+        self._refresh()
+
+    def finish(self, clock: Clock, *, poll_s: float = JOB_POLL_S) -> list[Event]:
+        """Wait for running retraining jobs and record their events (end of a live run)."""
+        events: list[Event] = []
+        while self._pending:
+            clock.sleep(poll_s * getattr(clock, "time_scale", 1.0))
+            now = clock.now()
+            for loop in self.loops:
+                if loop.pending:
+                    event = loop.poll(now)
+                    if event is not None:
+                        events.append(event)
+                        if self.on_event is not None:
+                            self.on_event(event)
+            self._refresh()
+        return events
+
+    def _refresh(self) -> None:
+        self._pending = any(loop.pending for loop in self.loops)
+        self._next_due_s = min((loop.next_due_s for loop in self.loops if not loop.pending), default=float("inf"))
+
+
+def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeStore, meter: EnergyMeter,
+                  retrainer: Retrainer, now: float, seed: int | None = 0, config: Config | None = None,
+                  on_event: Callable[[Event], None] | None = None) -> Manager:
+    """The loops of ``approach`` over one workspace, continuing any state stored for them.
+
+    ``seed`` seeds the switch loop's exploration and the retraining seeds; None draws the
+    exploration seed from the operating system (live runs that need no replay).
+    """
+    config = config or workspace.config
+    repository = ModelRepository(workspace)
+    common = {"workspace": workspace, "store": store, "meter": meter, "config": config, "now": now,
+              "repository": repository}
+    base_seed = 0 if seed is None else seed
+    loops: list[Loop] = []
+    if approach.runs("switch"):
+        loops.append(SwitchLoop(**common, rng=random.Random(seed)))
+    if approach.runs("drift"):
+        loops.append(DriftLoop(**common, retrainer=retrainer, seed=base_seed))
+    if approach.runs("retrain"):
+        loops.append(RetrainLoop(**common, retrainer=retrainer, model=approach.fixed_model, seed=base_seed))
+    return Manager(approach, loops, on_event=on_event)
+
+
+class ContinuedClock:
+    """A wall clock that starts where a stored one stopped, so stored due times stay valid."""
+
+    def __init__(self, base: WallClock, offset_s: float) -> None:
+        self.base = base
+        self.offset_s = offset_s
+
+    @property
+    def time_scale(self) -> float:
+        return self.base.time_scale
+
+    def now(self) -> float:
+        return self.offset_s + self.base.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.base.sleep(seconds)
+
+
+def continued_clock(store: KnowledgeStore, *, time_scale: float = 1.0) -> ContinuedClock:
+    """The live manager's clock: the stored reading plus the (scaled) time since it was taken.
+
+    Time that passed while no manager ran counts too: a loop that fell due meanwhile runs
+    at the first tick (once; it does not catch up missed runs).
+    """
+    base = WallClock(time_scale=time_scale)
+    stored = store.get_state(CLOCK_KEY)
+    offset_s = 0.0
+    if isinstance(stored, dict):
+        clock_s, unix_s = stored.get("clock_s"), stored.get("unix_s")
+        if isinstance(clock_s, (int, float)) and isinstance(unix_s, (int, float)):
+            offset_s = float(clock_s) + max(0.0, time.time() - float(unix_s)) * time_scale
+    return ContinuedClock(base, offset_s)
+
+
+def save_clock(store: KnowledgeStore, clock: Clock) -> None:
+    """Remember where the live clock stands (with the Unix time, to continue it later)."""
+    store.set_state({CLOCK_KEY: {"clock_s": clock.now(), "unix_s": time.time()}})
+
+
+def serve(manager: Manager, clock: ContinuedClock | WallClock, store: KnowledgeStore, *,
+          stop: threading.Event, poll_s: float = JOB_POLL_S) -> None:
+    """Tick whenever a loop is due until ``stop`` is set; cancels running jobs on the way out.
+
+    Sleeps in real seconds (scaled by the clock's time scale) and wakes at least every
+    ``MAX_SLEEP_S`` to notice the stop flag, more often while a retraining job runs.
+    """
+    scale = clock.time_scale
+    try:
+        while not stop.is_set():
+            now = clock.now()
+            if manager.due(now):
+                manager.tick(now)
+                save_clock(store, clock)
+            wait_s = (manager.next_due_s - clock.now()) / scale
+            if manager.pending:
+                wait_s = min(wait_s, poll_s)
+            stop.wait(min(max(wait_s, 0.0), MAX_SLEEP_S))
+    finally:
+        manager.close()
+        save_clock(store, clock)

@@ -1,0 +1,149 @@
+"""What the managing system keeps in the knowledge base, and the operations on it as a whole.
+
+Keys of the knowledge base's ``state`` table used here:
+
+``approach``        the approach the workspace runs (default ``harmone``)
+``switch_loop``     switch loop: ``SwitchState``, next due time, counters
+``drift_loop``      drift loop: next due time, last row checked, last KL, counters
+``retrain_loop``    periodic retraining: next due time, counters
+``manager_clock``   where the live manager's clock stood (clock and Unix seconds), so a
+                    restarted ``harmone manage`` continues the same schedule
+
+Each loop writes its whole key in one transaction, so a reader (``harmone status``, a
+restarted manager) sees the state before a run or after it, never half of it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from harmone.approaches import Approach, get_approach
+from harmone.config import Config
+from harmone.errors import WorkspaceError
+from harmone.knowledge import KnowledgeStore
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+APPROACH_KEY = "approach"
+SWITCH_KEY = "switch_loop"
+DRIFT_KEY = "drift_loop"
+RETRAIN_KEY = "retrain_loop"
+CLOCK_KEY = "manager_clock"
+#: Every key that belongs to the loops (not the approach, which is a user setting).
+LOOP_KEYS = (SWITCH_KEY, DRIFT_KEY, RETRAIN_KEY, CLOCK_KEY)
+
+#: The approach of a workspace that never chose one.
+DEFAULT_APPROACH = "harmone"
+#: Prefix of the scratch directories of live retraining jobs in ``knowledge/``.
+RETRAIN_SCRATCH_PREFIX = ".retrain-"
+
+
+def read_approach(store: KnowledgeStore) -> Approach:
+    """The workspace's approach; a stored name that is no longer valid is an error naming it."""
+    name = store.get_state(APPROACH_KEY, DEFAULT_APPROACH)
+    if not isinstance(name, str):
+        raise WorkspaceError(f"knowledge state {APPROACH_KEY!r}: expected an approach name, found {name!r}")
+    return get_approach(name)
+
+
+def set_approach(workspace: Workspace, name: str) -> Approach:
+    """Persist the approach; a single-model approach also names its model in ``model.csv``."""
+    approach = get_approach(name)
+    with KnowledgeStore(workspace.db_path) as store:
+        store.set_state({APPROACH_KEY: approach.name})
+    if approach.fixed_model is not None:
+        workspace.write_active_model(approach.fixed_model)
+    return approach
+
+
+def prepare_models(workspace: Workspace, approach: Approach) -> str:
+    """Make ``model.csv`` name a model the approach can serve, and return that model.
+
+    A single-model approach pins its model (which must be trained). An adaptive one keeps
+    the current model when it is trained, else starts from the configured default model,
+    else from the first trained kind.
+    """
+    trained = ModelRepository(workspace).trained_kinds()
+    approach.check_models(trained)
+    if not trained:
+        raise WorkspaceError(f"{workspace.models_dir}: no trained model (run `harmone train`)")
+    if approach.fixed_model is not None:
+        chosen = approach.fixed_model
+    else:
+        current = workspace.read_active_model()
+        default = workspace.config.stream.default_model
+        chosen = current if current in trained else default if default in trained else trained[0]
+    if workspace.read_active_model() != chosen:
+        workspace.write_active_model(chosen)
+    return chosen
+
+
+def clear_loop_state(store: KnowledgeStore) -> None:
+    """Forget loop state and schedules: the next loops start from the configured defaults."""
+    store.delete_state(LOOP_KEYS)
+
+
+@dataclass(frozen=True)
+class ResetReport:
+    versions: int
+    predictions: int
+    events: int
+    active_model: str
+
+
+def reset(workspace: Workspace) -> ResetReport:
+    """Back to a freshly initialised deployment, keeping configuration, data and approach.
+
+    Removes the active models and every stored version, the prediction log, the events and
+    all loop state (the loops restart from the configured defaults); the stream restarts
+    at its beginning. ``model.csv`` names the approach's model (or the default model).
+    Stop ``harmone infer`` and ``harmone manage`` first: they would keep writing.
+    """
+    repository = ModelRepository(workspace)
+    versions = 0
+    if workspace.versions_dir.is_dir():
+        versions = sum(len(repository.versions(entry.name)) for entry in workspace.versions_dir.iterdir()
+                       if entry.is_dir())
+    with KnowledgeStore(workspace.db_path) as store:
+        predictions = store.count_predictions()
+        events = len(store.events())
+        approach = read_approach(store)
+        repository.clear()
+        store.clear()
+        store.set_state({APPROACH_KEY: approach.name})
+    for scratch in workspace.knowledge_dir.glob(RETRAIN_SCRATCH_PREFIX + "*"):
+        shutil.rmtree(scratch, ignore_errors=True)
+    active = approach.fixed_model or workspace.config.stream.default_model
+    workspace.write_active_model(active)
+    return ResetReport(versions=versions, predictions=predictions, events=events, active_model=active)
+
+
+def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
+    """The managing system at a glance, for ``harmone status``.
+
+    ``approach`` and the loops it runs; per loop its stored state (``None`` for a loop that
+    has not run yet, so its state is still the configured default). The switch loop adds
+    ``ema`` per model, ``budget`` and ``recovery``; every loop has ``next_due_s`` (manager
+    clock seconds) and ``counts``.
+    """
+    approach = read_approach(store)
+    result: dict[str, Any] = {"approach": approach.name, "loops": sorted(approach.loops)}
+    switch = store.get_state(SWITCH_KEY)
+    if switch is None and config is not None:
+        from harmone.mape.snapshot import SwitchState
+
+        initial = SwitchState.initial(config, config.switch.initial_ema)
+        switch = {"state": initial.to_dict(), "next_due_s": None, "counts": {}}
+    if switch is not None:
+        state = switch.get("state", {})
+        result["switch"] = {"ema": state.get("ema"), "budget": state.get("budget"),
+                            "recovery": state.get("recovery"), "last_row_id": state.get("last_row_id"),
+                            "next_due_s": switch.get("next_due_s"), "counts": switch.get("counts", {})}
+    else:
+        result["switch"] = None
+    for key, name in ((DRIFT_KEY, "drift"), (RETRAIN_KEY, "retrain")):
+        stored = store.get_state(key)
+        result[name] = dict(stored) if isinstance(stored, dict) else None
+    return result
