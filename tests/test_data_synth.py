@@ -204,12 +204,14 @@ def test_after_the_return_only_the_training_data_matches(stream: synth.SynthStre
                 assert min(kl_both(data, recent)) > THRESHOLD, other.name
 
 
-def _run_drift_loop(stream: synth.SynthStream) -> list[tuple[int, str, int]]:
+def _run_drift_loop(stream: synth.SynthStream, *, snapshot_first: bool = True) -> list[tuple[int, str, int]]:
     """The published drift loop over the test part: (index into series, action, version).
 
-    Detection compares KL(previous window || last window); reuse picks the stored version
-    whose snapshot has the lowest KL(snapshot || drift data), if below the threshold.
-    Version 0 is the first training (the training split minus its 20 % hold-out).
+    Detection is KL(previous window || last window), as in the original tool. Reuse picks
+    the stored version with the lowest KL between its snapshot and the drift data, if below
+    the threshold; ``snapshot_first`` chooses KL(snapshot || drift data) (as the design
+    states it) or KL(drift data || snapshot) (as the original computed it). Version 0 is
+    the first training (the training split minus its 20 % hold-out).
     """
     test = stream.test
     snapshots = [stream.train[: int(len(stream.train) * 0.8)]]
@@ -219,7 +221,7 @@ def _run_drift_loop(stream: synth.SynthStream) -> list[tuple[int, str, int]]:
         if t >= 2 * WINDOW:
             previous, recent = test[t - 2 * WINDOW:t - WINDOW], test[t - WINDOW:t]
             if kl(previous, recent) > THRESHOLD:
-                scores = [min(kl(s, recent), 10.0) for s in snapshots]
+                scores = [min(kl(s, recent) if snapshot_first else kl(recent, s), 10.0) for s in snapshots]
                 best = int(np.argmin(scores))
                 if len(snapshots) > 1 and scores[best] < THRESHOLD:
                     events.append((stream.train_steps + t, "reuse", best))
@@ -232,14 +234,17 @@ def _run_drift_loop(stream: synth.SynthStream) -> list[tuple[int, str, int]]:
     return events
 
 
+@pytest.mark.parametrize("snapshot_first", [True, False], ids=["kl-snapshot-drift", "kl-drift-snapshot"])
 def test_published_drift_loop_retrains_on_each_change_and_reuses_the_first_version_at_the_return(
-        stream: synth.SynthStream) -> None:
-    events = _run_drift_loop(stream)
+        stream: synth.SynthStream, snapshot_first: bool) -> None:
+    events = _run_drift_loop(stream, snapshot_first=snapshot_first)
     changes = stream.regimes[1:]
     assert len(events) == len(changes), events
     for (index, _, _), regime in zip(events, changes):
-        assert regime.start < index <= regime.start + regime.ramp_steps + 2 * WINDOW
-    assert [action for _, action, _ in events] == ["retrain", "retrain", "reuse"]
+        # Flagged once the last window is mostly the new regime, and before it is all of it.
+        assert regime.start + regime.ramp_steps // 2 + WINDOW // 3 < index
+        assert index <= regime.start + regime.ramp_steps + 2 * WINDOW
+    assert [action for _, action, _ in events] == ["retrain", "retrain", "reuse"], events
     assert events[-1][2] == 0  # the version trained on the training split
 
 

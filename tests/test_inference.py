@@ -97,17 +97,24 @@ def test_logged_rows_carry_model_version_latency_and_metered_energy(
     assert (rows.latency_s > 0).all()
 
 
-def test_a_batch_never_mixes_models(trained_workspace: Workspace) -> None:
+def test_a_batch_never_mixes_models(trained_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     meter = FakeMeter()
+    cost_uj = {"linear": 1.0, "svm": 100.0}
+    original = ServingModel.predict_next
+
+    def costly_predict(self: ServingModel, window: list[float]) -> float:
+        meter.advance(cost_uj[self.kind])
+        return original(self, window)
+
+    monkeypatch.setattr(ServingModel, "predict_next", costly_predict)
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store, meter)
         for _ in range(10):
             engine.step()
-            meter.advance(1.0)
         trained_workspace.write_active_model("svm")
         for _ in range(10):
             engine.step()
-            meter.advance(100.0)
+            meter.advance(5000.0)  # work between steps (e.g. the managing loops): never charged
         engine.flush()
         rows = store.predictions_after(0)
     np.testing.assert_allclose(rows.energy_uj[rows.model == "linear"], 1.0)

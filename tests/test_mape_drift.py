@@ -100,7 +100,7 @@ def test_monitor_compares_the_last_window_with_the_one_before() -> None:
     obs = monitor_drift(snapshot(values), config)
     assert obs.ready
     np.testing.assert_array_equal(obs.drift_data, newer)
-    assert obs.kl == pytest.approx(kl(newer, older))
+    assert obs.kl == pytest.approx(kl(older, newer))
     assert analyse_drift(obs, config)
 
 

@@ -48,13 +48,13 @@ class Prediction:
 class InferenceEngine:
     """Predicts the stream one step at a time with whichever model is active.
 
-    Energy is metered while `step` runs; whatever happens between steps (sleeping for the
-    stream cadence, printing, the managing loops of an in-process run) belongs elsewhere
-    and runs inside `unmetered()`.
+    Energy is metered only while `step` runs (two meter readings per step): whatever
+    happens between steps (sleeping for the stream cadence, printing, the managing loops
+    of an in-process run) is never charged to inference.
     """
 
     def __init__(self, workspace: Workspace, *, store: KnowledgeStore, meter: EnergyMeter, clock: Clock,
-                 config: Config | None = None, live: bool = False,
+                 config: Config | None = None, live: bool = False, fixed_model: str | None = None,
                  warn: Callable[[str], None] | None = None) -> None:
         self.workspace = workspace
         self.config = config or workspace.config
@@ -63,7 +63,7 @@ class InferenceEngine:
         self.repository = ModelRepository(workspace)
         self._warn = warn or log.warning
         self._meter = meter
-        self._attributor = EnergyAttributor(meter)
+        self._attributor = EnergyAttributor(meter, busy=False)
         self._stream = read_series(workspace.test_path)
         self._window = self.config.stream.window
         if len(self._stream) <= self._window:
@@ -75,6 +75,8 @@ class InferenceEngine:
         self._bad_names: set[str] = set()
         self._buffer: list[PredictionRow] = []
         self._known_kinds = set(kinds())
+        #: Serve this kind whatever `model.csv` says (calibration and benchmarks).
+        self._fixed_model = fixed_model
 
     # -- public ----------------------------------------------------------------------------
 
@@ -96,33 +98,32 @@ class InferenceEngine:
         """Predict the next value; None when the stream is exhausted."""
         if self.position >= len(self._stream):
             return None
-        serving = self._current_model()
-        i = self.position
-        window = self._stream[i - self._window:i].tolist()
-        started = time.perf_counter()
-        predicted = serving.predict_next(window)
-        latency_s = time.perf_counter() - started
-        true_value = float(self._stream[i])
-        now = self.clock.now()
-        self._buffer.append((now, true_value, predicted, serving.kind, serving.version, latency_s, 0.0))
-        self.position = i + 1
-        if len(self._buffer) >= self.config.stream.flush_rows:
-            self.flush()
+        self._attributor.resume()
+        try:
+            serving = self._current_model()
+            i = self.position
+            window = self._stream[i - self._window:i].tolist()
+            started = time.perf_counter()
+            predicted = serving.predict_next(window)
+            latency_s = time.perf_counter() - started
+            true_value = float(self._stream[i])
+            now = self.clock.now()
+            self._buffer.append((now, true_value, predicted, serving.kind, serving.version, latency_s, 0.0))
+            self.position = i + 1
+            if len(self._buffer) >= self.config.stream.flush_rows:
+                self.flush()
+        finally:
+            self._attributor.pause()
         return Prediction(i, now, true_value, predicted, serving.kind, serving.version, latency_s)
 
     @contextmanager
     def unmetered(self) -> Iterator[None]:
-        """Work done inside is not charged to the predictions (two meter readings)."""
-        self._attributor.pause()
-        try:
-            yield
-        finally:
-            self._attributor.resume()
+        """Marks work between steps; it is never charged (only `step` is metered)."""
+        yield
 
     def idle(self, seconds: float) -> None:
-        """Wait on the clock without charging the wait to inference."""
-        with self.unmetered():
-            self.clock.sleep(seconds)
+        """Wait on the clock; waiting is not charged to inference."""
+        self.clock.sleep(seconds)
 
     def flush(self) -> None:
         """Write buffered predictions with their share of the measured energy."""
@@ -140,10 +141,9 @@ class InferenceEngine:
             should_stop: Callable[[], bool] | None = None) -> int:
         """Predict up to `steps` values (all when None), idling `interval_s` between them.
 
-        `on_prediction` runs after each prediction, outside the metered stretch.
+        `on_prediction` runs after each prediction; it is not charged to inference.
         """
         done = 0
-        self._attributor.resume()
         try:
             while steps is None or done < steps:
                 if should_stop is not None and should_stop():
@@ -153,22 +153,20 @@ class InferenceEngine:
                     break
                 done += 1
                 wait = interval_s > 0 and (steps is None or done < steps)
-                if on_prediction is not None or wait:
-                    with self.unmetered():
-                        if on_prediction is not None:
-                            on_prediction(prediction)
-                        if wait:
-                            self.clock.sleep(interval_s)
+                if on_prediction is not None:
+                    on_prediction(prediction)
+                if wait:
+                    self.clock.sleep(interval_s)
         finally:
             self.flush()
-            self._attributor.pause()
         return done
 
     # -- model selection -------------------------------------------------------------------
 
     def _current_model(self) -> ServingModel:
-        signature = self.workspace.model_switch_signature()
-        if signature != self._switch_signature:
+        if self._fixed_model is not None:
+            self._requested = self._fixed_model
+        elif (signature := self.workspace.model_switch_signature()) != self._switch_signature:
             self._switch_signature = signature
             self._requested = self.workspace.read_active_model() or self.config.stream.default_model
         kind = self._requested

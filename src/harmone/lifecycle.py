@@ -82,24 +82,49 @@ def status(workspace: Workspace) -> dict[str, Any]:
 
 
 def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
-    """Measure each trained model's energy per prediction and store the proposed range."""
-    import itertools
+    """Measure each trained model's energy per prediction and store the proposed range.
 
+    Each kind streams the test data through the real inference engine (logging into a
+    scratch knowledge base), so the figure covers exactly what the switch loop will see
+    per logged prediction: windowing, scaling, predicting and logging.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from harmone.clock import SimulatedClock
     from harmone.energy.calibrate import calibrate
     from harmone.energy.detect import detect
+    from harmone.inference import InferenceEngine
 
     repository = ModelRepository(workspace)
     trained = repository.trained_kinds()
     if not trained:
         raise HarmonEError("no trained model to calibrate (run `harmone train`)")
-    window = workspace.config.stream.window
-    series = read_series(workspace.train_path)
-    windows = [series[i:i + window].tolist() for i in range(0, len(series) - window, 7)][:256]
-    predictors: dict[str, Callable[[], float]] = {}
-    for kind in trained:
-        serving = repository.load_active(kind)
-        inputs = itertools.cycle(windows)
-        predictors[kind] = lambda serving=serving, inputs=inputs: serving.predict_next(next(inputs))
-    calibration = calibrate(predictors, detect(workspace.config.energy), predictions=predictions)
+    meter = detect(workspace.config.energy)
+    with tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
+        stores = [KnowledgeStore(Path(scratch) / f"{kind}.db") for kind in trained]
+        try:
+            predictors: dict[str, Callable[[], float]] = {}
+            for kind, store in zip(trained, stores):
+                engine = InferenceEngine(workspace, store=store, meter=meter, clock=SimulatedClock(),
+                                         fixed_model=kind)
+                predictors[kind] = _endless(engine)
+            calibration = calibrate(predictors, meter, predictions=predictions)
+        finally:
+            for store in stores:
+                store.close()
     calibration.save(workspace.calibration_path)
     return calibration
+
+
+def _endless(engine: Any) -> Callable[[], float]:
+    """One engine step per call, starting the stream over when it ends."""
+
+    def step() -> float:
+        prediction = engine.step()
+        if prediction is None:
+            engine.restart()
+            prediction = engine.step()
+        return prediction.predicted_value
+
+    return step

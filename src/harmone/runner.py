@@ -33,7 +33,7 @@ from harmone.inference import InferenceEngine
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
 from harmone.mape.loops import count_events
-from harmone.mape.manager import build_manager
+from harmone.mape.manager import build_manager, save_clock
 from harmone.mape.state import clear_loop_state, prepare_models
 from harmone.metrics import mean_absolute_error, r2_score
 from harmone.workspace import Workspace
@@ -140,6 +140,7 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
             raise HarmonEError(f"initial model {initial_model!r} has no trained version (run `harmone train`)")
         workspace.write_active_model(initial_model)
     prepare_models(workspace, approach)
+    own_meter = meter is None
     if meter is None:
         from harmone.energy.detect import detect
 
@@ -194,8 +195,12 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
             engine.flush()
             if finished and not simulate:
                 with engine.unmetered():
-                    manager.finish(clock)
+                    manager.finish(clock, should_stop=should_stop)
             manager.close()
+            # A later `harmone manage` continues this run's schedule from where it ended.
+            save_clock(store, clock)
+            if own_meter:
+                meter.close()
         if progress is not None:
             progress(done, total)
         last_row_id = store.last_row_id() if done else first_row_id - 1

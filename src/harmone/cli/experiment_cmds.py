@@ -1,31 +1,87 @@
-"""`harmone demo`: the main job on built-in data, from nothing to results."""
+"""`harmone experiment` and `harmone demo`: compare the approaches, from nothing to results."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harmone import lifecycle
-from harmone.clock import SimulatedClock
-from harmone.cli.infer_cmds import meter_for
+from harmone import experiment, lifecycle
+from harmone.cli import workspace_dir
 from harmone.cli.train_cmds import _progress_bar
-from harmone.data.series import split, write_split
-from harmone.inference import InferenceEngine, summarise
-from harmone.knowledge import KnowledgeStore
+from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
 DEMO_DIR = "harmone-demo"
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("demo", help=f"init, generate, train and stream in ./{DEMO_DIR}")
+    p = subparsers.add_parser("experiment", parents=[common],
+                              help="run approaches side by side in simulated time and report")
+    _experiment_options(p)
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: <workspace>/experiment)")
+    p.set_defaults(handler=cmd_experiment)
+
+    p = subparsers.add_parser("demo", help=f"init, generate, train and compare all approaches in ./{DEMO_DIR}")
     p.add_argument("--dir", type=Path, default=Path(DEMO_DIR), help=f"demo workspace (default ./{DEMO_DIR})")
-    p.add_argument("--seed", type=int, default=0)
+    _experiment_options(p)
     p.set_defaults(handler=cmd_demo)
 
 
+def _experiment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--approaches", default="all", metavar="all|LIST", help="comma-separated approaches (default all)")
+    p.add_argument("--steps", type=int, default=None, help="predictions per approach (default: whole test stream)")
+    p.add_argument("--seed", type=int, default=0, help="seed of exploration and training (default 0)")
+    p.add_argument("--published-constants", action="store_true",
+                   help="the paper's constants exactly (published energy range and budget rule)")
+
+
+def _approach_bar(name: str) -> Callable[[int, int], None]:
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"{name:<22}", unit="pred", unit_scale=True, leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
+    from harmone.report import format_table, write_results
+
+    names = experiment.parse_approaches(args.approaches)
+    if args.steps is not None and args.steps <= 0:
+        raise HarmonEError(f"--steps {args.steps} must be positive")
+    runs = experiment.run_experiment(workspace, out_dir, approaches=names, steps=args.steps, seed=args.seed,
+                                     published_constants=args.published_constants, progress_for=_approach_bar)
+    results = [experiment.to_result(run) for run in runs]
+    meter = {"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source}
+    paths = write_results(results, out_dir, seed=args.seed, meter=meter,
+                          extra={"preset": "published" if args.published_constants else "default",
+                                 "steps": args.steps, "workspace": str(workspace.root.resolve())})
+    print()
+    print(format_table(results))
+    print()
+    for key, path in paths.items():
+        print(f"  {key:<17} {path}")
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(workspace_dir(args))
+    out_dir = args.out or workspace.root / "experiment"
+    return _run(workspace, out_dir, args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from harmone.data.series import split, write_split
     from harmone.data.synth import generate
 
     workspace, _ = Workspace.init(args.dir)
@@ -33,25 +89,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stream = generate(seed=args.seed, train_ratio=workspace.config.stream.train_ratio)
     train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
     write_split(workspace.data_dir, train, test)
-    print(f"Built-in stream: {len(train)} training values, {len(test)} test values")
+    print(f"Built-in stream: {len(train)} training values, {len(test)} test values; regimes:")
+    for regime in stream.regimes:
+        print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
     rows = lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
                                    progress_for=_progress_bar)
     for row in rows:
         print(f"  trained {row['model']:<7} version {row['version']}: held-out R² {row['holdout_r2']:.4f}"
               f" in {row['train_time_s']:.1f}s")
-    meter = meter_for(workspace)
-    print(f"Energy meter: {meter.source} ({meter.kind})")
-    for kind in lifecycle.parse_kinds(None):
-        workspace.write_active_model(kind)
-        with KnowledgeStore(workspace.db_path) as store:
-            store.set_state({"meter": meter.describe()})
-            engine = InferenceEngine(workspace, store=store, meter=meter, clock=SimulatedClock())
-            engine.restart()
-            start = store.last_row_id()
-            engine.run(3000)
-            logged = store.predictions_after(start)
-        result = summarise(true_values=logged.true_value, predicted_values=logged.predicted_value)
-        print(f"  streamed {result['n']} predictions with {kind:<7}: R² {result['r2']:.4f},"
-              f" {logged.latency_s.mean() * 1e6:6.1f} µs and {logged.energy_uj.mean():8.2f} µJ per prediction")
-    print("Next: `harmone status`, `harmone export predictions -o log.csv` in that directory")
-    return 0
+    calibration = lifecycle.calibrate_energy(workspace)
+    per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
+    print(f"Energy per prediction ({calibration.meter_kind}): {per_kind}")
+    return _run(workspace, workspace.root / "experiment", args)

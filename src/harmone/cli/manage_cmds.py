@@ -95,7 +95,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
     report = reset(workspace)
     print(f"Reset {where}: removed {report.versions} model versions, {report.predictions} predictions"
           f" and {report.events} events; loop state back to the configured defaults")
-    print(f"Active model: {report.active_model} (run `harmone train` before streaming)")
+    if report.active_model is not None:
+        print(f"Active model: {report.active_model} (the approach's model; run `harmone train` before streaming)")
+    else:
+        print("Next: `harmone train`")
     return 0
 
 
@@ -135,14 +138,14 @@ def _observed_text(event: Event) -> str:
     if "values" in seen:
         parts.append(f"{seen['values']} values")
     if "new_version" in seen:
-        parts.append(f"trained in {_number(seen.get('train_time_s'), '.1f')}s,"
-                     f" held-out R² {_number(seen.get('holdout_r2'), '.3f')}")
+        parts.append(f"new version held-out R² {_number(seen.get('holdout_r2'), '.3f')}")
     if "error" in seen:
         parts.append(str(seen["error"]))
     return "  ".join(parts)
 
 
-EVENT_HEADER = f"{'time_s':>10}  {'loop':<7} {'action':<7} {'model':<7} {'ver':>4} {'energy_mJ':>10}  {'decision':<24} observed"
+EVENT_HEADER = (f"{'time_s':>10}  {'loop':<7} {'action':<7} {'model':<7} {'ver':>4} {'energy_mJ':>10}"
+                f"  {'decision':<24} observed")
 
 
 def format_event(event: Event) -> str:
@@ -176,12 +179,15 @@ def cmd_manage(args: argparse.Namespace) -> int:
         def show(event: Event) -> None:
             if args.verbose or _worth_printing(event):
                 print(format_event(event), flush=True)
+            if event.decision == "error" or "retrain-failed" in event.decision:
+                print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr,
+                      flush=True)
 
         with detect(workspace.config.energy, scope="thread") as meter, _stop_on_signals(stop.set):
             clock = continued_clock(store, time_scale=args.time_scale)
             manager = build_manager(workspace, approach, store=store, meter=meter,
                                     retrainer=SubprocessRetrainer(workspace), now=clock.now(), seed=args.seed,
-                                    on_event=show)
+                                    on_event=show, tolerate_errors=True)
             print(f"Managing {workspace.root.resolve()} with approach {approach.name}"
                   f" (loops: {', '.join(loop.name for loop in manager.loops)}; time scale {args.time_scale:g});"
                   f" meter {meter.kind} ({meter.source}). Ctrl-C stops.", flush=True)

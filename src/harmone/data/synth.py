@@ -140,14 +140,15 @@ _WEEKEND = _Day(30.0, (
     _Bump(13.5, 3.4, 330.0, power=3.0),
     _Bump(19.0, 1.8, 40.0),
 ))
-#: Peaks gone and daytime spread into one long plateau; busier nights (freight moved to
-#: night hours). The plateau sits between the old midday level and the old peaks.
-_SPREAD = _Day(130.0, (
-    _Bump(13.5, 5.6, 255.0, power=6.0),
-    _Bump(9.5, 1.0, 25.0),
+#: A holiday period: no rush hours, a low flat daytime plateau and busier nights. Its
+#: values sit where the baseline only passes through (between its night and its midday),
+#: so the histogram, not just the timing, changes.
+_HOLIDAY = _Day(75.0, (
+    _Bump(13.5, 5.6, 145.0, power=6.0),
+    _Bump(10.0, 1.0, 15.0),
 ))
-_SPREAD_WEEKEND = _Day(130.0, (
-    _Bump(14.0, 4.8, 210.0, power=5.0),
+_HOLIDAY_WEEKEND = _Day(75.0, (
+    _Bump(14.0, 4.8, 120.0, power=5.0),
 ))
 
 _BASE = _Behaviour(_COMMUTE, _WEEKEND)
@@ -155,10 +156,12 @@ _BASE = _Behaviour(_COMMUTE, _WEEKEND)
 _DEFAULT = _Profile(phases=(
     _Phase("baseline", "commuter traffic with morning and evening peaks; the regime of the training data",
            _BASE, 0.17),
-    _Phase("level-shift", "a detour routes extra traffic onto the road: all flow x1.3 plus 45 veh/5 min",
-           _Behaviour(_COMMUTE, _WEEKEND, scale=1.3, offset=45.0), 0.42),
-    _Phase("shape-change", "peaks flatten into one long daytime plateau and nights get busier",
-           _Behaviour(_SPREAD, _SPREAD_WEEKEND), 0.67),
+    _Phase("level-shift", "a detour routes extra traffic onto the road, day and night: "
+                          "all flow x1.3 plus 100 veh/5 min",
+           _Behaviour(_COMMUTE, _WEEKEND, scale=1.3, offset=100.0), 0.42),
+    _Phase("shape-change", "holiday period: the rush-hour peaks vanish, daytime flattens to a plateau "
+                           "of ~220 and nights rise to ~75",
+           _Behaviour(_HOLIDAY, _HOLIDAY_WEEKEND), 0.67),
     _Phase("return", "back to the baseline regime of the training data", _BASE, 1.0),
 ))
 
@@ -178,9 +181,9 @@ _ALT = _Profile(phases=(
            _ALT_BASE, 0.17),
     _Phase("ramp", "a new development opens: over 5 days flow grows to x1.5 plus 50 veh/5 min",
            _Behaviour(_ARTERIAL, _ARTERIAL_WEEKEND, scale=1.5, offset=50.0), 0.42, ramp_days=5.0),
-    _Phase("variance", "work zone: erratic stop-and-go flow (noise 20 % of flow instead of 3 %), "
-                       "the daily swing halved around a busier night floor",
-           _Behaviour(_ARTERIAL, _ARTERIAL_WEEKEND, scale=0.5, offset=170.0, noise_rel=0.2), 0.67),
+    _Phase("variance", "work zone: erratic stop-and-go flow (noise 15 % of flow instead of 3 %) "
+                       "while the daily swing shrinks to a quarter around a floor of ~175",
+           _Behaviour(_ARTERIAL, _ARTERIAL_WEEKEND, scale=0.25, offset=170.0, noise_rel=0.15), 0.67),
     _Phase("return", "back to the baseline regime of the training data", _ALT_BASE, 1.0),
 ), incidents_per_day=0.2)
 

@@ -59,7 +59,7 @@ def kl_divergence(p_values: np.ndarray, q_values: np.ndarray, *, bins: int, epsi
 class DriftObservation:
     #: True once 2 x drift.window finite true values exist.
     ready: bool
-    #: KL(last window || window before); None until ready.
+    #: KL(window before || last window); None until ready.
     kl: float | None
     #: The last window of true values: the data to compare versions with or retrain on.
     drift_data: np.ndarray
@@ -76,7 +76,9 @@ def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
     kl = None
     drift_data = values[-window:] if ready else values[:0]
     if ready:
-        kl = kl_divergence(drift_data, values[-2 * window:-window],
+        # KL(before || last), as the original: it crosses the threshold only once most of the
+        # last window belongs to the new regime, so the drift data describe the new regime.
+        kl = kl_divergence(values[-2 * window:-window], drift_data,
                            bins=config.drift.bins, epsilon=config.drift.epsilon)
     drift_data = drift_data.copy()
     drift_data.setflags(write=False)

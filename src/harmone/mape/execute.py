@@ -31,7 +31,7 @@ import numpy as np
 from harmone import atomic
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
-from harmone.errors import HarmonEError, ModelError
+from harmone.errors import HarmonEError
 from harmone.mape.plan import SwitchPlan
 from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
 from harmone.repository import ModelRepository

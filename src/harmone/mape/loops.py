@@ -165,6 +165,18 @@ class Loop(ABC):
         self._finish(now, outcome)
         return self._record(now, outcome, energy_uj, started_s=pending.started_s)
 
+    def fail(self, now: float, error: Exception) -> Event:
+        """Record a run that raised (a damaged file, a locked database) and move on.
+
+        The schedule advances as after a run that changed nothing, so a persistent fault
+        is reported once per period instead of on every tick.
+        """
+        self.cancel()
+        self._count("errors")
+        outcome = _Outcome("none", self._current_model(), None, "error", {"error": str(error)})
+        self._finish(now, outcome)
+        return self._record(now, outcome, 0.0)
+
     def cancel(self) -> None:
         """Stop a running retraining (the manager is shutting down); nothing is recorded."""
         pending, self._pending = self._pending, None
@@ -207,7 +219,11 @@ class Loop(ABC):
         counts = raw.get("counts", {})
         if not isinstance(counts, Mapping):
             raise WorkspaceError(f"knowledge state {self.key!r}: counts must be a table, found {counts!r}")
-        self.counts = {str(k): int(v) for k, v in counts.items()}
+        try:
+            self.counts = {str(k): int(v) for k, v in counts.items()}
+        except (TypeError, ValueError):
+            raise WorkspaceError(f"knowledge state {self.key!r}: counts must be whole numbers, "
+                                 f"found {counts!r}") from None
         return raw
 
     def _record(self, now: float, outcome: _Outcome, energy_uj: float, *, started_s: float | None = None) -> Event:
@@ -224,8 +240,9 @@ class Loop(ABC):
 
 
 def _retrain_figures(result: RetrainResult) -> dict[str, Any]:
-    return {"new_version": result.version, "train_time_s": result.train_time_s,
-            "holdout_r2": result.holdout_r2, "train_energy_uj": result.energy_uj,
+    # No wall-clock durations here: a seeded simulated replay must record identical events
+    # (the training time is in the version's meta.json).
+    return {"new_version": result.version, "holdout_r2": result.holdout_r2, "train_energy_uj": result.energy_uj,
             "train_meter": result.meter_source, "n_train_values": result.n_values}
 
 

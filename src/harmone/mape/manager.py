@@ -19,6 +19,7 @@ from harmone.approaches import Approach
 from harmone.clock import Clock, WallClock
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
+from harmone.errors import HarmonEError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import Retrainer
 from harmone.mape.loops import DriftLoop, Loop, RetrainLoop, SwitchLoop
@@ -39,13 +40,16 @@ class Manager:
     """Runs due loops; knows the earliest next due time so callers can check cheaply."""
 
     def __init__(self, approach: Approach, loops: Sequence[Loop], *,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> None:
         names = [loop.name for loop in loops]
         if sorted(names) != sorted(approach.loops) or len(set(names)) != len(names):
             raise ValueError(f"approach {approach.name!r} runs {sorted(approach.loops)}, got loops {names}")
         self.approach = approach
         self.loops = sorted(loops, key=lambda loop: LOOP_ORDER.index(loop.name))
         self.on_event = on_event
+        #: Live managers keep running when one loop run fails (the failure becomes an event);
+        #: simulated runs let the error surface.
+        self.tolerate_errors = tolerate_errors
         self._refresh()
 
     @property
@@ -66,7 +70,12 @@ class Manager:
         """Collect finished jobs, then run every due loop once; returns the events recorded."""
         events: list[Event] = []
         for loop in self.loops:
-            event = loop.poll(now) if loop.pending else loop.run(now) if loop.due(now) else None
+            try:
+                event = loop.poll(now) if loop.pending else loop.run(now) if loop.due(now) else None
+            except HarmonEError as exc:
+                if not self.tolerate_errors:
+                    raise
+                event = loop.fail(now, exc)
             if event is not None:
                 events.append(event)
                 if self.on_event is not None:
@@ -80,10 +89,14 @@ class Manager:
             loop.cancel()
         self._refresh()
 
-    def finish(self, clock: Clock, *, poll_s: float = JOB_POLL_S) -> list[Event]:
-        """Wait for running retraining jobs and record their events (end of a live run)."""
+    def finish(self, clock: Clock, *, poll_s: float = JOB_POLL_S,
+               should_stop: Callable[[], bool] | None = None) -> list[Event]:
+        """Wait for running retraining jobs and record their events (end of a live run).
+
+        ``should_stop`` returning True ends the wait; ``close`` then cancels what still runs.
+        """
         events: list[Event] = []
-        while self._pending:
+        while self._pending and not (should_stop is not None and should_stop()):
             clock.sleep(poll_s * getattr(clock, "time_scale", 1.0))
             now = clock.now()
             for loop in self.loops:
@@ -103,7 +116,7 @@ class Manager:
 
 def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeStore, meter: EnergyMeter,
                   retrainer: Retrainer, now: float, seed: int | None = 0, config: Config | None = None,
-                  on_event: Callable[[Event], None] | None = None) -> Manager:
+                  on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
     """The loops of ``approach`` over one workspace, continuing any state stored for them.
 
     ``seed`` seeds the switch loop's exploration and the retraining seeds; None draws the
@@ -121,7 +134,7 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
         loops.append(DriftLoop(**common, retrainer=retrainer, seed=base_seed))
     if approach.runs("retrain"):
         loops.append(RetrainLoop(**common, retrainer=retrainer, model=approach.fixed_model, seed=base_seed))
-    return Manager(approach, loops, on_event=on_event)
+    return Manager(approach, loops, on_event=on_event, tolerate_errors=tolerate_errors)
 
 
 class ContinuedClock:

@@ -90,7 +90,9 @@ class ResetReport:
     versions: int
     predictions: int
     events: int
-    active_model: str
+    #: The model ``model.csv`` names now: the approach's fixed model, else None (no file, so
+    #: the next ``harmone train`` picks the default).
+    active_model: str | None
 
 
 def reset(workspace: Workspace) -> ResetReport:
@@ -98,7 +100,8 @@ def reset(workspace: Workspace) -> ResetReport:
 
     Removes the active models and every stored version, the prediction log, the events and
     all loop state (the loops restart from the configured defaults); the stream restarts
-    at its beginning. ``model.csv`` names the approach's model (or the default model).
+    at its beginning. ``model.csv`` names the approach's fixed model; for an adaptive
+    approach it is removed, so the next first training picks the model to start with.
     Stop ``harmone infer`` and ``harmone manage`` first: they would keep writing.
     """
     repository = ModelRepository(workspace)
@@ -115,8 +118,11 @@ def reset(workspace: Workspace) -> ResetReport:
         store.set_state({APPROACH_KEY: approach.name})
     for scratch in workspace.knowledge_dir.glob(RETRAIN_SCRATCH_PREFIX + "*"):
         shutil.rmtree(scratch, ignore_errors=True)
-    active = approach.fixed_model or workspace.config.stream.default_model
-    workspace.write_active_model(active)
+    active = approach.fixed_model
+    if active is not None:
+        workspace.write_active_model(active)
+    else:
+        workspace.model_switch_path.unlink(missing_ok=True)
     return ResetReport(versions=versions, predictions=predictions, events=events, active_model=active)
 
 

@@ -1,0 +1,128 @@
+"""Run approaches side by side on one stream and collect comparable results.
+
+Each approach runs in simulated time in its own copy of the workspace, every copy starting
+from the same trained models (version 1 of each kind) and the same energy calibration, so
+the only difference between runs is the approach.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harmone import atomic
+from harmone import config as config_mod
+from harmone.approaches import APPROACHES, get_approach
+from harmone.config import Config
+from harmone.energy.base import EnergyMeter
+from harmone.errors import HarmonEError
+from harmone.knowledge import KnowledgeStore
+from harmone.repository import ModelRepository
+from harmone.runner import RunSummary, run_approach
+from harmone.workspace import Workspace
+
+#: Sub-directory of the output directory holding one workspace copy per approach.
+RUNS_DIR = "runs"
+
+#: Progress factory: progress_for(approach, total_steps) -> callback(done, total).
+ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
+
+
+def parse_approaches(text: str | None) -> list[str]:
+    """`all` (or nothing) -> the nine, in published order; else a comma-separated list."""
+    if not text or text == "all":
+        return list(APPROACHES)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        get_approach(name)  # raises, listing the valid names
+    return list(dict.fromkeys(names))
+
+
+def published_config(config: Config) -> Config:
+    """The paper's constants exactly: published energy range and the published budget rule."""
+    return config.replace(
+        energy=dataclasses.replace(config.energy, normalisation="published"),
+        switch=dataclasses.replace(config.switch, budget_rule="published"),
+    )
+
+
+def prepare_copy(source: Workspace, root: Path, config: Config) -> Workspace:
+    """A fresh workspace at `root` with the source's data, calibration and version 1 of each model."""
+    if root.exists():
+        shutil.rmtree(root)
+    copy, _ = Workspace.init(root)
+    atomic.write_text(copy.config_path, config_mod.render(config))
+    for path in (source.train_path, source.test_path):
+        shutil.copy2(path, copy.data_dir / path.name)
+    if source.calibration_path.exists():
+        shutil.copy2(source.calibration_path, copy.calibration_path)
+    source_repo, copy_repo = ModelRepository(source), ModelRepository(copy)
+    trained = source_repo.trained_kinds()
+    if not trained:
+        raise HarmonEError(f"{source.root}: no trained models to compare (run `harmone train`)")
+    for kind in trained:
+        if 1 not in source_repo.versions(kind):
+            raise HarmonEError(f"{source.versions_dir / kind}: version 1 of {kind!r} is missing")
+        target = copy_repo.version_dir(kind, 1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source_repo.version_dir(kind, 1), target)
+        copy_repo.promote(kind, 1)
+    default = config.stream.default_model
+    copy.write_active_model(default if default in trained else trained[0])
+    return Workspace.open(root)
+
+
+@dataclass(frozen=True)
+class ApproachRun:
+    summary: RunSummary
+    workspace: Workspace
+
+
+def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str], steps: int | None = None,
+                   seed: int = 0, published_constants: bool = False, meter: EnergyMeter | None = None,
+                   progress_for: ProgressFactory | None = None) -> list[ApproachRun]:
+    """Run every approach from the same starting point; returns one run per approach."""
+    config = source.config
+    if published_constants:
+        config = published_config(config)
+    runs = []
+    for name in approaches:
+        approach = get_approach(name)
+        copy = prepare_copy(source, Path(out_dir) / RUNS_DIR / name, config)
+        if approach.fixed_model is not None and approach.fixed_model not in ModelRepository(copy).trained_kinds():
+            raise HarmonEError(f"approach {name!r} needs a trained {approach.fixed_model!r} model (run `harmone train`)")
+        progress = progress_for(name) if progress_for else None
+        summary = run_approach(copy, approach, steps=steps, seed=seed, simulate=True, meter=meter,
+                               progress=progress)
+        runs.append(ApproachRun(summary, copy))
+    return runs
+
+
+def to_result(run: ApproachRun) -> Any:
+    """The report's view of one run: its figures plus the per-prediction series."""
+    from harmone.report import ApproachResult, EventMark
+
+    summary = run.summary
+    with KnowledgeStore(run.workspace.db_path) as store:
+        rows = store.predictions_after(summary.first_row_id - 1, summary.predictions)
+    marks = tuple(
+        EventMark(time_s=event.time_s, loop=event.loop, action=event.action, model=event.model,
+                  version=event.version, drift_detected=bool(event.observed.get("drift_detected")))
+        for event in summary.events
+    )
+    return ApproachResult(
+        approach=summary.approach, predictions=summary.predictions, r2=float(summary.r2 or 0.0),
+        mae=float(summary.mae or 0.0), inference_energy_uj=summary.inference_energy_uj,
+        adaptation_energy_uj=summary.adaptation_energy_uj,
+        latency_ms_mean=float(summary.latency_mean_s or 0.0) * 1e3,
+        latency_ms_p95=float(summary.latency_p95_s or 0.0) * 1e3,
+        switches=summary.switches, reuses=summary.reuses, retrains=summary.retrains,
+        drift_detections=summary.drift_detections, meter_kind=summary.meter_kind,
+        meter_source=summary.meter_source, wall_time_s=summary.wall_time_s,
+        time_s=rows.time_s, true_value=rows.true_value, predicted_value=rows.predicted_value,
+        model=rows.model.astype(str), events=marks,
+    )
