@@ -94,23 +94,23 @@ def test_retraining_stores_a_promoted_version_with_own_scaler_snapshot_reason_an
 def test_inline_retrainer_finishes_at_once_and_reports_failures_as_retrain_errors(
         trained_workspace: Workspace) -> None:
     retrainer = InlineRetrainer(trained_workspace, trained_workspace.config)
-    job = retrainer.submit(RetrainRequest("linear", seasonal_series(400), "drift", 0))
+    job = retrainer.submit(RetrainRequest("linear", seasonal_series(400), "periodic", 0))
     assert job.external is False
     assert job.poll().version == 2
-    bad = retrainer.submit(RetrainRequest("linear", np.arange(4.0), "drift", 0))
+    bad = retrainer.submit(RetrainRequest("linear", np.arange(4.0), "periodic", 0))
     with pytest.raises(RetrainError, match="retraining linear failed.*at least"):
         bad.poll()
     assert ModelRepository(trained_workspace).active_version("linear") == 2
 
 
 def test_subprocess_retrainer_trains_in_a_child_and_reports_its_energy(trained_workspace: Workspace) -> None:
-    job = SubprocessRetrainer(trained_workspace).submit(RetrainRequest("linear", seasonal_series(500), "drift", 1))
+    job = SubprocessRetrainer(trained_workspace).submit(RetrainRequest("linear", seasonal_series(500), "periodic", 1))
     assert job.external is True
     result = _wait(job)
     repo = ModelRepository(trained_workspace)
     assert result.version == 2 and repo.active_version("linear") == 2
     assert result.energy_uj >= 0.0 and result.meter_source  # measured in the child, process scope
-    assert repo.meta("linear", 2)["reason"] == "drift"
+    assert repo.meta("linear", 2)["reason"] == "periodic"
     assert not list(trained_workspace.knowledge_dir.glob(".retrain-*"))  # scratch files cleaned up
 
 
@@ -133,3 +133,27 @@ def test_cancelling_a_child_stops_it_and_promotes_nothing(trained_workspace: Wor
     assert ModelRepository(trained_workspace).active_version("svm") == 1
     with pytest.raises(RetrainError, match="cancelled"):
         job.poll()
+
+
+def _fast_cycle(n: int) -> np.ndarray:
+    """A pattern of another period than the training data's daily cycle."""
+    t = np.arange(n)
+    return 200 + 150 * np.sin(2 * np.pi * t / 24)
+
+
+def test_validated_drift_retraining_promotes_only_a_better_version(trained_workspace: Workspace) -> None:
+    repo = ModelRepository(trained_workspace)
+    config = trained_workspace.config
+    assert config.drift.validate and not config.retrain.validate
+    # New dynamics the serving version never saw: the retrained version wins and serves.
+    better = execute.retrain_version(trained_workspace, RetrainRequest("linear", _fast_cycle(1200), "drift", 0), config)
+    assert better.promoted and repo.active_version("linear") == better.version == 2
+    # Back to data like the first training's, but only 120 values: a worse fit is stored, not served.
+    worse = execute.retrain_version(trained_workspace, RetrainRequest("linear", seasonal_series(120), "drift", 0), config)
+    assert not worse.promoted and worse.serving_holdout_r2 is not None
+    assert repo.versions("linear") == [1, 2, 3] and repo.active_version("linear") == 2
+    assert repo.meta("linear", 3)["promoted"] is False
+    # Periodic retraining (a published baseline) promotes whatever it trained.
+    periodic = execute.retrain_version(trained_workspace, RetrainRequest("linear", seasonal_series(120), "periodic", 0),
+                                       config)
+    assert periodic.promoted and repo.active_version("linear") == 4

@@ -121,8 +121,9 @@ def test_two_runs_with_the_same_seed_take_identical_decisions(
 
 def test_a_return_to_the_training_regime_reuses_the_first_version(
         synth_base: Workspace, synth_stream: SynthStream, tmp_path: Path) -> None:
-    # One model kind, so drift always concerns the same versions; published drift settings.
-    workspace = _copy(synth_base, tmp_path / "ws")
+    # One model kind, so drift always concerns the same versions; published drift settings
+    # (every adaptation is promoted, none validated).
+    workspace = _copy(synth_base, tmp_path / "ws", {"validate = true": "validate = false"})
     (workspace.models_dir / "svm").unlink()
     summary = run_approach(workspace, "harmone", seed=0, meter=FakeMeter())
     acted = [e for e in summary.events if e.loop == "drift" and e.action != "none"]

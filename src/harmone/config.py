@@ -81,12 +81,16 @@ class DriftConfig:
     reuse_threshold: float = _setting(0.75, "reuse a stored version when its KL to the drift data is below this", lo=0)
     kl_clip: float = _setting(10.0, "KL values are clipped to [0, kl_clip] when versions are compared", lo=0, lo_open=True)
     cooldown_s: float = _setting(400.0, "wait after acting on drift, seconds", lo=0)
+    validate: bool = _setting(True, "promote a reused or retrained version only if it predicts the newest data "
+                                    "better than the serving one (false: always, as published)")
 
 
 @dataclass(frozen=True)
 class RetrainConfig:
     interval_s: float = _setting(500.0, "period of periodic retraining (t3), seconds", lo=0, lo_open=True)
     window: int = _setting(1500, "latest true values used as training data", lo=10)
+    validate: bool = _setting(False, "promote a retrained version only if it beats the serving one on the "
+                                     "newest data (false: always, as published for this baseline)")
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,12 @@ def parse_approaches(text: str | None) -> list[str]:
 
 
 def published_config(config: Config) -> Config:
-    """The paper's constants exactly: published energy range and the published budget rule."""
+    """The paper's constants exactly: published energy range and budget rule, unvalidated adaptation."""
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
         switch=dataclasses.replace(config.switch, budget_rule="published"),
+        drift=dataclasses.replace(config.drift, validate=False),
+        retrain=dataclasses.replace(config.retrain, validate=False),
     )
 
 

@@ -158,6 +158,14 @@ class KnowledgeStore:
             "SELECT true_value FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
         return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
 
+    def true_values_after(self, row_id: int) -> tuple[np.ndarray, int]:
+        """True values logged after `row_id`, oldest first, and the last row id read."""
+        rows = self._db.execute("SELECT id, true_value FROM predictions WHERE id > ? ORDER BY id",
+                                (row_id,)).fetchall()
+        if not rows:
+            return np.empty(0), row_id
+        return np.array([r[1] for r in rows], dtype=np.float64), int(rows[-1][0])
+
     def last_row_id(self) -> int:
         row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()
         return int(row[0] or 0)

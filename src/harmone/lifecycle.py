@@ -61,10 +61,13 @@ def status(workspace: Workspace) -> dict[str, Any]:
         versions = repository.versions(kind)
         if versions:
             models[kind] = {"versions": versions, "active_version": repository.active_version(kind)}
+    from harmone.mape.state import loop_status
+
     with KnowledgeStore(workspace.db_path) as store:
         count = store.count_predictions()
         recent = store.latest_predictions(RECENT_ROWS)
-        state = {key: store.get_state(key) for key in ("approach", "meter")}
+        meter = store.get_state("meter")
+        loops = loop_status(store, workspace.config)
     result: dict[str, Any] = {
         "workspace": str(workspace.root.resolve()),
         "active_model": active,
@@ -74,10 +77,9 @@ def status(workspace: Workspace) -> dict[str, Any]:
         "recent_r2": r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None,
         "recent_rows": len(recent),
         "recent_energy_uj_per_prediction": float(recent.energy_uj.mean()) if len(recent) else None,
-        "meter": state["meter"],
+        "meter": meter,
+        **loops,
     }
-    if state["approach"] is not None:
-        result["approach"] = state["approach"]
     return result
 
 

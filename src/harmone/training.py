@@ -81,6 +81,17 @@ def _check_series(series: np.ndarray) -> np.ndarray:
     return values
 
 
+def holdout_windows(series: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The raw windows and targets that `train` holds out of fitting on `series`: the newest part.
+
+    Validated adaptation compares a new version with the serving one on exactly these.
+    """
+    values = np.asarray(series, dtype=np.float64)
+    X, y = make_windows(values, config.stream.window)
+    n_fit = split_point(len(X), config.stream.fit_fraction)
+    return X[n_fit:], y[n_fit:]
+
+
 def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = False, seed: int = 0,
           progress: Progress | None = None) -> TrainedModel:
     """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout."""

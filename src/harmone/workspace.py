@@ -59,7 +59,9 @@ class Workspace:
 
     @property
     def calibration_path(self) -> Path:
-        return self.knowledge_dir / "calibration.json"
+        from harmone.energy.calibrate import CALIBRATION_FILE
+
+        return self.knowledge_dir / CALIBRATION_FILE
 
     @property
     def train_path(self) -> Path:

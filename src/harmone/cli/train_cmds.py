@@ -45,6 +45,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{row['model']:<8} {row['version']:>7} {row['holdout_r2']:>12.4f} {row['holdout_mae']:>9.2f}"
               f" {row['train_time_s']:>7.1f}s")
     print(f"Active model: {workspace.read_active_model()}")
+    if workspace.config.energy.meter == "fake":
+        print("Energy calibration skipped: the fake meter counts no energy")
+        return 0
     calibration = lifecycle.calibrate_energy(workspace)
     per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
     print(f"Energy per prediction ({calibration.meter_kind}): {per_kind};"

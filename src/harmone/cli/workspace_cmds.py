@@ -61,8 +61,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         meter = info.get("meter") or {}
         label = f" ({meter.get('kind')}, {meter.get('source')})" if meter else ""
         print(f"recent energy: {info['recent_energy_uj_per_prediction']:.2f} µJ per prediction{label}")
-    for line in info.get("extra_lines", []):
-        print(line)
+    print(f"loops:         {', '.join(info['loops']) or 'none (a fixed model)'}")
+    switch = info.get("switch")
+    if switch and "switch" in info["loops"]:
+        emas = ", ".join(f"{k} {v:.3f}" for k, v in sorted((switch.get("ema") or {}).items()))
+        print(f"  switch: EMA {emas}; energy budget {switch['budget']:.3f}; recovery cycles {switch['recovery']}")
+    drift = info.get("drift")
+    if drift and "drift" in info["loops"] and drift.get("last_kl") is not None:
+        print(f"  drift:  last KL {drift['last_kl']:.3f}")
     return 0
 
 

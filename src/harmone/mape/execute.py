@@ -16,6 +16,8 @@ Both hand back a ``RetrainJob`` that is polled until it has a result.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import shutil
 import signal
@@ -24,7 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -34,8 +36,11 @@ from harmone.energy.base import EnergyMeter, window
 from harmone.errors import HarmonEError
 from harmone.mape.plan import SwitchPlan
 from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
-from harmone.repository import ModelRepository
+from harmone.repository import ModelRepository, ServingModel
 from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.training import TrainedModel
 
 #: Seconds a cancelled retraining child gets to exit after SIGTERM before it is killed.
 CANCEL_GRACE_S = 5.0
@@ -79,18 +84,25 @@ class RetrainResult:
     train_time_s: float
     holdout_r2: float
     n_values: int
+    #: False when validation kept the serving version (the new one is stored all the same).
+    promoted: bool = True
+    #: The serving version's R² on the same held-out values, when validation compared them.
+    serving_holdout_r2: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "version": self.version, "energy_uj": self.energy_uj,
                 "meter_kind": self.meter_kind, "meter_source": self.meter_source,
-                "train_time_s": self.train_time_s, "holdout_r2": self.holdout_r2, "n_values": self.n_values}
+                "train_time_s": self.train_time_s, "holdout_r2": self.holdout_r2, "n_values": self.n_values,
+                "promoted": self.promoted, "serving_holdout_r2": self.serving_holdout_r2}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RetrainResult:
         return cls(kind=str(raw["kind"]), version=int(raw["version"]), energy_uj=float(raw["energy_uj"]),
                    meter_kind=raw.get("meter_kind"), meter_source=raw.get("meter_source"),
                    train_time_s=float(raw["train_time_s"]), holdout_r2=float(raw["holdout_r2"]),
-                   n_values=int(raw["n_values"]))
+                   n_values=int(raw["n_values"]), promoted=bool(raw.get("promoted", True)),
+                   serving_holdout_r2=(None if raw.get("serving_holdout_r2") is None
+                                       else float(raw["serving_holdout_r2"])))
 
 
 def retrain_version(workspace: Workspace, request: RetrainRequest, config: Config, *,
@@ -99,27 +111,47 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
 
     The new version's meta.json records the reason, and the energy of the fit when a meter
     is given. Promotion comes last: until then the serving process keeps the old version.
+    With validation on (``drift.validate`` / ``retrain.validate`` by the request's reason)
+    the new version is promoted only when it predicts the held-out newest values no worse
+    than the serving version; either way it is stored, for later reuse.
     """
     from harmone.training import train
 
     repository = ModelRepository(workspace)
-    energy_uj = 0.0
-    if meter is not None:
-        with window(meter) as measured:
-            trained = train(request.kind, request.values, config, retrain=True, seed=request.seed)
-        energy_uj = measured.energy_uj
-    else:
+    with contextlib.ExitStack() as stack:
+        measured = stack.enter_context(window(meter)) if meter is not None else None
         trained = train(request.kind, request.values, config, retrain=True, seed=request.seed)
-    extra: dict[str, Any] = {"seed": request.seed}
+        validate = config.drift.validate if request.reason == "drift" else config.retrain.validate
+        serving = repository.active_version(request.kind)
+        promoted, serving_r2 = True, None
+        if validate and serving is not None:
+            promoted, serving_r2 = _beats_serving(trained, repository.load(request.kind, serving), request, config)
+    energy_uj = measured.energy_uj if measured is not None else 0.0
+    extra: dict[str, Any] = {"seed": request.seed, "promoted": promoted}
     if meter is not None:
         extra["train_energy_uj"] = energy_uj
         extra["meter"] = meter.describe()
     version = repository.add_version(trained, reason=request.reason, extra_meta=extra)
-    repository.promote(request.kind, version)
+    if promoted:
+        repository.promote(request.kind, version)
     return RetrainResult(kind=request.kind, version=version, energy_uj=energy_uj,
                          meter_kind=meter.kind if meter else None, meter_source=meter.source if meter else None,
                          train_time_s=trained.train_time_s, holdout_r2=float(trained.metrics["holdout_r2"]),
-                         n_values=int(len(trained.snapshot)))
+                         n_values=int(len(trained.snapshot)), promoted=promoted, serving_holdout_r2=serving_r2)
+
+
+def _beats_serving(trained: TrainedModel, serving: ServingModel, request: RetrainRequest,
+                   config: Config) -> tuple[bool, float]:
+    """Does the new fit predict the held-out newest values no worse than the serving version?"""
+    from harmone.mape.drift import better_or_equal
+    from harmone.metrics import r2_score
+    from harmone.training import holdout_windows
+
+    X, y = holdout_windows(request.values, config)
+    new_predictions = ServingModel(trained.kind, 0, trained.model, trained.scaler).predict(X)
+    old_predictions = serving.predict(X)
+    promoted = better_or_equal(float(np.mean((new_predictions - y) ** 2)), float(np.mean((old_predictions - y) ** 2)))
+    return promoted, r2_score(y, old_predictions)
 
 
 class RetrainJob(Protocol):

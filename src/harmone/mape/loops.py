@@ -44,6 +44,7 @@ from harmone.mape.drift import (
 from harmone.mape.execute import RetrainError, Retrainer, RetrainJob, RetrainRequest, RetrainResult
 from harmone.mape.monitor import monitor_switch
 from harmone.mape.plan import plan_switch
+from harmone.mape.recent import RecentValues
 from harmone.mape.snapshot import DriftSnapshot, PredictionWindow, SwitchSnapshot, SwitchState
 from harmone.mape.state import DRIFT_KEY, RETRAIN_KEY, SWITCH_KEY
 from harmone.repository import ModelRepository
@@ -159,7 +160,9 @@ class Loop(ABC):
             return None
         self._pending = None
         self._count("retrains")
-        outcome = dataclasses.replace(pending.outcome, version=result.version, job=None,
+        decision = pending.outcome.decision if result.promoted else f"{pending.outcome.decision}; serving-version-better"
+        outcome = dataclasses.replace(pending.outcome, version=result.version if result.promoted else
+                                      pending.outcome.version, job=None, decision=decision,
                                       observed={**pending.outcome.observed, **_retrain_figures(result)})
         energy_uj = pending.energy_uj + (result.energy_uj if job.external else 0.0)
         self._finish(now, outcome)
@@ -243,7 +246,8 @@ def _retrain_figures(result: RetrainResult) -> dict[str, Any]:
     # No wall-clock durations here: a seeded simulated replay must record identical events
     # (the training time is in the version's meta.json).
     return {"new_version": result.version, "holdout_r2": result.holdout_r2, "train_energy_uj": result.energy_uj,
-            "train_meter": result.meter_source, "n_train_values": result.n_values}
+            "train_meter": result.meter_source, "n_train_values": result.n_values, "promoted": result.promoted,
+            "serving_holdout_r2": result.serving_holdout_r2}
 
 
 class SwitchLoop(Loop):
@@ -328,6 +332,9 @@ class DriftLoop(Loop):
         self.last_row_id: int | None = None
         self.last_kl: float | None = None
         self._snapshots: dict[tuple[str, int], np.ndarray] = {}
+        # The last 2 x window true values, fed with only the rows logged since the last check.
+        self._recent = RecentValues(2 * config.drift.window)
+        self._read_to: int | None = None
         stored = self._load_common(store.get_state(self.key))
         if stored is None:
             self.next_due_s = now + config.drift.warmup_s
@@ -341,6 +348,26 @@ class DriftLoop(Loop):
     def _state(self) -> dict[str, Any]:
         return {"next_due_s": self.next_due_s, "last_row_id": self.last_row_id, "last_kl": self.last_kl,
                 "counts": self.counts}
+
+    def _reuse_errors(self, kind: str, candidate: int, serving: int, data: np.ndarray) -> tuple[float, float]:
+        """Mean squared errors of a reuse candidate and the serving version on the newest values."""
+        from harmone.training import holdout_windows
+
+        X, y = holdout_windows(data, self.config)
+        errors = []
+        for version in (candidate, serving):
+            predictions = self.repository.load(kind, version).predict(X)
+            errors.append(float(np.mean((predictions - y) ** 2)))
+        return errors[0], errors[1]
+
+    def _recent_values(self, latest: int) -> np.ndarray:
+        capacity = self._recent.capacity
+        if self._read_to is None or latest < self._read_to or latest - self._read_to > capacity:
+            # First check, a cleared log, or a long pause: start over from the newest rows.
+            self._recent = RecentValues(capacity)
+            self._read_to = max(0, latest - capacity)
+        values, self._read_to = self.store.true_values_after(self._read_to)
+        return self._recent.update(values).values
 
     def _snapshot(self, kind: str, version: int) -> np.ndarray:
         """A version's training data; versions never change, so each is read once."""
@@ -358,8 +385,8 @@ class DriftLoop(Loop):
         if latest == self.last_row_id:
             # Nothing new was logged: the windows, and so the verdict, are the previous ones.
             return _Outcome("none", kind, active, "no-new-data", {"window_kl": self.last_kl})
-        recent = self.store.latest_true_values(2 * self.config.drift.window)
-        observation = monitor_drift(DriftSnapshot(recent=recent, current_model=kind, active_version=active),
+        observation = monitor_drift(DriftSnapshot(recent=self._recent_values(latest), current_model=kind,
+                                                  active_version=active),
                                     self.config)
         drifted = analyse_drift(observation, self.config)
         choice = None
@@ -369,7 +396,10 @@ class DriftLoop(Loop):
             choice = choose_version(observation.drift_data, snapshots, self.config)
             if choice is not None:
                 divergences = version_divergences(observation.drift_data, snapshots, self.config)
-        plan = plan_drift(observation, drifted, choice, self.config)
+        reuse_errors = None
+        if choice is not None and self.config.drift.validate and choice[0] != active:
+            reuse_errors = self._reuse_errors(kind, choice[0], active, observation.drift_data)
+        plan = plan_drift(observation, drifted, choice, self.config, reuse_errors=reuse_errors)
         self.last_row_id = latest
         self.last_kl = observation.kl
         if plan.drift_detected:
@@ -379,6 +409,8 @@ class DriftLoop(Loop):
             "values": observation.n_values, "last_row_id": latest, "active_version": active,
             "version_kls": {str(v): kl for v, kl in sorted(divergences.items())},
         }
+        if reuse_errors is not None:
+            observed["candidate_mse"], observed["serving_mse"] = reuse_errors
         outcome = _Outcome(action=plan.action, model=kind, version=active, decision=plan.reason,
                            observed=observed, drift_detected=plan.drift_detected)
         if plan.action == "reuse":
