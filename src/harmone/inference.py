@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +53,7 @@ class InferenceEngine:
     """
 
     def __init__(self, workspace: Workspace, *, store: KnowledgeStore, meter: EnergyMeter, clock: Clock,
-                 config: Config | None = None, live: bool = False, fixed_model: str | None = None,
+                 config: Config | None = None, fixed_model: str | None = None,
                  warn: Callable[[str], None] | None = None) -> None:
         self.workspace = workspace
         self.config = config or workspace.config
@@ -115,11 +114,6 @@ class InferenceEngine:
         finally:
             self._attributor.pause()
         return Prediction(i, now, true_value, predicted, serving.kind, serving.version, latency_s)
-
-    @contextmanager
-    def unmetered(self) -> Iterator[None]:
-        """Marks work between steps; it is never charged (only `step` is metered)."""
-        yield
 
     def idle(self, seconds: float) -> None:
         """Wait on the clock; waiting is not charged to inference."""

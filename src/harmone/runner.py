@@ -11,9 +11,9 @@ sees them, and run the loops.
 - Live: real (optionally scaled) time, the engine idles between predictions, retraining
   runs in a child process so it never stalls inference.
 
-Energy is split honestly: the loops run inside the engine's ``unmetered()`` stretch, so
-loop and retraining energy is never charged to predictions; each loop measures its own
-runs, and that energy is recorded with its events (adaptation energy).
+Energy is split honestly: the engine meters only its own steps, so loop and retraining
+energy is never charged to predictions; each loop measures its own runs, and that energy
+is recorded with its events (adaptation energy).
 """
 
 from __future__ import annotations
@@ -183,9 +183,8 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
                 done += 1
                 now = clock.now()
                 if manager.due(now):
-                    with engine.unmetered():
-                        engine.flush()  # the loops read the log: hand them every row so far
-                        manager.tick(now)
+                    engine.flush()  # the loops read the log: hand them every row so far
+                    manager.tick(now)
                 if progress is not None and done % PROGRESS_EVERY == 0:
                     progress(done, total)
                 engine.idle(interval_s)
@@ -194,8 +193,7 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
         finally:
             engine.flush()
             if finished and not simulate:
-                with engine.unmetered():
-                    manager.finish(clock, should_stop=should_stop)
+                manager.finish(clock, should_stop=should_stop)
             manager.close()
             # A later `harmone manage` continues this run's schedule from where it ended.
             save_clock(store, clock)
