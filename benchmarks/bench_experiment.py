@@ -1,0 +1,53 @@
+"""The full nine-approach comparison on the built-in stream, timed (target: within 10 minutes).
+
+Runs what `harmone demo` runs, in a temporary workspace, for both built-in stream profiles,
+and records the wall time of each stage together with the results table and the claims.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harmone import experiment, lifecycle
+from harmone.approaches import APPROACHES
+from harmone.data.series import split, write_split
+from harmone.data.synth import generate
+from harmone.report import claims, results_rows
+from harmone.workspace import Workspace
+
+PROFILES = ("default", "alt")
+
+
+def _profile(root: Path, profile: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    workspace, _ = Workspace.init(root)
+    stream = generate(seed=0, profile=profile)
+    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
+    write_split(workspace.data_dir, train, test)
+    trained_at = time.perf_counter()
+    lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
+    calibration = lifecycle.calibrate_energy(workspace)
+    ready_at = time.perf_counter()
+    runs = experiment.run_experiment(workspace, root / "experiment", approaches=list(APPROACHES), seed=0)
+    done_at = time.perf_counter()
+    results = [experiment.to_result(run) for run in runs]
+    meter = {"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source}
+    return {
+        "predictions_per_approach": runs[0].summary.predictions,
+        "wall_s": {"train_and_calibrate": round(ready_at - trained_at, 1),
+                   "nine_approaches": round(done_at - ready_at, 1),
+                   "total": round(done_at - started, 1),
+                   "per_approach": {run.summary.approach: round(run.summary.wall_time_s, 1) for run in runs}},
+        "calibration_uj_per_prediction": calibration.energy_uj_per_prediction,
+        "results": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}
+                    for row in results_rows(results, seed=0, meter=meter)],
+        "claims": [{"claim": c.name, "holds": c.holds, "detail": c.detail} for c in claims(results)],
+    }
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        return {profile: _profile(Path(tmp) / profile, profile) for profile in PROFILES}
