@@ -7,13 +7,18 @@ import tempfile
 from pathlib import Path
 
 
-def fsync_dir(directory: Path) -> None:
-    """Persist a rename: the directory entry must reach the disk, not just the file."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file's (or a directory's) content to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Persist a rename: the directory entry must reach the disk, not just the file."""
+    fsync_path(directory)
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -171,7 +171,7 @@ class ModelRepository:
                 **dict(extra_meta or {}),
             }
             for path in tmp.iterdir():
-                _fsync_file(path)
+                atomic.fsync_path(path)
             atomic.fsync_dir(tmp)
             version = self._publish(tmp, root, meta)
         except BaseException:
@@ -206,7 +206,7 @@ class ModelRepository:
         while True:
             meta["version"] = version
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            _fsync_file(tmp / META_FILE)
+            atomic.fsync_path(tmp / META_FILE)
             target = root / f"version_{version}"
             try:
                 # A plain rename never replaces a non-empty directory: a racing writer that
@@ -239,11 +239,3 @@ def _summary(values: np.ndarray) -> dict[str, float]:
         return {"n": 0}
     return {"n": int(len(values)), "min": float(values.min()), "max": float(values.max()),
             "mean": float(values.mean()), "std": float(values.std())}
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

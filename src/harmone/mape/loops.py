@@ -115,6 +115,9 @@ class Loop(ABC):
         self.next_due_s = 0.0
         self.counts: dict[str, int] = {}
         self._pending: _Pending | None = None
+        #: Set by the loops that retrain.
+        self.retrainer: Retrainer | None = None
+        self.seed = 0
 
     # -- schedule --------------------------------------------------------------------------
 
@@ -237,9 +240,12 @@ class Loop(ABC):
                       version=outcome.version, energy_uj=energy_uj, decision=outcome.decision, observed=observed)
         return dataclasses.replace(event, id=self.store.record_event(event))
 
-    def _retrain(self, kind: str, values: np.ndarray, reason: str, seed: int, retrainer: Retrainer) -> RetrainJob:
-        return retrainer.submit(RetrainRequest(kind=kind, values=np.asarray(values, dtype=np.float64),
-                                               reason=reason, seed=seed))
+    def _retrain(self, kind: str, values: np.ndarray, reason: str) -> RetrainJob:
+        """Submit a retraining; each one gets its own seed, so a replay trains the same models."""
+        seed = self.seed + self.counts.get("retrains", 0) + self.counts.get("failures", 0)
+        assert self.retrainer is not None, f"the {self.name} loop does not retrain"
+        return self.retrainer.submit(RetrainRequest(kind=kind, values=np.asarray(values, dtype=np.float64),
+                                                    reason=reason, seed=seed))
 
 
 def _retrain_figures(result: RetrainResult) -> dict[str, Any]:
@@ -420,8 +426,7 @@ class DriftLoop(Loop):
             outcome.version = plan.version
         elif plan.action == "retrain":
             assert plan.training_data is not None
-            seed = self.seed + self.counts.get("retrains", 0) + self.counts.get("failures", 0)
-            outcome.job = self._retrain(kind, plan.training_data, "drift", seed, self.retrainer)
+            outcome.job = self._retrain(kind, plan.training_data, "drift")
         return outcome
 
     def _started(self, now: float, outcome: _Outcome) -> None:
@@ -474,8 +479,7 @@ class RetrainLoop(Loop):
                            observed={"values": plan.n_values, "active_version": active})
         if plan.action == "retrain":
             assert plan.training_data is not None
-            seed = self.seed + self.counts.get("retrains", 0) + self.counts.get("failures", 0)
-            outcome.job = self._retrain(kind, plan.training_data, "periodic", seed, self.retrainer)
+            outcome.job = self._retrain(kind, plan.training_data, "periodic")
         return outcome
 
 

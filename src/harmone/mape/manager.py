@@ -76,12 +76,15 @@ class Manager:
                 if not self.tolerate_errors:
                     raise
                 event = loop.fail(now, exc)
-            if event is not None:
-                events.append(event)
-                if self.on_event is not None:
-                    self.on_event(event)
+            self._emit(event, events)
         self._refresh()
         return events
+
+    def _emit(self, event: Event | None, events: list[Event]) -> None:
+        if event is not None:
+            events.append(event)
+            if self.on_event is not None:
+                self.on_event(event)
 
     def close(self) -> None:
         """Cancel running retraining jobs (their loops run again after a restart)."""
@@ -101,11 +104,7 @@ class Manager:
             now = clock.now()
             for loop in self.loops:
                 if loop.pending:
-                    event = loop.poll(now)
-                    if event is not None:
-                        events.append(event)
-                        if self.on_event is not None:
-                            self.on_event(event)
+                    self._emit(loop.poll(now), events)
             self._refresh()
         return events
 
