@@ -84,3 +84,54 @@ def test_bad_import_names_file_row_and_value_and_writes_nothing(tmp_path: Path) 
     assert message.count("\n") == 0
     assert "pems.csv" in message and "52" in message and "lots" in message
     assert not (ws / "data" / "flow_data_test.csv").exists()
+
+
+def test_data_drift_rewrites_the_test_stream_with_a_backup_and_rejects_bad_regions(
+        trained_workspace_dir: Path) -> None:
+    ws = trained_workspace_dir
+    test_csv = ws / "data" / "flow_data_test.csv"
+    before = test_csv.read_text()
+    bad = harmone("data", "drift", "--region", "10:5:1.5:0", "--yes", cwd=ws, check=False)
+    assert bad.returncode == 1 and "10:5:1.5:0" in bad.stderr
+    assert test_csv.read_text() == before
+    out = harmone("data", "drift", "--region", "100:200:2:10", "--plot", "drift.png", "--yes", cwd=ws)
+    assert "backup" in out.stdout and (ws / "drift.png").is_file()
+    after = [float(v) for v in test_csv.read_text().splitlines()[1:]]
+    original = [float(v) for v in before.splitlines()[1:]]
+    assert after[150] == pytest.approx(original[150] * 2 + 10)
+    assert after[50] == original[50]
+    assert list((ws / "data").glob("*.bak-*.csv"))
+
+
+def test_ctrl_c_stops_inference_cleanly_and_keeps_every_logged_prediction(trained_workspace_dir: Path) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    process = subprocess.Popen([sys.executable, "-m", "harmone", "infer", "--interval", "0.01"],
+                               cwd=trained_workspace_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 60
+        printed = 0
+        assert process.stdout is not None
+        while printed < 30 and time.monotonic() < deadline:  # let it make some predictions
+            if process.stdout.readline():
+                printed += 1
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    printed += sum(1 for line in stdout.splitlines() if " v1 " in line)
+    with sqlite3.connect(trained_workspace_dir / "knowledge" / "knowledge.db") as db:
+        logged = db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    assert logged == printed >= 30  # not a single printed prediction was lost
+    assert "Stopped" in stderr
+
+
+@pytest.fixture
+def trained_workspace_dir(trained_workspace: object) -> Path:
+    return trained_workspace.root  # type: ignore[attr-defined]

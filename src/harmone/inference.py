@@ -121,14 +121,19 @@ class InferenceEngine:
 
     def flush(self) -> None:
         """Write buffered predictions with their share of the measured energy."""
-        rows = self._buffer
         energy_uj = self._attributor.take()
+        rows, self._buffer = self._buffer, []
         if not rows:
             return
         share = energy_uj / len(rows)
-        self.store.append_predictions([row[:6] + (share,) for row in rows])
+        try:
+            self.store.append_predictions([row[:6] + (share,) for row in rows])
+        except BaseException:
+            # Not written (the batch is one transaction): keep the rows for the next flush,
+            # so an interrupt (Ctrl-C) in the middle of a write loses nothing.
+            self._buffer = rows + self._buffer
+            raise
         self.store.set_state({POSITION_KEY: self.position})
-        self._buffer = []
 
     def run(self, steps: int | None = None, *, interval_s: float = 0.0,
             on_prediction: Callable[[Prediction], None] | None = None,
