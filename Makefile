@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/harmone demo
 
 test: $(STAMP)
+	$(BIN)/python -m pyflakes src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

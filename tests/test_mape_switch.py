@@ -208,8 +208,10 @@ def test_window_below_goal_repays_debt_without_violation() -> None:
 
 
 def test_unknown_budget_rule_is_a_config_error() -> None:
+    from harmone.config import from_mapping
+
     with pytest.raises(ConfigError, match="budget_rule = 'other'"):
-        SwitchState.initial(make_config(budget_rule="other"), KINDS)
+        from_mapping({"switch": {"budget_rule": "other"}})
 
 
 def test_energy_violation_starts_recovery_that_blocks_switching() -> None:

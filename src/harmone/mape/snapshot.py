@@ -16,15 +16,9 @@ from typing import Any, Literal
 import numpy as np
 
 from harmone.config import Config
-from harmone.errors import ConfigError, WorkspaceError
+from harmone.errors import WorkspaceError
 
 BudgetRule = Literal["published", "bounded"]
-BUDGET_RULES: tuple[BudgetRule, ...] = ("published", "bounded")
-
-#: Defaults of the budget settings until ``SwitchConfig`` carries them (docs/algorithm.md).
-DEFAULT_BUDGET_RULE: BudgetRule = "bounded"
-DEFAULT_ENERGY_GOAL = 0.5
-DEFAULT_BUDGET_MAX = 1.0
 
 
 def _frozen_array(values: Any, dtype: Any, name: str) -> np.ndarray:
@@ -37,7 +31,7 @@ def _frozen_array(values: Any, dtype: Any, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    """How the energy budget T evolves; read from ``[switch]`` with documented defaults."""
+    """How the energy budget T evolves, from ``[switch]`` (validated there on load)."""
 
     rule: BudgetRule
     #: Goal in the update ``T <- T + gain * (goal - e)``: max_energy (published) or energy_goal.
@@ -51,15 +45,8 @@ class BudgetSettings:
     @classmethod
     def from_config(cls, config: Config) -> BudgetSettings:
         switch = config.switch
-        rule = getattr(switch, "budget_rule", DEFAULT_BUDGET_RULE)
-        if rule not in BUDGET_RULES:
-            raise ConfigError(f"[switch] budget_rule = {rule!r} is not one of {', '.join(BUDGET_RULES)}")
-        goal = float(getattr(switch, "energy_goal", DEFAULT_ENERGY_GOAL))
-        if not 0.0 <= goal <= 1.0:
-            raise ConfigError(f"[switch] energy_goal = {goal!r} is out of range (must be in [0, 1])")
-        budget_max = float(getattr(switch, "budget_max", DEFAULT_BUDGET_MAX))
-        if not (math.isfinite(budget_max) and budget_max >= 0.0):
-            raise ConfigError(f"[switch] budget_max = {budget_max!r} is out of range (must be >= 0)")
+        rule: BudgetRule = "published" if switch.budget_rule == "published" else "bounded"
+        goal, budget_max = switch.energy_goal, switch.budget_max
         if rule == "published":
             return cls(rule=rule, goal=switch.max_energy, gain=switch.budget_gain,
                        budget_max=math.inf, initial=switch.max_energy)
