@@ -78,8 +78,8 @@ def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("raw", "fragment"), [
     ("abc", "'abc' is not a number"),
-    ("", "blank value (use fill='interpolate' to fill gaps)"),
-    ("NaN", "'NaN' is a missing value (use fill='interpolate'"),
+    ("", "blank value (use --fill interpolate to fill gaps)"),
+    ("NaN", "'NaN' is a missing value (use --fill interpolate"),
     ("-3", "'-3' is negative; flow cannot be"),
     ("inf", "'inf' is not a finite number"),
 ])

@@ -76,7 +76,7 @@ def _read_file(path: Path, column: str, allow_gaps: bool) -> np.ndarray:
         if math.isnan(value) and not allow_gaps:
             what = "blank value" if not raw.strip() else f"{raw!r} is a missing value"
             raise DataError(f"{path}: line {line}, column {column!r}: {what} "
-                            f"(use fill='interpolate' to fill gaps)")
+                            f"(use --fill interpolate to fill gaps)")
         values.append(value)
     if not values:
         raise DataError(f"{path}: no data rows below the header")
