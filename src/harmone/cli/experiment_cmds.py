@@ -9,7 +9,7 @@ from typing import Any
 
 from harmone import experiment, lifecycle
 from harmone.cli import workspace_dir
-from harmone.cli.train_cmds import _progress_bar
+from harmone.cli.progress import ProgressBar, training_bar
 from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
@@ -38,19 +38,7 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
 
 
 def _approach_bar(name: str) -> Callable[[int, int], None]:
-    from tqdm import tqdm
-
-    bar: Any = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=f"{name:<22}", unit="pred", unit_scale=True, leave=True)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
+    return ProgressBar(f"{name:<22}", "pred", leave=True)
 
 
 def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
@@ -93,7 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for regime in stream.regimes:
         print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
     rows = lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
-                                   progress_for=_progress_bar)
+                                   progress_for=training_bar)
     for row in rows:
         print(f"  trained {row['model']:<7} version {row['version']}: held-out R² {row['holdout_r2']:.4f}"
               f" in {row['train_time_s']:.1f}s")

@@ -13,6 +13,7 @@ from typing import Any
 
 from harmone.approaches import APPROACHES, get_approach
 from harmone.cli import workspace_dir
+from harmone.cli.progress import ProgressBar
 from harmone.errors import HarmonEError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.workspace import Workspace
@@ -203,21 +204,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def _progress_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
     if not enabled:
         return None, lambda: None
-    from tqdm import tqdm
-
-    bar: Any = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="streaming", unit="pred", leave=False)
-        bar.update(done - bar.n)
-
-    def close() -> None:
-        if bar is not None:
-            bar.close()
-
-    return update, close
+    bar = ProgressBar("streaming", "pred")
+    return bar, bar.close
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
 from harmone import lifecycle
 from harmone.cli import workspace_dir
+from harmone.cli.progress import training_bar
 from harmone.workspace import Workspace
 
 
@@ -18,28 +18,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_train)
 
 
-def _progress_bar(kind: str) -> Callable[[int, int], None]:
-    from tqdm import tqdm
-
-    bar: Any = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if total <= 1:
-            return
-        if bar is None:
-            bar = tqdm(total=total, desc=f"training {kind}", unit="epoch", leave=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     kinds = lifecycle.parse_kinds(args.models)
-    rows = lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=_progress_bar)
+    rows = lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar)
     print(f"{'model':<8} {'version':>7} {'held-out R²':>12} {'MAE':>9} {'time':>8}")
     for row in rows:
         print(f"{row['model']:<8} {row['version']:>7} {row['holdout_r2']:>12.4f} {row['holdout_mae']:>9.2f}"
