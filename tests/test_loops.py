@@ -233,13 +233,19 @@ class _LaterRetrainer:
         return self.jobs[-1]
 
 
-def test_a_background_retraining_is_recorded_when_it_ends_with_its_energy_and_cooldown(ws: Workspace) -> None:
+def _drifted_loop_with_background_retraining(ws: Workspace, store: KnowledgeStore) -> tuple[DriftLoop, _LaterRetrainer]:
+    """A drift loop over a log whose last window clearly drifted, retraining 'elsewhere'."""
     meter = FakeMeter()
     retrainer = _LaterRetrainer(meter)
+    loop = _drift_loop(ws, store, retrainer=retrainer, meter=meter)
+    store.append_predictions(rows("linear", normal(200, WINDOW)))
+    store.append_predictions(rows("linear", normal(600, WINDOW, seed=5)))
+    return loop, retrainer
+
+
+def test_a_background_retraining_is_recorded_when_it_ends_with_its_energy_and_cooldown(ws: Workspace) -> None:
     with KnowledgeStore(ws.db_path) as store:
-        loop = _drift_loop(ws, store, retrainer=retrainer, meter=meter)
-        store.append_predictions(rows("linear", normal(200, WINDOW)))
-        store.append_predictions(rows("linear", normal(600, WINDOW, seed=5)))
+        loop, retrainer = _drifted_loop_with_background_retraining(ws, store)
         assert loop.run(400.0) is None
         assert loop.pending and not loop.due(10_000.0)
         assert loop.poll(420.0) is None and store.events() == []
@@ -254,12 +260,8 @@ def test_a_background_retraining_is_recorded_when_it_ends_with_its_energy_and_co
 
 
 def test_cancelling_a_loop_cancels_its_job_and_records_nothing(ws: Workspace) -> None:
-    meter = FakeMeter()
-    retrainer = _LaterRetrainer(meter)
     with KnowledgeStore(ws.db_path) as store:
-        loop = _drift_loop(ws, store, retrainer=retrainer, meter=meter)
-        store.append_predictions(rows("linear", normal(200, WINDOW)))
-        store.append_predictions(rows("linear", normal(600, WINDOW, seed=5)))
+        loop, retrainer = _drifted_loop_with_background_retraining(ws, store)
         loop.run(400.0)
         loop.cancel()
         assert retrainer.jobs[0].cancelled and not loop.pending
