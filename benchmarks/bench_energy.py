@@ -101,8 +101,9 @@ def run() -> dict[str, object]:
         "read_uj_cost_us": read_us,
         "attribution_us_per_prediction": attribution,
         "modes": {
-            "live": "resume/pause around every prediction, take every window predictions",
-            "continuous": "no pauses (simulated runs), take every window predictions",
+            "live": "resume/pause around every prediction (what the inference engine does), "
+                    "take every window predictions",
+            "continuous": "no pauses, take every window predictions (for callers that never pause)",
         },
         "target_us_per_prediction": TARGET_US_PER_PREDICTION,
         "worst_attribution_us_per_prediction": worst_us,

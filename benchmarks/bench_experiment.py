@@ -1,7 +1,8 @@
 """The full nine-approach comparison on the built-in stream, timed (target: within 10 minutes).
 
-Runs what `harmone demo` runs, in a temporary workspace, for both built-in stream profiles,
-and records the wall time of each stage together with the results table and the claims.
+Runs what `harmone demo` runs, in a temporary workspace, for both built-in stream profiles
+and for the default stream with the published constants, and records the wall time of each
+stage together with the results table, the claims and the energy of every retraining.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from harmone.workspace import Workspace
 PROFILES = ("default", "alt")
 
 
-def _profile(root: Path, profile: str) -> dict[str, Any]:
+def _profile(root: Path, profile: str, *, published_constants: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     workspace, _ = Workspace.init(root)
     stream = generate(seed=0, profile=profile)
@@ -31,7 +32,8 @@ def _profile(root: Path, profile: str) -> dict[str, Any]:
     lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
     calibration = lifecycle.calibrate_energy(workspace)
     ready_at = time.perf_counter()
-    runs = experiment.run_experiment(workspace, root / "experiment", approaches=list(APPROACHES), seed=0)
+    runs = experiment.run_experiment(workspace, root / "experiment", approaches=list(APPROACHES), seed=0,
+                                     published_constants=published_constants)
     done_at = time.perf_counter()
     results = [experiment.to_result(run) for run in runs]
     meter = {"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source}
@@ -45,9 +47,15 @@ def _profile(root: Path, profile: str) -> dict[str, Any]:
         "results": [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}
                     for row in results_rows(results, seed=0, meter=meter)],
         "claims": [{"claim": c.name, "holds": c.holds, "detail": c.detail} for c in claims(results)],
+        # Energy of each retraining, J, by model: what adaptation costs next to inference.
+        "retrainings_j": {run.summary.approach: [(e.model, round(e.energy_uj / 1e6, 2)) for e in run.summary.events
+                                                 if e.action == "retrain"] for run in runs},
     }
 
 
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        return {profile: _profile(Path(tmp) / profile, profile) for profile in PROFILES}
+        results = {profile: _profile(Path(tmp) / profile, profile) for profile in PROFILES}
+        results["default-published-constants"] = _profile(Path(tmp) / "published", "default",
+                                                           published_constants=True)
+        return results

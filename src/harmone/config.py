@@ -1,6 +1,8 @@
 """The Decision Map: every goal, threshold and interval of HarmonE, validated on load.
 
-Defaults are the published constants (DESIGN section 2). ``harmone.toml`` in a workspace
+Defaults are the published constants (DESIGN section 2), except three fixes that
+``harmone experiment --published-constants`` turns off: a calibrated energy range, a budget
+that can be exceeded, and validated adaptation. ``harmone.toml`` in a workspace
 overrides them; an unknown key, a wrong type or an out-of-range value is an error that
 names the file, the section and the key.
 """
@@ -82,15 +84,15 @@ class DriftConfig:
     kl_clip: float = _setting(10.0, "KL values are clipped to [0, kl_clip] when versions are compared", lo=0, lo_open=True)
     cooldown_s: float = _setting(400.0, "wait after acting on drift, seconds", lo=0)
     validate: bool = _setting(True, "promote a reused or retrained version only if it predicts the newest data "
-                                    "better than the serving one (false: always, as published)")
+                                    "no worse than the serving one (false: always, as published)")
 
 
 @dataclass(frozen=True)
 class RetrainConfig:
     interval_s: float = _setting(500.0, "period of periodic retraining (t3), seconds", lo=0, lo_open=True)
     window: int = _setting(1500, "latest true values used as training data", lo=10)
-    validate: bool = _setting(False, "promote a retrained version only if it beats the serving one on the "
-                                     "newest data (false: always, as published for this baseline)")
+    validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
+                                     "than the serving one (false: always, as published for this baseline)")
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,8 @@ def render(config: Config | None = None) -> str:
     from harmone.models import kinds, model_class
 
     config = config or Config()
-    lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants.", ""]
+    lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants, except",
+             "# energy.normalisation, switch.budget_rule and drift.validate (docs/algorithm.md says why).", ""]
     for name in _SECTIONS:
         section = getattr(config, name)
         lines.append(f"[{name}]")

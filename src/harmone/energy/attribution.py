@@ -3,7 +3,7 @@
 A RAPL counter steps about once a millisecond; one Ridge prediction takes ~10-20 µs.
 Reading the counter around each prediction would give mostly zeros and the odd full
 millisecond step. Instead the engine marks busy stretches (``resume`` / ``pause`` around
-each step in live mode, so the sleep between steps is not charged), and every N
+each step, so nothing between steps is charged: neither sleep nor other work), and every N
 predictions of one model ``take`` the energy of all their busy stretches and split it
 equally. A stretch of length d contains a counter step with probability d / T (T the
 step period) and that step carries T worth of energy, so the expected reading is d times
@@ -25,8 +25,8 @@ from harmone.energy.base import EnergyMeter
 class EnergyAttributor:
     """Energy accumulated over busy stretches since the last ``take``.
 
-    Starts busy (``busy=True``), so a caller that never pauses, such as a simulated run
-    with no sleeps, gets all energy between takes with one reading per take.
+    Starts busy by default (``busy=True``), so a caller that never pauses gets all energy
+    between takes with one reading per take; the inference engine starts it idle.
     """
 
     def __init__(self, meter: EnergyMeter, *, busy: bool = True) -> None:
