@@ -19,7 +19,7 @@ from harmone.data.synth import generate
 from harmone.report import claims, results_rows
 from harmone.workspace import Workspace
 
-PROFILES = ("default", "alt")
+PROFILES = ("default", "alt", "pems")
 
 
 def _profile(root: Path, profile: str, *, published_constants: bool = False) -> dict[str, Any]:

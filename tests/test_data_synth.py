@@ -22,7 +22,7 @@ THRESHOLD = 0.75
 CHECK_EVERY = 20  # the drift loop runs every 3 s = 20 predictions at 0.15 s
 COOLDOWN = 2667  # 400 s of predictions at 0.15 s
 SEEDS = (0, 1, 2)
-PROFILES = ("default", "alt")
+PROFILES = ("default", "alt", "pems")
 
 
 def kl(p_values: np.ndarray, q_values: np.ndarray) -> float:
@@ -61,9 +61,14 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_differs(profile: str) -
 
 
 def test_profiles_differ() -> None:
-    default = synth.generate(seed=0)
-    alt = synth.generate(seed=0, profile="alt")
-    assert not np.allclose(default.values, alt.values)
+    streams = [synth.generate(seed=0, profile=profile).values for profile in PROFILES]
+    for i, a in enumerate(streams):
+        for b in streams[i + 1:]:
+            assert not np.allclose(a, b)
+
+
+def test_profiles_lists_every_profile() -> None:
+    assert synth.PROFILES == PROFILES
 
 
 def test_default_length_and_train_share() -> None:
@@ -123,6 +128,32 @@ def test_alt_profile_has_one_midday_peak_and_a_weak_weekly_pattern() -> None:
     assert 0.8 < weekend.sum() / weekday.sum() < 1.0
 
 
+def _weekday_daytime_mean(stream: synth.SynthStream, regime: synth.Regime) -> float:
+    days = [d for d in range(regime.start // 288, regime.end // 288) if d % 7 < 5]
+    return float(np.mean([stream.values[d * 288 + 9 * 12:d * 288 + 16 * 12] for d in days]))
+
+
+def _linear_ar_r2(values: np.ndarray, lags: int = 5) -> float:
+    """In-sample R² of the best affine predictor of each value from the ``lags`` before it."""
+    X = np.column_stack([values[i:len(values) - lags + i] for i in range(lags)] + [np.ones(len(values) - lags)])
+    y = values[lags:]
+    residual = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    return float(1.0 - residual.var() / y.var())
+
+
+def test_pems_profile_breaks_down_at_capacity_into_waves_a_linear_model_cannot_follow() -> None:
+    default = synth.generate(seed=0)
+    pems = synth.generate(seed=0, profile="pems")
+    # Same demand; on the capped road the weekday daytime carries the congested flow, not the demand.
+    assert _weekday_daytime_mean(default, default.regimes[0]) > 300
+    assert 0.6 * 280 < _weekday_daytime_mean(pems, pems.regimes[0]) < 0.8 * 280
+    # The level shift raises the capacity too, so the congested flow itself moves.
+    assert _weekday_daytime_mean(pems, pems.regimes[1]) > 1.3 * _weekday_daytime_mean(pems, pems.regimes[0])
+    # Free flow and stop-and-go waves need different predictors: one linear AR model fits badly.
+    assert _linear_ar_r2(default.train) > 0.95
+    assert _linear_ar_r2(pems.train) < 0.9
+
+
 def test_incidents_make_short_daytime_dips() -> None:
     stream = synth.generate(seed=0)
     same_regime = [stream.regimes[0], stream.regimes[-1]]  # baseline and its return
@@ -144,7 +175,7 @@ def test_too_few_steps_is_an_error_naming_the_minimum(profile: str) -> None:
 
 
 def test_bad_arguments_are_errors() -> None:
-    with pytest.raises(DataError, match="unknown stream profile 'rush'.*default, alt"):
+    with pytest.raises(DataError, match="unknown stream profile 'rush'.*default, alt, pems"):
         synth.generate(profile="rush")
     with pytest.raises(DataError, match="train_ratio"):
         synth.generate(train_ratio=1.0)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from harmone.cli import workspace_dir
+from harmone.data.synth import PROFILES
 from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
@@ -22,8 +23,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="length of the whole series (default: built-in)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--train-ratio", type=float, default=None, help="leading share for training (default: config)")
-    p.add_argument("--profile", default="default", choices=["default", "alt"],
-                   help="stream character: default, or alt (other seasonality and drift schedule)")
+    p.add_argument("--profile", default="default", choices=list(PROFILES),
+                   help="stream character: default; alt (other seasonality and drift schedule); pems (congestion "
+                        "breakdown, as hard for the models as PeMS data); docs/data.md")
     p.set_defaults(handler=cmd_synth)
 
     p = sub.add_parser("import", parents=[common], help="import CSV files (e.g. PeMS exports) as the stream")

@@ -9,7 +9,7 @@ version pays off.
 Regimes are long enough for the published drift loop (two 1 200-value windows compared,
 then 400 s = ~2 667 predictions of cooldown) and distinct enough in *value distribution*
 (the loop compares histograms, so moving a peak in time without changing the values it
-takes would be invisible). docs/data.md lists the regimes of both profiles.
+takes would be invisible). docs/data.md lists the regimes of every profile.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MIN_REGIME_STEPS = 17 * STEPS_PER_DAY
 MIN_LEAD_STEPS = 9 * STEPS_PER_DAY
 #: The training part must hold at least two whole days of the daily cycle.
 MIN_TRAIN_STEPS = 2 * STEPS_PER_DAY
-PROFILES = ("default", "alt")
+PROFILES = ("default", "alt", "pems")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ class _Behaviour:
     #: Noise standard deviation: ``noise_rel * level + noise_sqrt * sqrt(level)``.
     noise_rel: float = 0.03
     noise_sqrt: float = 1.0
+    #: Road capacity in veh/5 min; 0 = none (demand always flows freely).
+    capacity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,12 @@ class _Profile:
     incidents_per_day: float = 0.3
     incident_steps: tuple[int, int] = (6, 19)
     incident_keep: tuple[float, float] = (0.35, 0.7)
+    #: Congestion, where a regime has a capacity: flow breaks down to ``congested_keep`` x
+    #: capacity, and stop-and-go waves of relative amplitude ``wave_amplitude`` and a period
+    #: of ``wave_steps`` pass the detector.
+    congested_keep: float = 0.7
+    wave_amplitude: float = 0.3
+    wave_steps: float = 4.0
 
 
 # --- default profile: a commuter freeway --------------------------------------------------
@@ -187,7 +195,27 @@ _ALT = _Profile(phases=(
     _Phase("return", "back to the baseline regime of the training data", _ALT_BASE, 1.0),
 ), incidents_per_day=0.2)
 
-_PROFILES: dict[str, _Profile] = {"default": _DEFAULT, "alt": _ALT}
+# --- pems profile: the commuter freeway at its capacity -----------------------------------
+
+#: 280 veh/5 min is 3 360 veh/h, two freeway lanes. The weekday peaks and the weekend
+#: midday (demand 330 to 360) break down; nights, shoulders and the holiday flow freely.
+_PEMS_CAPACITY = 280.0
+_PEMS_BASE = _Behaviour(_COMMUTE, _WEEKEND, capacity=_PEMS_CAPACITY)
+
+_PEMS = _Profile(phases=(
+    _Phase("baseline", "commuter traffic whose weekday peaks exceed the road's capacity of 280: flow "
+                       "breaks down to ~196 with stop-and-go waves; the regime of the training data",
+           _PEMS_BASE, 0.17),
+    _Phase("level-shift", "a detour routes extra traffic onto the road (all demand x1.3 plus 100) and "
+                          "the hard shoulder opens as a third lane: capacity 420",
+           _Behaviour(_COMMUTE, _WEEKEND, scale=1.3, offset=100.0, capacity=1.5 * _PEMS_CAPACITY), 0.42),
+    _Phase("shape-change", "holiday period: demand stays below capacity, so no rush hours and no "
+                           "congestion; daytime flattens to a plateau of ~220 and nights rise to ~75",
+           _Behaviour(_HOLIDAY, _HOLIDAY_WEEKEND, capacity=_PEMS_CAPACITY), 0.67),
+    _Phase("return", "back to the baseline regime of the training data", _PEMS_BASE, 1.0),
+))
+
+_PROFILES: dict[str, _Profile] = {"default": _DEFAULT, "alt": _ALT, "pems": _PEMS}
 
 
 def _boundaries(profile: _Profile, steps: int, train_steps: int) -> list[int]:
@@ -256,6 +284,7 @@ def generate(steps: int = DEFAULT_STEPS, seed: int = 0, *, train_ratio: float = 
 
     level = np.empty(steps)
     noise_sd = np.empty(steps)
+    capacity = np.empty(steps)
     regimes: list[Regime] = []
     previous: _Behaviour | None = None
     for phase, start, end in zip(prof.phases, starts[:-1], starts[1:]):
@@ -263,14 +292,18 @@ def generate(steps: int = DEFAULT_STEPS, seed: int = 0, *, train_ratio: float = 
         b = phase.behaviour
         lvl = _clean(b, hours[span], weekend[span])
         sd = b.noise_rel * lvl + b.noise_sqrt * np.sqrt(lvl)
+        cap = np.full(end - start, b.capacity if b.capacity > 0 else np.inf)
         if previous is not None and phase.ramp_days > 0:
             ramp = np.clip((t[span] - start) / (phase.ramp_days * STEPS_PER_DAY), 0.0, 1.0)
             old = _clean(previous, hours[span], weekend[span])
             old_sd = previous.noise_rel * old + previous.noise_sqrt * np.sqrt(old)
             lvl = (1 - ramp) * old + ramp * lvl
             sd = (1 - ramp) * old_sd + ramp * sd
+            if b.capacity > 0 and previous.capacity > 0:  # a road without a capacity cannot blend
+                cap = (1 - ramp) * previous.capacity + ramp * cap
         level[span] = lvl
         noise_sd[span] = sd
+        capacity[span] = cap
         ramp_steps = int(round(phase.ramp_days * STEPS_PER_DAY)) if previous is not None else 0
         regimes.append(Regime(start, end, phase.name, phase.description, ramp_steps))
         previous = b
@@ -278,6 +311,10 @@ def generate(steps: int = DEFAULT_STEPS, seed: int = 0, *, train_ratio: float = 
     n_days = int(day[-1]) + 1
     day_factor = 1.0 + prof.day_sd * rng.standard_normal(n_days)
     level *= day_factor[day]
+    if np.isfinite(capacity).any():
+        # Noise stays scaled to the demand: congested flow is more erratic than free flow
+        # of the same volume.
+        level = _congestion(rng, prof, level, capacity)
     level *= _incidents(rng, prof, steps, hours)
     values = level + noise_sd * rng.standard_normal(steps)
     np.maximum(values, 0.0, out=values)
@@ -298,3 +335,29 @@ def _incidents(rng: np.random.Generator, prof: _Profile, steps: int, hours: np.n
         recovery = np.linspace(keep, 1.0, end - start, endpoint=False)
         factor[start:end] = np.minimum(factor[start:end], recovery)
     return factor
+
+
+def _congestion(rng: np.random.Generator, prof: _Profile, demand: np.ndarray,
+                capacity: np.ndarray) -> np.ndarray:
+    """Capacity drop with hysteresis: flow above capacity breaks down into stop-and-go waves.
+
+    Once demand exceeds capacity the road carries only ``congested_keep`` x capacity, with
+    waves passing the detector, until demand falls below that congested flow again. Whether
+    the road is congested shows in the last few values (smooth or oscillating), so a
+    nonlinear model can tell the two dynamics apart; a linear AR model has to average them.
+    """
+    flow = demand.copy()
+    congested = False
+    phase = 0.0
+    age = 0
+    for i, d in enumerate(demand):
+        congested_flow = prof.congested_keep * capacity[i]
+        if not congested and d > capacity[i]:
+            congested, age, phase = True, 0, rng.uniform(0.0, 2.0 * np.pi)
+        elif congested and d < congested_flow:
+            congested = False
+        if congested:
+            age += 1
+            wave = np.sin(2.0 * np.pi * age / prof.wave_steps + phase)
+            flow[i] = congested_flow * (1.0 + prof.wave_amplitude * wave)
+    return flow
