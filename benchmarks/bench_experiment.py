@@ -14,8 +14,6 @@ from typing import Any
 
 from harmone import experiment, lifecycle
 from harmone.approaches import APPROACHES
-from harmone.data.series import split, write_split
-from harmone.data.synth import generate
 from harmone.report import claims, results_rows
 from harmone.workspace import Workspace
 
@@ -25,9 +23,7 @@ PROFILES = ("default", "alt", "pems")
 def _profile(root: Path, profile: str, *, published_constants: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     workspace, _ = Workspace.init(root)
-    stream = generate(seed=0, profile=profile)
-    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    lifecycle.use_builtin_stream(workspace, seed=0, profile=profile)
     trained_at = time.perf_counter()
     lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
     calibration = lifecycle.calibrate_energy(workspace)

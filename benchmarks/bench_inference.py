@@ -17,8 +17,6 @@ from typing import Any
 
 from harmone import lifecycle
 from harmone.clock import SimulatedClock
-from harmone.data.series import split, write_split
-from harmone.data.synth import generate
 from harmone.inference import InferenceEngine
 from harmone.knowledge import KnowledgeStore
 from harmone.energy.detect import detect
@@ -48,9 +46,7 @@ print(json.dumps({"peak_rss_mib": round(hwm_kib / 1024, 1),
 
 def _workspace(root: Path) -> Workspace:
     workspace, _ = Workspace.init(root)
-    stream = generate(seed=0)
-    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    lifecycle.use_builtin_stream(workspace, seed=0)
     return workspace
 
 

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from harmone import lifecycle
-from harmone.data.series import split, write_split
 from harmone.data.synth import generate
 from harmone.config import Config
 from harmone.knowledge import KnowledgeStore
@@ -49,9 +48,7 @@ def _workspace(root: Path) -> Workspace:
     text = workspace.config_path.read_text(encoding="utf-8").replace('meter = "auto"', 'meter = "fake"')
     workspace.config_path.write_text(text, encoding="utf-8")
     workspace = Workspace.open(root)
-    stream = generate(seed=0)
-    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    lifecycle.use_builtin_stream(workspace, seed=0)
     return workspace
 
 

@@ -32,13 +32,12 @@ def edit_config(workspace: Workspace, edits: dict[str, str]) -> None:
 
 def make_workspace(root: Path, *, n: int = 3000, seed: int = 0,
                    config_edits: dict[str, str] = FAST_CONFIG) -> Workspace:
-    from harmone.data.series import split, write_split
-
     workspace, _ = Workspace.init(root)
     edit_config(workspace, config_edits)
     workspace = Workspace.open(root)
-    train, test = split(seasonal_series(n, seed), 0.3, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    from harmone import lifecycle
+
+    lifecycle.use_series(workspace, seasonal_series(n, seed), train_ratio=0.3)
     return workspace
 
 

@@ -9,8 +9,6 @@ import pytest
 
 from harmone import experiment, lifecycle
 from harmone.approaches import APPROACHES
-from harmone.data.series import split, write_split
-from harmone.data.synth import generate
 from harmone.knowledge import KnowledgeStore
 from harmone.report import claims, write_results
 from harmone.testing import FakeMeter
@@ -27,9 +25,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     workspace, _ = Workspace.init(tmp_path_factory.mktemp("exp") / "ws")
     edit_config(workspace, {**FAST_CONFIG, 'meter = "auto"': 'meter = "fake"'})
     workspace = Workspace.open(workspace.root)
-    stream = generate(seed=2)
-    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    lifecycle.use_builtin_stream(workspace, seed=2)
     lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
     return workspace
 

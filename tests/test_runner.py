@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from harmone import lifecycle
-from harmone.data.series import split, write_split
 from harmone.data.synth import SynthStream, generate
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import InlineRetrainer, RetrainJob, RetrainRequest
@@ -44,8 +43,7 @@ def synth_base(tmp_path_factory: pytest.TempPathFactory, synth_stream: SynthStre
     workspace, _ = Workspace.init(tmp_path_factory.mktemp("synth") / "ws")
     edit_config(workspace, {**FAST_CONFIG, **FAKE_METER})
     workspace = Workspace.open(workspace.root)
-    train, test = split(synth_stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
+    lifecycle.use_series(workspace, synth_stream.values)
     lifecycle.train_initial(workspace, ["linear", "svm"])
     workspace.write_active_model("linear")
     return workspace

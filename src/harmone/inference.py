@@ -61,7 +61,6 @@ class InferenceEngine:
         self.clock = clock
         self.repository = ModelRepository(workspace)
         self._warn = warn or log.warning
-        self._meter = meter
         self._attributor = EnergyAttributor(meter, busy=False)
         self._stream = read_series(workspace.test_path)
         self._window = self.config.stream.window

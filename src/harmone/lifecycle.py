@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from harmone.data.series import read_series
 from harmone.errors import HarmonEError
@@ -12,6 +14,9 @@ from harmone.metrics import r2_score
 from harmone.models import kinds as all_kinds
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.inference import InferenceEngine
 
 #: Rows used for the "recent R²" figure of `status`.
 RECENT_ROWS = 1000
@@ -30,6 +35,30 @@ def parse_kinds(text: str | None) -> list[str]:
     if unknown or not chosen:
         raise HarmonEError(f"unknown model kind(s) {', '.join(unknown) or repr(text)} (known: {', '.join(known)})")
     return list(dict.fromkeys(chosen))
+
+
+def use_series(workspace: Workspace, values: np.ndarray, *,
+               train_ratio: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Make `values` the workspace's stream: the leading share trains, the rest is the test stream."""
+    from harmone.data.series import split, write_split
+
+    ratio = workspace.config.stream.train_ratio if train_ratio is None else train_ratio
+    if not 0 < ratio < 1:
+        raise HarmonEError(f"train ratio {ratio} must be between 0 and 1")
+    train, test = split(values, ratio, window=workspace.config.stream.window)
+    write_split(workspace.data_dir, train, test)
+    return train, test
+
+
+def use_builtin_stream(workspace: Workspace, *, steps: int | None = None, seed: int = 0, profile: str = "default",
+                       train_ratio: float | None = None) -> Any:
+    """Generate the built-in stream into the workspace; returns the `SynthStream` (with its regimes)."""
+    from harmone.data.synth import DEFAULT_STEPS, generate
+
+    ratio = workspace.config.stream.train_ratio if train_ratio is None else train_ratio
+    stream = generate(steps or DEFAULT_STEPS, seed, train_ratio=ratio, profile=profile)
+    use_series(workspace, stream.values, train_ratio=ratio)
+    return stream
 
 
 def train_initial(workspace: Workspace, kinds: Sequence[str], *, seed: int = 0,
@@ -86,7 +115,7 @@ def status(workspace: Workspace) -> dict[str, Any]:
 def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
     """Measure each trained model's energy per prediction and store the proposed range.
 
-    Each kind streams the test data through the real inference engine (logging into a
+    Returns None with the fake meter, which counts nothing to calibrate with. Each kind streams the test data through the real inference engine (logging into a
     scratch knowledge base), so the figure covers exactly what the switch loop will see
     per logged prediction: windowing, scaling, predicting and logging.
     """
@@ -102,6 +131,8 @@ def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
     trained = repository.trained_kinds()
     if not trained:
         raise HarmonEError("no trained model to calibrate (run `harmone train`)")
+    if workspace.config.energy.meter == "fake":
+        return None
     meter = detect(workspace.config.energy)
     with tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
         stores = [KnowledgeStore(Path(scratch) / f"{kind}.db") for kind in trained]
@@ -119,7 +150,7 @@ def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
     return calibration
 
 
-def _endless(engine: Any) -> Callable[[], float]:
+def _endless(engine: InferenceEngine) -> Callable[[], float]:
     """One engine step per call, starting the stream over when it ends."""
 
     def step() -> float:

@@ -15,7 +15,6 @@ import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,14 +56,6 @@ class ServingModel:
         """Batch form of `predict_next`, for evaluation."""
         scaled = self.model.predict(self.scaler.transform(windows))
         return self.scaler.inverse_transform(scaled)
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    kind: str
-    version: int
-    path: Path
-    meta: Mapping[str, Any]
 
 
 class ModelRepository:
@@ -112,9 +103,6 @@ class ModelRepository:
             raise ModelError(f"{path}: version metadata missing") from None
         except json.JSONDecodeError as exc:
             raise ModelError(f"{path}: corrupt version metadata ({exc})") from None
-
-    def info(self, kind: str) -> list[VersionInfo]:
-        return [VersionInfo(kind, v, self.version_dir(kind, v), self.meta(kind, v)) for v in self.versions(kind)]
 
     def load(self, kind: str, version: int) -> ServingModel:
         directory = self.version_dir(kind, version)

@@ -6,11 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
+from harmone import lifecycle
 from harmone.cli import workspace_dir
 from harmone.data.synth import PROFILES
-from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
 
@@ -43,30 +42,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_drift)
 
 
-def _train_ratio(workspace: Workspace, given: float | None) -> float:
-    ratio = workspace.config.stream.train_ratio if given is None else given
-    if not 0 < ratio < 1:
-        raise HarmonEError(f"--train-ratio {ratio} must be between 0 and 1")
-    return ratio
-
-
-def _write(workspace: Workspace, values: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    from harmone.data.series import split, write_split
-
-    train, test = split(values, ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
-    return train, test
-
-
 def cmd_synth(args: argparse.Namespace) -> int:
-    from harmone.data.synth import DEFAULT_STEPS, generate
-
     workspace = Workspace.open(workspace_dir(args))
-    ratio = _train_ratio(workspace, args.train_ratio)
-    stream = generate(args.steps or DEFAULT_STEPS, args.seed, train_ratio=ratio, profile=args.profile)
-    train, test = _write(workspace, stream.values, ratio)
+    stream = lifecycle.use_builtin_stream(workspace, steps=args.steps, seed=args.seed, profile=args.profile,
+                                          train_ratio=args.train_ratio)
     print(f"Generated {len(stream.values)} values ({args.profile} profile, seed {args.seed}):"
-          f" {len(train)} for training, {len(test)} for the test stream")
+          f" {len(stream.train)} for training, {len(stream.test)} for the test stream")
     for regime in stream.regimes:
         print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}: {regime.description}")
     return 0
@@ -76,9 +57,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from harmone.data.importer import import_csv
 
     workspace = Workspace.open(workspace_dir(args))
-    ratio = _train_ratio(workspace, args.train_ratio)
-    values = import_csv(sorted(args.files), column=args.column, fill=args.fill)
-    train, test = _write(workspace, values, ratio)
+    values = import_csv(args.files, column=args.column, fill=args.fill)
+    train, test = lifecycle.use_series(workspace, values, train_ratio=args.train_ratio)
     print(f"Imported {len(values)} values from {len(args.files)} file(s):"
           f" {len(train)} for training, {len(test)} for the test stream")
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 from harmone import experiment, lifecycle
 from harmone.cli import workspace_dir
 from harmone.cli.progress import ProgressBar, training_bar
+from harmone.cli.train_cmds import print_calibration, print_training
 from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
@@ -69,23 +70,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from harmone.data.series import split, write_split
-    from harmone.data.synth import generate
-
     workspace, _ = Workspace.init(args.dir)
     print(f"Workspace: {workspace.root.resolve()}")
-    stream = generate(seed=args.seed, train_ratio=workspace.config.stream.train_ratio)
-    train, test = split(stream.values, workspace.config.stream.train_ratio, window=workspace.config.stream.window)
-    write_split(workspace.data_dir, train, test)
-    print(f"Built-in stream: {len(train)} training values, {len(test)} test values; regimes:")
+    stream = lifecycle.use_builtin_stream(workspace, seed=args.seed)
+    print(f"Built-in stream: {len(stream.train)} training values, {len(stream.test)} test values; regimes:")
     for regime in stream.regimes:
         print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
-    rows = lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
-                                   progress_for=training_bar)
-    for row in rows:
-        print(f"  trained {row['model']:<7} version {row['version']}: held-out R² {row['holdout_r2']:.4f}"
-              f" in {row['train_time_s']:.1f}s")
-    calibration = lifecycle.calibrate_energy(workspace)
-    per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
-    print(f"Energy per prediction ({calibration.meter_kind}): {per_kind}")
+    print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
+                                           progress_for=training_bar))
+    print_calibration(lifecycle.calibrate_energy(workspace))
     return _run(workspace, workspace.root / "experiment", args)

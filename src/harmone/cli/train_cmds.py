@@ -21,17 +21,23 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     kinds = lifecycle.parse_kinds(args.models)
-    rows = lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar)
+    print_training(lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar))
+    print(f"Active model: {workspace.read_active_model()}")
+    print_calibration(lifecycle.calibrate_energy(workspace))
+    return 0
+
+
+def print_training(rows: list[dict[str, Any]]) -> None:
     print(f"{'model':<8} {'version':>7} {'held-out R²':>12} {'MAE':>9} {'time':>8}")
     for row in rows:
         print(f"{row['model']:<8} {row['version']:>7} {row['holdout_r2']:>12.4f} {row['holdout_mae']:>9.2f}"
               f" {row['train_time_s']:>7.1f}s")
-    print(f"Active model: {workspace.read_active_model()}")
-    if workspace.config.energy.meter == "fake":
+
+
+def print_calibration(calibration: Any) -> None:
+    if calibration is None:
         print("Energy calibration skipped: the fake meter counts no energy")
-        return 0
-    calibration = lifecycle.calibrate_energy(workspace)
+        return
     per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
     print(f"Energy per prediction ({calibration.meter_kind}): {per_kind};"
           f" calibrated range E_M = {calibration.e_max_uj:.1f} µJ")
-    return 0
