@@ -159,6 +159,32 @@ def test_drift_loop_waits_the_warm_up_then_checks_every_interval(ws: Workspace) 
         assert event.decision == "no-new-data"
 
 
+def test_drift_check_after_a_long_pause_judges_the_newest_windows(ws: Workspace) -> None:
+    with KnowledgeStore(ws.db_path) as store:
+        loop = _drift_loop(ws, store)
+        store.append_predictions(rows("linear", normal(200, 2 * WINDOW)))
+        assert loop.run(400.0).decision == "no-drift"
+        # A long backlog: only its newest 2 x window values matter, and they hold drift.
+        store.append_predictions(rows("linear", normal(200, 5 * WINDOW, seed=2)))
+        store.append_predictions(rows("linear", normal(600, WINDOW, seed=3)))
+        event = loop.run(403.0)
+        assert event.observed["drift_detected"] and event.observed["values"] == 2 * WINDOW
+        np.testing.assert_allclose(ModelRepository(ws).snapshot("linear", 2), normal(600, WINDOW, seed=3))
+
+
+def test_drift_check_starts_over_when_the_log_is_cleared(ws: Workspace) -> None:
+    with KnowledgeStore(ws.db_path) as store:
+        loop = _drift_loop(ws, store)
+        store.append_predictions(rows("linear", normal(200, WINDOW)))
+        store.append_predictions(rows("linear", normal(600, 3 * WINDOW, seed=5)))
+        assert loop.run(400.0).decision == "no-drift"  # the last two windows are both the new level
+        store.clear()
+        # Row ids start over below where the loop had read to; the old values must not count.
+        store.append_predictions(rows("linear", normal(200, WINDOW, seed=6)))
+        event = loop.run(403.0)
+        assert event.decision == "not-ready" and event.observed["values"] == WINDOW
+
+
 def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws: Workspace) -> None:
     repo = ModelRepository(ws)
     with KnowledgeStore(ws.db_path) as store:

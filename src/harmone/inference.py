@@ -68,8 +68,7 @@ class InferenceEngine:
             raise HarmonEError(f"{workspace.test_path}: {len(self._stream)} values, need more than {self._window}")
         self.position = max(self._window, int(store.get_state(POSITION_KEY, self._window)))
         self._serving: ServingModel | None = None
-        self._switch_signature: tuple[int, int, int] | None | bool = False
-        self._requested: str | None = None
+        self._active_model = workspace.follow_active_model()
         self._bad_names: set[str] = set()
         self._buffer: list[PredictionRow] = []
         self._known_kinds = set(kinds())
@@ -162,12 +161,7 @@ class InferenceEngine:
     # -- model selection -------------------------------------------------------------------
 
     def _current_model(self) -> ServingModel:
-        if self._fixed_model is not None:
-            self._requested = self._fixed_model
-        elif (signature := self.workspace.model_switch_signature()) != self._switch_signature:
-            self._switch_signature = signature
-            self._requested = self.workspace.read_active_model() or self.config.stream.default_model
-        kind = self._requested
+        kind = self._fixed_model or self._active_model.read() or self.config.stream.default_model
         serving = self._serving
         if kind not in self._known_kinds:
             return self._keep_serving(f"{self.workspace.model_switch_path}: unknown model {kind!r}"

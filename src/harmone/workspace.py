@@ -127,10 +127,34 @@ class Workspace:
     def write_active_model(self, kind: str) -> None:
         atomic.write_text(self.model_switch_path, f"{kind}\n")
 
-    def model_switch_signature(self) -> tuple[int, int, int] | None:
-        """Cheap change detector for `model.csv` (inode, mtime, size); None when absent."""
+    def follow_active_model(self) -> ActiveModelFollower:
+        """A reader of `model.csv` for code that asks many times a second."""
+        return ActiveModelFollower(self)
+
+
+class ActiveModelFollower:
+    """Re-reads `model.csv` only when it changed: ``read()`` then costs one stat.
+
+    Inference asks before every prediction and the drift loop before every check; opening
+    and parsing the file each time cost more than the check itself. The file is only ever
+    replaced by a rename (``write_active_model``), so a new inode, mtime or size marks a
+    change.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._path = os.fspath(workspace.model_switch_path)
+        self._signature: tuple[int, int, int] | None | bool = False  # False: never read
+        self._name: str | None = None
+
+    def read(self) -> str | None:
+        """The model kind named in `model.csv`, or None when the file is absent/empty."""
         try:
-            st = os.stat(self.model_switch_path)
+            st = os.stat(self._path)
+            signature: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+            signature = None
+        if signature != self._signature:
+            self._name = self._workspace.read_active_model()
+            self._signature = signature
+        return self._name

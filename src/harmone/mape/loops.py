@@ -112,6 +112,7 @@ class Loop(ABC):
         self.meter = meter
         self.config = config
         self.repository = repository or ModelRepository(workspace)
+        self._active_model = workspace.follow_active_model()
         self.next_due_s = 0.0
         self.counts: dict[str, int] = {}
         self._pending: _Pending | None = None
@@ -211,7 +212,7 @@ class Loop(ABC):
         self.store.set_state({self.key: self._state()})
 
     def _current_model(self) -> str:
-        return self.workspace.read_active_model() or self.config.stream.default_model
+        return self._active_model.read() or self.config.stream.default_model
 
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
@@ -366,13 +367,22 @@ class DriftLoop(Loop):
             errors.append(float(np.mean((predictions - y) ** 2)))
         return errors[0], errors[1]
 
-    def _recent_values(self, latest: int) -> np.ndarray:
+    def _recent_values(self) -> np.ndarray | None:
+        """The last 2 x window true values, reading only rows logged since the last check.
+
+        None when nothing new was logged. One query in the usual case: the check runs
+        every few seconds, so its reads are a good part of its energy.
+        """
         capacity = self._recent.capacity
-        if self._read_to is None or latest < self._read_to or latest - self._read_to > capacity:
-            # First check, a cleared log, or a long pause: start over from the newest rows.
+        start = self._read_to or 0
+        values, last = self.store.true_values_after(start, newest=capacity)
+        if not values.size and start and self.store.last_row_id() < start:
+            # The log was cleared and its ids start over: so does the window.
             self._recent = RecentValues(capacity)
-            self._read_to = max(0, latest - capacity)
-        values, self._read_to = self.store.true_values_after(self._read_to)
+            values, last = self.store.true_values_after(0, newest=capacity)
+        if not values.size:
+            return None
+        self._read_to = last
         return self._recent.update(values).values
 
     def _snapshot(self, kind: str, version: int) -> np.ndarray:
@@ -387,12 +397,12 @@ class DriftLoop(Loop):
         active = self.repository.active_version(kind)
         if active is None:
             return _Outcome("none", kind, None, "no-trained-model", {})
-        latest = self.store.last_row_id()
-        if latest == self.last_row_id:
+        recent = self._recent_values()
+        if recent is None:
             # Nothing new was logged: the windows, and so the verdict, are the previous ones.
             return _Outcome("none", kind, active, "no-new-data", {"window_kl": self.last_kl})
-        observation = monitor_drift(DriftSnapshot(recent=self._recent_values(latest), current_model=kind,
-                                                  active_version=active),
+        latest = self._read_to
+        observation = monitor_drift(DriftSnapshot(recent=recent, current_model=kind, active_version=active),
                                     self.config)
         drifted = analyse_drift(observation, self.config)
         choice = None
