@@ -11,10 +11,10 @@ import pytest
 
 from harmone.approaches import get_approach
 from harmone.config import Config
-from harmone.knowledge import KnowledgeStore, PredictionRow
+from harmone.knowledge import Event, KnowledgeStore, PredictionRow
 from harmone.mape import execute
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, RetrainResult
-from harmone.mape.loops import DriftLoop, RetrainLoop, SwitchLoop
+from harmone.mape.loops import DriftLoop, RetrainLoop, SwitchLoop, count_events
 from harmone.mape.manager import Manager, build_manager
 from harmone.repository import ModelRepository
 from harmone.testing import FakeMeter
@@ -394,3 +394,17 @@ def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspa
     assert status["switch"]["budget"] == 1.0 and status["switch"]["recovery"] == 0
     assert status["switch"]["next_due_s"] == 80.0 and status["switch"]["counts"]["runs"] == 1
     assert status["drift"]["next_due_s"] == ws.config.drift.warmup_s
+
+
+def test_event_totals_split_retraining_from_the_other_loop_runs() -> None:
+    def event(loop: str, action: str, energy_uj: float, **observed: object) -> Event:
+        return Event(time_s=0.0, loop=loop, action=action, model="svm", version=1, energy_uj=energy_uj,
+                     decision="", observed=dict(observed))
+
+    totals = count_events([event("switch", "switch", 10.0), event("drift", "none", 5.0),
+                           event("drift", "retrain", 100.0, drift_detected=True), event("drift", "reuse", 2.0,
+                                                                                        drift_detected=True),
+                           event("retrain", "retrain", 50.0)])
+    assert (totals.switches, totals.reuses, totals.retrains, totals.drift_detections) == (1, 1, 2, 2)
+    assert totals.energy_uj == 167.0 and totals.retraining_energy_uj == 150.0
+    assert totals.by_loop == {"switch": 1, "drift": 3, "retrain": 1}

@@ -34,7 +34,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 METER = {"kind": "estimated", "source": "fake", "resolution_uj": 0.5}
 REQUIRED_KEYS = {
     "approach", "r2", "mae", "energy_mj_per_prediction", "inference_energy_mj_per_prediction",
-    "adaptation_energy_mj_per_prediction", "latency_ms_mean", "latency_ms_p95", "switches", "reuses",
+    "adaptation_energy_mj_per_prediction", "retraining_energy_mj_per_prediction", "latency_ms_mean",
+    "latency_ms_p95", "switches", "reuses",
     "retrains", "drift_detections", "predictions", "meter_kind", "meter_source", "seed", "wall_time_s",
 }
 #: (R², mJ per prediction) close to the published comparison.
@@ -48,7 +49,7 @@ PUBLISHED = {
 
 def make_result(name: str, *, n: int = 600, r2: float = 0.8, energy_mj: float = 10.0, seed: int = 0,
                 events: tuple[EventMark, ...] = (), **changes: object) -> ApproachResult:
-    """A run of ``n`` predictions every 0.15 s; 90 % of the energy is inference."""
+    """A run of ``n`` predictions every 0.15 s; 90 % of the energy is inference, 6 % retraining."""
     rng = np.random.default_rng(seed)
     time_s = np.arange(n) * 0.15
     true_value = 200 + 100 * np.sin(2 * np.pi * np.arange(n) / 288) + rng.normal(0, 10, n)
@@ -58,7 +59,7 @@ def make_result(name: str, *, n: int = 600, r2: float = 0.8, energy_mj: float = 
     total_uj = energy_mj * 1000 * n
     fields: dict[str, object] = dict(
         approach=name, predictions=n, r2=r2, mae=16.0, inference_energy_uj=0.9 * total_uj,
-        adaptation_energy_uj=0.1 * total_uj, latency_ms_mean=0.3, latency_ms_p95=0.6,
+        adaptation_energy_uj=0.1 * total_uj, retraining_energy_uj=0.06 * total_uj, latency_ms_mean=0.3, latency_ms_p95=0.6,
         switches=sum(e.action == "switch" for e in events), reuses=sum(e.action == "reuse" for e in events),
         retrains=sum(e.action == "retrain" for e in events),
         drift_detections=sum(e.drift_detected for e in events), meter_kind="estimated", meter_source="fake",
@@ -116,6 +117,7 @@ def test_results_json_is_a_list_of_rows_with_derived_energy(
             (result.inference_energy_uj + result.adaptation_energy_uj) / n / 1000)
         assert row["inference_energy_mj_per_prediction"] == pytest.approx(0.9 * row["energy_mj_per_prediction"])
         assert row["adaptation_energy_mj_per_prediction"] == pytest.approx(0.1 * row["energy_mj_per_prediction"])
+        assert row["retraining_energy_mj_per_prediction"] == pytest.approx(0.06 * row["energy_mj_per_prediction"])
         assert row["seed"] == 7 and row["predictions"] == n and row["meter_kind"] == "estimated"
     harmone = rows[0]
     assert (harmone["switches"], harmone["reuses"], harmone["retrains"], harmone["drift_detections"]) == (1, 1, 1, 2)
@@ -140,7 +142,7 @@ def test_results_markdown_names_the_meter_and_checks_claims(
     _, paths = written
     text = paths["md"].read_text(encoding="utf-8")
     assert "Energies are estimated by fake" in text
-    assert "| harmone | 0.8628 |" in text and "20.62 (18.56 + 2.06)" in text
+    assert "| harmone | 0.8628 |" in text and "20.62 (18.56 + 2.06; 1.24)" in text
     # The published numbers: energy ratio 0.455 holds; R² ratio 0.9497 misses 0.95 narrowly.
     assert "✓ harmone beats switch" in text
     assert "✓ harmone's energy per prediction is at most 0.5" in text and "ratio 0.455" in text
@@ -244,6 +246,8 @@ def test_zero_predictions_is_a_clear_error(tmp_path: Path) -> None:
 def test_bad_inputs_name_the_field() -> None:
     with pytest.raises(ReportError, match="'harmone': model has 599 values but predictions = 600"):
         make_result("harmone", model=np.full(599, "lstm"))
+    with pytest.raises(ReportError, match="retraining_energy_uj must be between 0 and adaptation_energy_uj"):
+        make_result("harmone", adaptation_energy_uj=5.0, retraining_energy_uj=6.0)
     with pytest.raises(ReportError, match="meter_kind 'guessed'"):
         make_result("harmone", meter_kind="guessed")
     with pytest.raises(ReportError, match="action 'jump'"):

@@ -119,7 +119,7 @@ def to_result(run: ApproachRun) -> Any:
     return ApproachResult(
         approach=summary.approach, predictions=summary.predictions, r2=float(summary.r2 or 0.0),
         mae=float(summary.mae or 0.0), inference_energy_uj=summary.inference_energy_uj,
-        adaptation_energy_uj=summary.adaptation_energy_uj,
+        adaptation_energy_uj=summary.adaptation_energy_uj, retraining_energy_uj=summary.retraining_energy_uj,
         latency_ms_mean=float(summary.latency_mean_s or 0.0) * 1e3,
         latency_ms_p95=float(summary.latency_p95_s or 0.0) * 1e3,
         switches=summary.switches, reuses=summary.reuses, retrains=summary.retrains,

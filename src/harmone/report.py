@@ -79,8 +79,8 @@ class EventMark:
             raise ReportError(f"event at {self.time_s} s: action {self.action!r} is not one of {', '.join(ACTIONS)}")
 
 
-_SCALARS = ("r2", "mae", "inference_energy_uj", "adaptation_energy_uj", "latency_ms_mean",
-            "latency_ms_p95", "wall_time_s")
+_SCALARS = ("r2", "mae", "inference_energy_uj", "adaptation_energy_uj", "retraining_energy_uj",
+            "latency_ms_mean", "latency_ms_p95", "wall_time_s")
 _COUNTS = ("predictions", "switches", "reuses", "retrains", "drift_detections")
 
 
@@ -109,6 +109,8 @@ class ApproachResult:
     predicted_value: np.ndarray
     model: np.ndarray
     events: tuple[EventMark, ...] = field(default=())
+    #: The part of ``adaptation_energy_uj`` spent retraining.
+    retraining_energy_uj: float = 0.0
 
     def __post_init__(self) -> None:
         where = f"approach {self.approach!r}"
@@ -120,6 +122,9 @@ class ApproachResult:
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
                 raise ReportError(f"{where}: {name} must be a finite number, got {value!r}")
+        if not (0.0 <= self.retraining_energy_uj <= self.adaptation_energy_uj * (1 + 1e-9)):
+            raise ReportError(f"{where}: retraining_energy_uj must be between 0 and adaptation_energy_uj "
+                              f"({self.adaptation_energy_uj!r}), got {self.retraining_energy_uj!r}")
         if self.meter_kind not in METER_KINDS:
             raise ReportError(f"{where}: meter_kind {self.meter_kind!r} is not one of {', '.join(METER_KINDS)}")
         # Own read-only copies: a frozen result must not change when the caller's arrays do.
@@ -152,6 +157,10 @@ class ApproachResult:
     @property
     def adaptation_energy_mj_per_prediction(self) -> float:
         return self._per_prediction_mj(self.adaptation_energy_uj)
+
+    @property
+    def retraining_energy_mj_per_prediction(self) -> float:
+        return self._per_prediction_mj(self.retraining_energy_uj)
 
 
 @dataclass(frozen=True)
@@ -193,8 +202,10 @@ def results_rows(results: Sequence[ApproachResult], *, seed: int, meter: Mapping
             "energy_mj_per_prediction": r.energy_mj_per_prediction,
             "inference_energy_mj_per_prediction": r.inference_energy_mj_per_prediction,
             "adaptation_energy_mj_per_prediction": r.adaptation_energy_mj_per_prediction,
+            "retraining_energy_mj_per_prediction": r.retraining_energy_mj_per_prediction,
             "inference_energy_uj": float(r.inference_energy_uj),
             "adaptation_energy_uj": float(r.adaptation_energy_uj),
+            "retraining_energy_uj": float(r.retraining_energy_uj),
             "latency_ms_mean": float(r.latency_ms_mean),
             "latency_ms_p95": float(r.latency_ms_p95),
             "switches": int(r.switches),
@@ -219,13 +230,14 @@ def _decimals(values: Sequence[float], significant: int = 4) -> int:
     return int(min(6, max(0, significant - 1 - math.floor(math.log10(largest)))))
 
 
-def _energy_columns(results: Sequence[ApproachResult]) -> tuple[list[str], list[str], list[str]]:
-    totals = [r.energy_mj_per_prediction for r in results]
-    inference = [r.inference_energy_mj_per_prediction for r in results]
-    adaptation = [r.adaptation_energy_mj_per_prediction for r in results]
-    d = _decimals(totals)
-    return ([f"{v:.{d}f}" for v in totals], [f"{v:.{d}f}" for v in inference],
-            [f"{v:.{d}f}" for v in adaptation])
+def _energy_columns(results: Sequence[ApproachResult]) -> tuple[list[str], ...]:
+    """Total, inference, adaptation and retraining per prediction, with the totals' decimals."""
+    columns = [[r.energy_mj_per_prediction for r in results],
+               [r.inference_energy_mj_per_prediction for r in results],
+               [r.adaptation_energy_mj_per_prediction for r in results],
+               [r.retraining_energy_mj_per_prediction for r in results]]
+    d = _decimals(columns[0])
+    return tuple([f"{v:.{d}f}" for v in column] for column in columns)
 
 
 def _meter_sentence(results: Sequence[ApproachResult], meter: Mapping[str, Any] | None = None) -> str:
@@ -256,13 +268,13 @@ def meter_label(results: Sequence[ApproachResult]) -> str:
 def format_table(results: Sequence[ApproachResult]) -> str:
     """A fixed-width table for the terminal, followed by the meter line."""
     results = _checked(results)
-    totals, inference, adaptation = _energy_columns(results)
-    header = ["approach", "R²", "MAE", "mJ/pred", "infer", "adapt", "lat ms", "p95 ms",
+    totals, inference, adaptation, retraining = _energy_columns(results)
+    header = ["approach", "R²", "MAE", "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
               "switch", "reuse", "retrain", "drift", "predictions"]
     mae_d = _decimals([r.mae for r in results])
     lat_d = _decimals([r.latency_ms_p95 for r in results], significant=3)
     body = [[r.approach, f"{r.r2:.4f}", f"{r.mae:.{mae_d}f}", totals[i], inference[i], adaptation[i],
-             f"{r.latency_ms_mean:.{lat_d}f}", f"{r.latency_ms_p95:.{lat_d}f}", str(r.switches),
+             retraining[i], f"{r.latency_ms_mean:.{lat_d}f}", f"{r.latency_ms_p95:.{lat_d}f}", str(r.switches),
              str(r.reuses), str(r.retrains), str(r.drift_detections), str(r.predictions)]
             for i, r in enumerate(results)]
     widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
@@ -293,7 +305,9 @@ def claims(results: Sequence[ApproachResult]) -> list[Claim]:
         holds = harmone.r2 > switch.r2 and h_energy < s_energy
         found.append(Claim(
             "harmone beats switch on both R² and energy per prediction", holds,
-            f"R² {harmone.r2:.4f} vs {switch.r2:.4f}; {_mj(h_energy)} vs {_mj(s_energy)} mJ/prediction"))
+            f"R² {harmone.r2:.4f} vs {switch.r2:.4f}; {_mj(h_energy)} vs {_mj(s_energy)} mJ/prediction, "
+            f"of which adaptation {_mj(harmone.adaptation_energy_mj_per_prediction)} (retraining "
+            f"{_mj(harmone.retraining_energy_mj_per_prediction)}) vs {_mj(switch.adaptation_energy_mj_per_prediction)}"))
     reference = by_name.get("single-lstm+retrain")
     if reference is not None:
         r_energy = reference.energy_mj_per_prediction
@@ -322,20 +336,21 @@ def results_markdown(results: Sequence[ApproachResult], *, seed: int, meter: Map
                      plots: Sequence[tuple[str, str]] = ()) -> str:
     """The human-facing summary: table, meter line, claims, and links to the plots."""
     results = _checked(results)
-    totals, inference, adaptation = _energy_columns(results)
+    totals, inference, adaptation, retraining = _energy_columns(results)
     lat_d = _decimals([r.latency_ms_p95 for r in results], significant=3)
     mae_d = _decimals([r.mae for r in results])
     lines = [
         "# HarmonE experiment results", "",
         f"Seed {seed}, {len(results)} approaches. {_meter_sentence(results, meter)}", "",
-        "| Approach | R² | MAE | Energy mJ/prediction (inference + adaptation) | Latency ms mean / p95 "
+        "| Approach | R² | MAE | Energy mJ/prediction (inference + adaptation; of it retraining) "
+        "| Latency ms mean / p95 "
         "| Switches / reuses / retrains | Drift detections | Predictions |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(results):
         lines.append(
             f"| {_md_cell(r.approach)} | {r.r2:.4f} | {r.mae:.{mae_d}f}"
-            f" | {totals[i]} ({inference[i]} + {adaptation[i]})"
+            f" | {totals[i]} ({inference[i]} + {adaptation[i]}; {retraining[i]})"
             f" | {r.latency_ms_mean:.{lat_d}f} / {r.latency_ms_p95:.{lat_d}f}"
             f" | {r.switches} / {r.reuses} / {r.retrains} | {r.drift_detections} | {r.predictions} |")
     lines += ["", "## Claims", ""]

@@ -59,6 +59,8 @@ class RunSummary:
     #: Energy charged to predictions, and spent by the loops (checks, switches, reuse, retraining).
     inference_energy_uj: float
     adaptation_energy_uj: float
+    #: The part of adaptation spent retraining (the rest: loop runs, switches, reuse).
+    retraining_energy_uj: float
     latency_mean_s: float | None
     latency_p95_s: float | None
     switches: int
@@ -101,6 +103,7 @@ class RunSummary:
             "approach": self.approach, "simulated": self.simulated, "seed": self.seed,
             "predictions": self.predictions, "r2": self.r2, "mae": self.mae,
             "inference_energy_uj": self.inference_energy_uj, "adaptation_energy_uj": self.adaptation_energy_uj,
+            "retraining_energy_uj": self.retraining_energy_uj,
             "energy_mj_per_prediction": self.energy_mj_per_prediction,
             "latency_mean_s": self.latency_mean_s, "latency_p95_s": self.latency_p95_s,
             "switches": self.switches, "reuses": self.reuses, "retrains": self.retrains,
@@ -208,6 +211,7 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
     return RunSummary(
         approach=approach.name, simulated=simulate, predictions=figures["n"], r2=figures["r2"], mae=figures["mae"],
         inference_energy_uj=figures["energy_uj"], adaptation_energy_uj=counts.energy_uj,
+        retraining_energy_uj=counts.retraining_energy_uj,
         latency_mean_s=figures["latency_mean_s"], latency_p95_s=figures["latency_p95_s"],
         switches=counts.switches, reuses=counts.reuses, retrains=counts.retrains,
         drift_detections=counts.drift_detections, retrain_failures=counts.failures,

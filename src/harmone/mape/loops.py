@@ -503,12 +503,14 @@ class LoopCounts:
     drift_detections: int = 0
     failures: int = 0
     energy_uj: float = 0.0
+    #: The part of ``energy_uj`` spent by runs that retrained (fitting and storing included).
+    retraining_energy_uj: float = 0.0
     by_loop: dict[str, int] = field(default_factory=dict)
 
 
 def count_events(events: list[Event]) -> LoopCounts:
     switches = reuses = retrains = detections = failures = 0
-    energy_uj = 0.0
+    energy_uj = retraining_energy_uj = 0.0
     by_loop: dict[str, int] = {}
     for event in events:
         by_loop[event.loop] = by_loop.get(event.loop, 0) + 1
@@ -516,7 +518,10 @@ def count_events(events: list[Event]) -> LoopCounts:
         switches += event.action == "switch"
         reuses += event.action == "reuse"
         retrains += event.action == "retrain"
+        if event.action == "retrain":
+            retraining_energy_uj += event.energy_uj
         detections += bool(event.observed.get("drift_detected"))
         failures += "retrain-failed" in event.decision
     return LoopCounts(switches=switches, reuses=reuses, retrains=retrains, drift_detections=detections,
-                      failures=failures, energy_uj=energy_uj, by_loop=by_loop)
+                      failures=failures, energy_uj=energy_uj, retraining_energy_uj=retraining_energy_uj,
+                      by_loop=by_loop)
