@@ -303,11 +303,12 @@ def claims(results: Sequence[ApproachResult]) -> list[Claim]:
     if switch is not None:
         s_energy = switch.energy_mj_per_prediction
         holds = harmone.r2 > switch.r2 and h_energy < s_energy
+        d = _decimals([h_energy, s_energy])
         found.append(Claim(
             "harmone beats switch on both R² and energy per prediction", holds,
-            f"R² {harmone.r2:.4f} vs {switch.r2:.4f}; {_mj(h_energy)} vs {_mj(s_energy)} mJ/prediction, "
-            f"of which adaptation {_mj(harmone.adaptation_energy_mj_per_prediction)} (retraining "
-            f"{_mj(harmone.retraining_energy_mj_per_prediction)}) vs {_mj(switch.adaptation_energy_mj_per_prediction)}"))
+            f"R² {harmone.r2:.4f} vs {switch.r2:.4f}; {h_energy:.{d}f} vs {s_energy:.{d}f} mJ/prediction, "
+            f"of which adaptation {harmone.adaptation_energy_mj_per_prediction:.{d}f} (retraining "
+            f"{harmone.retraining_energy_mj_per_prediction:.{d}f}) vs {switch.adaptation_energy_mj_per_prediction:.{d}f}"))
     reference = by_name.get("single-lstm+retrain")
     if reference is not None:
         r_energy = reference.energy_mj_per_prediction
