@@ -98,3 +98,20 @@ def test_the_experiment_command_end_to_end(source: Workspace, tmp_path: Path) ->
     assert run["seed"] == 4
     bad = harmone("experiment", "-w", str(source.root), "--approaches", "harmone,nonsense", cwd=tmp_path, check=False)
     assert bad.returncode == 1 and "nonsense" in bad.stderr and "single-lstm" in bad.stderr
+
+
+def test_bad_approach_lists_and_output_directories_fail_before_running(source: Workspace, tmp_path: Path) -> None:
+    from harmone.errors import HarmonEError
+
+    assert experiment.parse_approaches(None) == experiment.parse_approaches(" all ") == list(APPROACHES)
+    assert experiment.parse_approaches("switch, harmone,switch") == ["switch", "harmone"]
+    for blank in ("", " , "):
+        with pytest.raises(HarmonEError, match="names no approach; give 'all' or some of: harmone, switch"):
+            experiment.parse_approaches(blank)
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("keep me\n")
+    with pytest.raises(HarmonEError, match="results.txt: not a directory"):
+        experiment.run_experiment(source, a_file, approaches=["switch"], steps=10, meter=FakeMeter())
+    assert a_file.read_text() == "keep me\n"
+    with pytest.raises(HarmonEError, match="cannot write results there"):
+        experiment.run_experiment(source, a_file / "below", approaches=["switch"], steps=10, meter=FakeMeter())

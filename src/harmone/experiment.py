@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +34,29 @@ ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 
 
 def parse_approaches(text: str | None) -> list[str]:
-    """`all` (or nothing) -> the nine, in published order; else a comma-separated list."""
-    if not text or text == "all":
+    """`all` (or None) -> the nine, in published order; else a comma-separated list."""
+    if text is None or text.strip() == "all":
         return list(APPROACHES)
     names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise HarmonEError(f"--approaches {text!r} names no approach; give 'all' or some of: {', '.join(APPROACHES)}")
     for name in names:
         get_approach(name)  # raises, listing the valid names
     return list(dict.fromkeys(names))
+
+
+def usable_output_dir(out_dir: Path) -> Path:
+    """Create the output directory, or say why it cannot be, before minutes of running."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HarmonEError(f"{out_dir}: not a directory; results need a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise HarmonEError(f"{out_dir}: cannot write results there ({exc.strerror or exc})") from None
+    return out_dir
 
 
 def published_config(config: Config) -> Config:
@@ -88,6 +105,7 @@ def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str
                    seed: int = 0, published_constants: bool = False, meter: EnergyMeter | None = None,
                    progress_for: ProgressFactory | None = None) -> list[ApproachRun]:
     """Run every approach from the same starting point; returns one run per approach."""
+    usable_output_dir(out_dir)
     config = source.config
     if published_constants:
         config = published_config(config)
