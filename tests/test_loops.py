@@ -185,6 +185,27 @@ def test_drift_check_starts_over_when_the_log_is_cleared(ws: Workspace) -> None:
         assert event.decision == "not-ready" and event.observed["values"] == WINDOW
 
 
+def test_frugal_drift_answer_retrains_the_cheap_fallback_not_the_costly_serving_model(ws: Workspace) -> None:
+    from harmone.energy.calibrate import Calibration
+
+    Calibration(energy_uj_per_prediction={"linear": 20.0, "svm": 90.0}, duration_s_per_prediction={},
+                e_min_uj=0.0, e_max_uj=100.0, meter_kind="estimated", meter_source="test", predictions=100,
+                headroom=1.25).save(ws.calibration_path)
+    ws.write_active_model("svm")
+    repo = ModelRepository(ws)
+    with KnowledgeStore(ws.db_path) as store:
+        config = _config(ws, drift={"window": WINDOW, "bins": 10})
+        loop = DriftLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
+                         retrainer=InlineRetrainer(ws, config))
+        store.append_predictions(rows("svm", normal(200, WINDOW)))
+        store.append_predictions(rows("svm", normal(600, WINDOW, seed=5)))
+        event = loop.run(400.0)
+    assert (event.action, event.model, event.version) == ("retrain", "linear", 2)
+    assert event.observed["serving_model"] == "svm" and event.observed["target"] == "best-model-within-energy-goal"
+    assert repo.versions("svm") == [1] and repo.active_version("linear") == 2
+    assert ws.read_active_model() == "svm"  # which model serves stays the switch loop's call
+
+
 def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws: Workspace) -> None:
     repo = ModelRepository(ws)
     with KnowledgeStore(ws.db_path) as store:

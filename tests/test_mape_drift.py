@@ -12,6 +12,7 @@ from harmone.mape.drift import (
     DriftObservation,
     analyse_drift,
     choose_version,
+    drift_target,
     kl_divergence,
     monitor_drift,
     plan_drift,
@@ -202,3 +203,42 @@ def test_retrain_uses_the_last_window_of_true_values() -> None:
     assert plan.action == "retrain" and plan.training_data is not None
     np.testing.assert_array_equal(plan.training_data, values[-300:])
     assert not plan.training_data.flags.writeable
+
+
+# -- which model answers a drift -------------------------------------------------------------
+
+ENERGY = {"lstm": 0.8, "svm": 0.23, "linear": 0.24}  # normalised, as a calibration gives them
+KINDS = ("linear", "lstm", "svm")
+
+
+def test_published_target_is_the_serving_model_whatever_it_costs() -> None:
+    from harmone.experiment import published_config
+
+    assert make_config().drift.target == "frugal"  # the default
+    config = published_config(make_config())
+    assert config.drift.target == "serving"
+    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.9}, config) == ("lstm", "serving")
+
+
+def test_frugal_target_keeps_a_serving_model_within_the_energy_goal() -> None:
+    config = make_config()
+    assert drift_target("svm", KINDS, ENERGY, {}, config) == ("svm", "serving-within-energy-goal")
+
+
+def test_frugal_target_of_a_costly_model_is_the_best_scoring_cheap_one() -> None:
+    config = make_config()
+    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.81, "linear": 0.80, "lstm": 0.95}, config) == (
+        "svm", "best-model-within-energy-goal")
+    # EMAs not known yet: the configured starting EMAs decide (svm 0.79 over linear 0.75).
+    assert drift_target("lstm", KINDS, ENERGY, {}, config)[0] == "svm"
+    # Equal EMAs: the cheaper one.
+    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.8, "linear": 0.8}, config)[0] == "svm"
+    assert drift_target("lstm", KINDS, {**ENERGY, "linear": 0.1}, {"svm": 0.8, "linear": 0.8}, config)[0] == "linear"
+
+
+def test_frugal_target_falls_back_to_the_serving_model() -> None:
+    config = make_config()
+    assert drift_target("lstm", KINDS, None, {}, config) == ("lstm", "not-calibrated")
+    assert drift_target("lstm", ("lstm",), ENERGY, {}, config) == ("lstm", "no-model-within-energy-goal")
+    tight = config.replace(switch=dataclasses.replace(config.switch, energy_goal=0.2))
+    assert drift_target("lstm", KINDS, ENERGY, {}, tight) == ("lstm", "no-model-within-energy-goal")

@@ -1,8 +1,9 @@
 """The Decision Map: every goal, threshold and interval of HarmonE, validated on load.
 
-Defaults are the published constants (DESIGN section 2), except three fixes that
+Defaults are the published constants (DESIGN section 2), except four fixes that
 ``harmone experiment --published-constants`` turns off: a calibrated energy range, a budget
-that can be exceeded, and validated adaptation. ``harmone.toml`` in a workspace
+that can be exceeded, validated adaptation, and a drift answered by a model within the
+energy goal. ``harmone.toml`` in a workspace
 overrides them; an unknown key, a wrong type or an out-of-range value is an error that
 names the file, the section and the key.
 """
@@ -85,6 +86,9 @@ class DriftConfig:
     cooldown_s: float = _setting(400.0, "wait after acting on drift, seconds", lo=0)
     validate: bool = _setting(True, "promote a reused or retrained version only if it predicts the newest data "
                                     "no worse than the serving one (false: always, as published)")
+    target: str = _setting("frugal", "model a drift adapts: serving (as published) or frugal (the serving one only "
+                                      "within switch.energy_goal, else the best-scoring model that is)",
+                           choices=("serving", "frugal"))
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,8 @@ def render(config: Config | None = None) -> str:
 
     config = config or Config()
     lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants, except",
-             "# energy.normalisation, switch.budget_rule and drift.validate (docs/algorithm.md says why).", ""]
+             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target (docs/algorithm.md",
+             "# says why).", ""]
     for name in _SECTIONS:
         section = getattr(config, name)
         lines.append(f"[{name}]")

@@ -64,7 +64,7 @@ def published_config(config: Config) -> Config:
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
         switch=dataclasses.replace(config.switch, budget_rule="published"),
-        drift=dataclasses.replace(config.drift, validate=False),
+        drift=dataclasses.replace(config.drift, validate=False, target="serving"),
         retrain=dataclasses.replace(config.retrain, validate=False),
     )
 

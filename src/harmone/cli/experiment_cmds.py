@@ -35,7 +35,8 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="predictions per approach (default: whole test stream)")
     p.add_argument("--seed", type=int, default=0, help="seed of exploration and training (default 0)")
     p.add_argument("--published-constants", action="store_true",
-                   help="the paper's constants exactly (published energy range and budget rule)")
+                   help="the paper's constants exactly (published energy range, budget rule and drift answer; "
+                        "no validation)")
 
 
 def _approach_bar(name: str) -> Callable[[int, int], None]:

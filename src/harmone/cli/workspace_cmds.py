@@ -32,7 +32,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     where = workspace.root.resolve()
     if created:
         print(f"Initialised a HarmonE workspace in {where}")
-        print(f"  configuration: {workspace.config_path.name} (published constants and three documented fixes; edit to tune)")
+        print(f"  configuration: {workspace.config_path.name} (published constants and four documented fixes; edit to tune)")
     else:
         print(f"{where} is already a HarmonE workspace; nothing was changed")
     return 0

@@ -8,7 +8,7 @@ land where the version's training data had little mass. Natural logarithm: nats.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +18,8 @@ from harmone.config import Config
 from harmone.mape.snapshot import DriftSnapshot
 
 DriftAction = Literal["none", "reuse", "retrain"]
+TargetReason = Literal["serving", "not-calibrated", "serving-within-energy-goal", "no-model-within-energy-goal",
+                       "best-model-within-energy-goal"]
 DriftReason = Literal["not-ready", "no-drift", "reuse", "active-version-fits", "active-version-better",
                       "retrain-no-close-version", "retrain-no-other-version"]
 RetrainAction = Literal["none", "retrain"]
@@ -132,6 +134,34 @@ def choose_version(drift_data: np.ndarray, snapshots: Mapping[int, np.ndarray],
         return None
     version = min(divergences, key=lambda v: (divergences[v], -v))
     return version, divergences[version]
+
+
+def drift_target(serving: str, trained: Sequence[str], normalised_energy: Mapping[str, float] | None,
+                 emas: Mapping[str, float], config: Config) -> tuple[str, TargetReason]:
+    """The model kind a detected drift is answered with, and why.
+
+    ``drift.target = "serving"`` (published): the serving kind. ``"frugal"``: the serving
+    kind when its normalised energy per prediction is within ``switch.energy_goal``; else
+    the kind within the goal that the switch loop scores best (its EMA), the one it falls
+    back to when the budget runs out. Retraining a model that the energy budget keeps
+    switching away from can cost more than all the inference of a cheap one (an LSTM
+    retraining ~30 J against ~6 J for a cheap model's hour), so frugal adapts the fallback.
+    Without a calibration to say what each kind costs, the serving kind.
+    """
+    if config.drift.target == "serving":
+        return serving, "serving"
+    if normalised_energy is None or serving not in normalised_energy:
+        return serving, "not-calibrated"
+    goal = config.switch.energy_goal
+    if normalised_energy[serving] <= goal:
+        return serving, "serving-within-energy-goal"
+    frugal = [kind for kind in sorted(trained)
+              if kind != serving and kind in normalised_energy and normalised_energy[kind] <= goal]
+    if not frugal:
+        return serving, "no-model-within-energy-goal"
+    # Best EMA; on a tie the cheaper kind, then the name (sorted above).
+    best = max(frugal, key=lambda kind: (emas.get(kind, config.initial_ema(kind)), -normalised_energy[kind]))
+    return best, "best-model-within-energy-goal"
 
 
 @dataclass(frozen=True, eq=False)

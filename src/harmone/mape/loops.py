@@ -28,14 +28,16 @@ import numpy as np
 
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
-from harmone.energy.calibrate import energy_range, load_calibration
+from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.errors import WorkspaceError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape import execute
 from harmone.mape.analyse import analyse_switch
 from harmone.mape.drift import (
+    TargetReason,
     analyse_drift,
     choose_version,
+    drift_target,
     monitor_drift,
     plan_drift,
     plan_retrain,
@@ -385,6 +387,19 @@ class DriftLoop(Loop):
         self._read_to = last
         return self._recent.update(values).values
 
+    def _target(self, serving: str) -> tuple[str, TargetReason]:
+        """Which model to answer a detected drift with (``drift.target``); reads only then."""
+        if self.config.drift.target == "serving":
+            return serving, "serving"
+        calibration = load_calibration(self.workspace.calibration_path)
+        normalised = None
+        if calibration is not None:
+            e_min, e_max = energy_range(self.config.energy, calibration)
+            normalised = {k: normalise(uj, e_min, e_max) for k, uj in calibration.energy_uj_per_prediction.items()}
+        switch = self.store.get_state(SWITCH_KEY)
+        emas = SwitchState.from_dict(switch["state"]).ema if isinstance(switch, Mapping) and "state" in switch else {}
+        return drift_target(serving, self.repository.trained_kinds(), normalised, emas, self.config)
+
     def _snapshot(self, kind: str, version: int) -> np.ndarray:
         """A version's training data; versions never change, so each is read once."""
         key = (kind, version)
@@ -407,7 +422,13 @@ class DriftLoop(Loop):
         drifted = analyse_drift(observation, self.config)
         choice = None
         divergences: dict[int, float] = {}
+        serving, target_reason = kind, None
         if drifted:
+            target, target_reason = self._target(serving)
+            target_active = self.repository.active_version(target) if target != serving else active
+            if target_active is not None and target != serving:
+                kind, active = target, target_active
+                observation = dataclasses.replace(observation, current_model=kind, active_version=active)
             snapshots = {v: self._snapshot(kind, v) for v in self.repository.versions(kind)}
             choice = choose_version(observation.drift_data, snapshots, self.config)
             if choice is not None:
@@ -425,6 +446,8 @@ class DriftLoop(Loop):
             "values": observation.n_values, "last_row_id": latest, "active_version": active,
             "version_kls": {str(v): kl for v, kl in sorted(divergences.items())},
         }
+        if target_reason is not None:
+            observed["serving_model"], observed["target"] = serving, target_reason
         if reuse_errors is not None:
             observed["candidate_mse"], observed["serving_mse"] = reuse_errors
         outcome = _Outcome(action=plan.action, model=kind, version=active, decision=plan.reason,
