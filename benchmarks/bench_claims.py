@@ -44,6 +44,7 @@ def _with_published_drift_answer(root: Path, seed: int) -> dict[str, Any]:
     """harmone again in the same workspace, its config edited as a user would."""
     workspace = Workspace.open(root)
     text = workspace.config_path.read_text(encoding="utf-8")
+    assert 'target = "frugal"' in text, "the comparison assumes the frugal drift answer is the default"
     workspace.config_path.write_text(text.replace('target = "frugal"', 'target = "serving"'), encoding="utf-8")
     (run,) = experiment.run_experiment(Workspace.open(root), root / "serving", approaches=["harmone"], seed=seed)
     result = experiment.to_result(run)

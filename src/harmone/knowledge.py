@@ -158,19 +158,14 @@ class KnowledgeStore:
             "SELECT true_value FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
         return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
 
-    def true_values_after(self, row_id: int, *, newest: int | None = None) -> tuple[np.ndarray, int]:
-        """True values logged after `row_id`, oldest first, and the last row id read.
+    def true_values_after(self, row_id: int, *, newest: int) -> tuple[np.ndarray, int]:
+        """The newest `newest` true values logged after `row_id`, oldest first, and the last row id read.
 
-        With ``newest``, only the newest that many: a reader that keeps a window of that
-        size needs no more, however long it paused.
+        A reader that keeps a window of `newest` values needs no more, however long it paused.
         """
-        if newest is None:
-            rows = self._db.execute("SELECT id, true_value FROM predictions WHERE id > ? ORDER BY id",
-                                    (row_id,)).fetchall()
-        else:
-            rows = self._db.execute("SELECT id, true_value FROM predictions WHERE id > ? ORDER BY id DESC LIMIT ?",
-                                    (row_id, newest)).fetchall()
-            rows.reverse()
+        rows = self._db.execute("SELECT id, true_value FROM predictions WHERE id > ? ORDER BY id DESC LIMIT ?",
+                                (row_id, newest)).fetchall()
+        rows.reverse()
         if not rows:
             return np.empty(0), row_id
         return np.array([r[1] for r in rows], dtype=np.float64), int(rows[-1][0])

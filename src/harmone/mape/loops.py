@@ -338,12 +338,13 @@ class DriftLoop(Loop):
                          repository=repository)
         self.retrainer = retrainer
         self.seed = seed
+        #: The newest row the in-memory window holds (persisted for status; after a restart
+        #: the window is empty and is read afresh).
         self.last_row_id: int | None = None
         self.last_kl: float | None = None
         self._snapshots: dict[tuple[str, int], np.ndarray] = {}
         # The last 2 x window true values, fed with only the rows logged since the last check.
         self._recent = RecentValues(2 * config.drift.window)
-        self._read_to: int | None = None
         stored = self._load_common(store.get_state(self.key))
         if stored is None:
             self.next_due_s = now + config.drift.warmup_s
@@ -376,7 +377,7 @@ class DriftLoop(Loop):
         every few seconds, so its reads are a good part of its energy.
         """
         capacity = self._recent.capacity
-        start = self._read_to or 0
+        start = (self.last_row_id or 0) if len(self._recent) else 0
         values, last = self.store.true_values_after(start, newest=capacity)
         if not values.size and start and self.store.last_row_id() < start:
             # The log was cleared and its ids start over: so does the window.
@@ -384,7 +385,7 @@ class DriftLoop(Loop):
             values, last = self.store.true_values_after(0, newest=capacity)
         if not values.size:
             return None
-        self._read_to = last
+        self.last_row_id = last
         return self._recent.update(values).values
 
     def _target(self, serving: str) -> tuple[str, TargetReason]:
@@ -416,7 +417,6 @@ class DriftLoop(Loop):
         if recent is None:
             # Nothing new was logged: the windows, and so the verdict, are the previous ones.
             return _Outcome("none", kind, active, "no-new-data", {"window_kl": self.last_kl})
-        latest = self._read_to
         observation = monitor_drift(DriftSnapshot(recent=recent, current_model=kind, active_version=active),
                                     self.config)
         drifted = analyse_drift(observation, self.config)
@@ -437,13 +437,12 @@ class DriftLoop(Loop):
         if choice is not None and self.config.drift.validate and choice[0] != active:
             reuse_errors = self._reuse_errors(kind, choice[0], active, observation.drift_data)
         plan = plan_drift(observation, drifted, choice, self.config, reuse_errors=reuse_errors)
-        self.last_row_id = latest
         self.last_kl = observation.kl
         if plan.drift_detected:
             self._count("detections")
         observed: dict[str, Any] = {
             "window_kl": plan.window_kl, "version_kl": plan.version_kl, "drift_detected": plan.drift_detected,
-            "values": observation.n_values, "last_row_id": latest, "active_version": active,
+            "values": observation.n_values, "last_row_id": self.last_row_id, "active_version": active,
             "version_kls": {str(v): kl for v, kl in sorted(divergences.items())},
         }
         if target_reason is not None:
