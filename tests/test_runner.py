@@ -197,3 +197,21 @@ def test_every_run_starts_its_own_episode(small_base: Workspace, tmp_path: Path)
     assert [e[:5] + e[6:7] for e in _decisions(first.events)] == [e[:5] + e[6:7] for e in _decisions(second.events)]
     assert np.isclose(first.r2, second.r2)
     assert first.to_dict()["events"] == len(first.events) and first.last_event_id < second.first_event_id
+
+
+#: The events of the seeded harmone run above, recorded before the managing system was
+#: restructured: decisions must not change when code moves.
+PINNED_EVENTS = Path(__file__).parent / "data" / "pinned_harmone_events.json"
+
+
+def test_a_seeded_run_takes_the_pinned_decisions(harmone_run: tuple[Workspace, RunSummary]) -> None:
+    import json
+
+    pinned = json.loads(PINNED_EVENTS.read_text(encoding="utf-8"))
+    _, summary = harmone_run
+    recorded = [{k: v for k, v in e.to_dict().items() if k != "id"} for e in summary.events]
+    expected = [{k: v for k, v in e.items() if k != "id"} for e in pinned["events"]]
+    assert len(recorded) == len(expected)
+    for got, want in zip(recorded, expected):
+        assert json.loads(json.dumps(got)) == want
+    assert summary.r2 == pinned["r2"]
