@@ -1,0 +1,183 @@
+"""The contract every drift detector meets: fed one value at a time, read a flag and a score.
+
+Shaped like River's drift detectors, with three differences that suit a managing loop which
+checks every few seconds and may be restarted:
+
+- ``drift_detected`` stays true until the next ``update`` (River clears it on the update
+  after). A caller that reads it must record the detection as an event at once: the next
+  update may clear it, and a detector that resets after a detection will not raise it again
+  for the same change.
+- ``score`` exposes the detector's own statistic (KL, Page-Hinkley sum, ADWIN's mean gap
+  over its bound), or None while the detector has too little data to say anything.
+- ``get_state``/``set_state`` turn the detector into plain JSON data and back, so a
+  restarted manager continues where it stopped.
+
+Settings are keyword-only constructor arguments stored as passed (``params``), as in
+scikit-learn and the model zoo; everything learned lives in underscored attributes and is
+cleared by ``reset``. Non-finite values (NaN, inf: a missing reading) are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+from harmone.errors import HarmonEError
+
+
+class DetectorError(HarmonEError, ValueError):
+    """Bad detector settings or state: a ``ValueError`` with a one-line message naming the key."""
+
+
+def check_number(params: Mapping[str, Any], key: str, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
+    """Raise ``DetectorError`` naming ``key`` unless ``params[key]`` is a number in range."""
+    value = params[key]
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    what = "an integer" if integer else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+        raise DetectorError(f"{key} must be {what}, got {value!r}")
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise DetectorError(f"{key} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
+    if hi is not None and (value >= hi if hi_open else value > hi):
+        raise DetectorError(f"{key} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
+
+
+def state_value(state: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """``state[key]`` when it has the expected JSON type, else ``DetectorError`` naming the key."""
+    if not isinstance(state, Mapping) or key not in state:
+        raise DetectorError(f"detector state: key {key!r} is missing")
+    value = state[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, bool) and bool not in kinds:
+        raise DetectorError(f"detector state: key {key!r} has the wrong type (bool)")
+    if not isinstance(value, kinds) or (isinstance(value, float) and not math.isfinite(value)):
+        raise DetectorError(f"detector state: key {key!r} has a bad value {value!r}")
+    return value
+
+
+class DriftDetector(ABC):
+    """One drift detector. Subclasses set ``name`` and ``default_params`` and implement the hooks."""
+
+    #: Registry name, used in config as ``[drift] detector = "<name>"``.
+    name: ClassVar[str]
+    #: Every setting with its default; the constructor accepts exactly these keys.
+    default_params: ClassVar[Mapping[str, Any]]
+    #: True when detections do not change if the series is rescaled (a * x + b, a > 0).
+    scale_free: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.default_params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown parameters: {sorted(unknown)}")
+        self.params: dict[str, Any] = {**self.default_params, **params}
+        self.check_params(self.params)
+        self.n_seen = 0
+        self._detected = False
+        self._reset()
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Raise ``DetectorError`` (a ``ValueError``) naming the setting when a value is out of range."""
+
+    # -- what subclasses implement --------------------------------------------------------
+
+    @abstractmethod
+    def _reset(self) -> None:
+        """Clear every learned statistic (not ``n_seen``, not the flag)."""
+
+    @abstractmethod
+    def _update(self, value: float) -> None:
+        """Take one finite value; set ``self._detected`` when this value completes a detection."""
+
+    @abstractmethod
+    def _get_state(self) -> dict[str, Any]:
+        """The learned statistics as plain JSON data (finite floats, ints, lists)."""
+
+    @abstractmethod
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore ``_get_state`` output; raise ``DetectorError`` naming a malformed key."""
+
+    @property
+    @abstractmethod
+    def score(self) -> float | None:
+        """The detector's statistic, or None until it has enough data."""
+
+    # -- the public contract --------------------------------------------------------------
+
+    @property
+    def drift_detected(self) -> bool:
+        """True when the latest update completed a detection; cleared by the next update."""
+        return self._detected
+
+    @property
+    def ready(self) -> bool:
+        """True once the detector has enough data to give a score."""
+        return self.score is not None
+
+    def update(self, value: float) -> Self:
+        """Take one value; non-finite values are ignored (the flag is kept)."""
+        value = float(value)
+        if math.isfinite(value):
+            self._detected = False
+            self.n_seen += 1
+            self._update(value)
+        return self
+
+    def update_many(self, values: Iterable[float]) -> Self:
+        """Take values in order, as repeated ``update``; afterwards the flag says whether the last one detected.
+
+        A detector that resets after a detection can detect inside a batch and clear the flag
+        before the batch ends: feed such detectors one value at a time when every detection
+        matters.
+        """
+        for value in values:
+            self.update(value)
+        return self
+
+    def reset(self) -> Self:
+        """Back to a fresh state with the same settings."""
+        self.n_seen = 0
+        self._detected = False
+        self._reset()
+        return self
+
+    def clone(self) -> Self:
+        """A fresh detector with the same settings."""
+        return type(self)(**self.params)
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything learned, as plain JSON data; ``set_state`` on a fresh instance continues from it."""
+        return {"detector": self.name, "params": dict(self.params), "n_seen": self.n_seen,
+                "drift_detected": self._detected, **self._get_state()}
+
+    def set_state(self, state: Mapping[str, Any]) -> Self:
+        """Continue from ``get_state`` output of a detector with the same name and settings."""
+        name = state_value(state, "detector", str)
+        if name != self.name:
+            raise DetectorError(f"detector state: key 'detector' is {name!r}, expected {self.name!r}")
+        params = state_value(state, "params", dict)
+        if params != self.params:
+            raise DetectorError(f"detector state: key 'params' holds other settings ({params!r}) "
+                                f"than this detector ({self.params!r})")
+        n_seen = state_value(state, "n_seen", int)
+        if n_seen < 0:
+            raise DetectorError(f"detector state: key 'n_seen' must be >= 0, got {n_seen}")
+        detected = state_value(state, "drift_detected", bool)
+        self.reset()
+        try:
+            self._set_state(state)
+        except DetectorError:
+            self.reset()
+            raise
+        self.n_seen = n_seen
+        self._detected = detected
+        return self
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.params.items())
+        return f"{type(self).__name__}({settings})"
