@@ -25,7 +25,7 @@ NAMES = detectors.names()
 #: Stated bound: false alarms per 10 000 values of stationary noise, every detector.
 MAX_FALSE_ALARMS_PER_10K = 1.0
 #: Stated worst delay (values after the change) to detect a 2-sigma level shift, per detector.
-MAX_DELAY_2_SIGMA = {"adwin": 100, "page-hinkley": 40, "window-kl": 1100}
+MAX_DELAY_2_SIGMA = {"adwin": 100, "cusum": 30, "page-hinkley": 40, "window-kl": 1100}
 #: Values before a change: enough for every detector to be ready (window-kl needs 2 x 1 200).
 BEFORE = 2500
 AFTER = 1500
@@ -57,7 +57,7 @@ def detections(detector: DriftDetector, values: np.ndarray) -> list[int]:
 
 
 def test_every_module_registers_its_detector() -> None:
-    assert {"adwin", "page-hinkley", "window-kl"} <= set(NAMES)
+    assert {"adwin", "cusum", "page-hinkley", "window-kl"} <= set(NAMES)
     assert set(MAX_DELAY_2_SIGMA) == set(NAMES), "state a delay for every detector"
     for name in NAMES:
         cls = detectors.detector_class(name)

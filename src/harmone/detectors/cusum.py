@@ -1,0 +1,87 @@
+"""Two-sided CUSUM against a reference level: the cheapest detector, for a level that should hold.
+
+After each (re)start the first ``warmup`` values estimate the reference mean and standard
+deviation (then frozen); every later value becomes z = (x - mean) / sd, so ``drift`` and
+``threshold`` are in standard deviations (scale-free). Two sums watch a rise and a fall:
+
+    high = max(0, high + z - drift)      low = max(0, low - z - drift)
+
+Drift when either exceeds ``threshold``; then the detector restarts (a new warm-up on the
+new regime). Unlike Page-Hinkley the reference does not follow the data, so a slow trend
+is also reported. ``score`` is the larger sum, None during a warm-up (except right after a
+detection, when it keeps the detecting value until the next update).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from harmone.detectors import register
+from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
+
+
+@register
+class CUSUM(DriftDetector):
+    """Two-sided CUSUM on values standardised by a warm-up; restarts after each detection."""
+
+    name = "cusum"
+    default_params = {"drift": 0.5, "threshold": 12.0, "warmup": 200}
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        check_number(params, "drift", lo=0)
+        check_number(params, "threshold", lo=0, lo_open=True)
+        check_number(params, "warmup", lo=2, integer=True)
+
+    def _reset(self) -> None:
+        self._restart()
+        self._score: float | None = None
+
+    def _restart(self) -> None:
+        self._n = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+        self._sd: float | None = None
+        self._high = self._low = 0.0
+
+    def _update(self, value: float) -> None:
+        if self._sd is None:
+            self._score = None
+            self._n += 1
+            previous = self._mean
+            self._mean += (value - previous) / self._n
+            self._m2 += (value - previous) * (value - self._mean)
+            if self._n >= self.params["warmup"]:
+                sd = math.sqrt(self._m2 / (self._n - 1))
+                self._sd = sd if sd > 0 else 1e-9 * max(abs(self._mean), 1e-300)
+            return
+        z = (value - self._mean) / self._sd
+        allowance = self.params["drift"]
+        self._high = max(0.0, self._high + z - allowance)
+        self._low = max(0.0, self._low - z - allowance)
+        self._score = max(self._high, self._low)
+        if self._score > self.params["threshold"]:
+            self._detected = True
+            self._restart()
+
+    @property
+    def score(self) -> float | None:
+        return self._score
+
+    def _get_state(self) -> dict[str, Any]:
+        return {"n": self._n, "mean": self._mean, "m2": self._m2, "sd": self._sd, "high": self._high,
+                "low": self._low, "score": self._score}
+
+    def _set_state(self, state: Mapping[str, Any]) -> None:
+        n = state_value(state, "n", int)
+        m2, high, low = (state_value(state, key, float) for key in ("m2", "high", "low"))
+        if n < 0 or m2 < 0 or high < 0 or low < 0:
+            raise DetectorError("detector state: keys 'n', 'm2', 'high' and 'low' must be >= 0")
+        sd = state_value(state, "sd", (float, type(None)))
+        if sd is not None and sd <= 0:
+            raise DetectorError(f"detector state: key 'sd' must be > 0, got {sd!r}")
+        self._n, self._mean, self._m2 = n, state_value(state, "mean", float), m2
+        self._sd, self._high, self._low = sd, high, low
+        self._score = state_value(state, "score", (float, type(None)))
