@@ -186,6 +186,17 @@ def test_restarting_detectors_detect_the_next_change_too(name: str) -> None:
     assert any(second <= a <= second + MAX_DELAY_2_SIGMA[name] for a in alarms), alarms
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("level", [0.0, 250.0])
+def test_a_constant_series_is_quiet_and_a_step_after_it_detected(name: str, level: float) -> None:
+    values = np.full(BEFORE + AFTER, level)
+    values[BEFORE:] += 1.0
+    detector = detectors.make(name)
+    alarms = detections(detector, values)
+    assert alarms and BEFORE <= alarms[0] <= BEFORE + MAX_DELAY_2_SIGMA[name], alarms
+    json.dumps(detector.get_state(), allow_nan=False)
+
+
 # -- the published detector ------------------------------------------------------------
 
 WINDOW = 200

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
 
 
 @register
@@ -62,7 +62,7 @@ class ADWIN(DriftDetector):
             if len(self._warm) >= self.params["warmup"]:
                 self._start()
             return
-        self._insert((value - self._center) / self._sd)
+        self._insert(standardise(value, self._center, self._sd))
         self._ticks += 1
         if self._ticks >= self.params["clock"]:
             self._ticks = 0
@@ -72,11 +72,10 @@ class ADWIN(DriftDetector):
         """End the warm-up: freeze the standardisation and put the warm-up values in the window."""
         n = len(self._warm)
         mean = math.fsum(self._warm) / n
-        sd = math.sqrt(math.fsum((x - mean) ** 2 for x in self._warm) / (n - 1))
         self._center = mean
-        self._sd = sd if sd > 0 else 1e-9 * max(abs(mean), 1e-300)
+        self._sd = spread(math.fsum((x - mean) ** 2 for x in self._warm), n, mean)
         for value in self._warm:
-            self._insert((value - mean) / self._sd)
+            self._insert(standardise(value, mean, self._sd))
         self._warm = []
 
     def _insert(self, z: float) -> None:
@@ -127,7 +126,7 @@ class ADWIN(DriftDetector):
             m = 1.0 / (1.0 / n0 + 1.0 / n1)
             eps = math.sqrt(2.0 * variance * log_term / m) + 2.0 * log_term / (3.0 * m)
             gap = abs(s0 / n0 - (total - s0) / n1)
-            worst = max(worst, gap / eps if eps > 0 else (math.inf if gap > 0 else 0.0))
+            worst = max(worst, gap / eps)  # eps > 0: L > 0 for n >= 2 and delta < 1
         return worst
 
     def _check(self) -> None:
@@ -136,8 +135,6 @@ class ADWIN(DriftDetector):
             self._detected = True
             self._drop_oldest()
             score = self._largest_gap()
-        if math.isinf(self._score):
-            self._score = 1e300  # a constant window that moved: keep the state JSON-safe
 
     def _drop_oldest(self) -> None:
         while self._rows and not self._rows[-1]:

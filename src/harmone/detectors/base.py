@@ -45,6 +45,23 @@ def check_number(params: Mapping[str, Any], key: str, *, lo: float | None = None
         raise DetectorError(f"{key} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
 
 
+#: Standardised values are clipped to this magnitude: a series constant during a warm-up has a
+#: tiny spread, and the first different value must give a large but finite statistic.
+Z_LIMIT = 1e12
+
+
+def standardise(value: float, center: float, sd: float) -> float:
+    """(value - center) / sd, clipped to +-``Z_LIMIT`` so every statistic stays finite."""
+    z = (value - center) / sd
+    return z if -Z_LIMIT <= z <= Z_LIMIT else math.copysign(Z_LIMIT, z)
+
+
+def spread(squares: float, n: int, mean: float) -> float:
+    """A warm-up's sample standard deviation; for constant data a tiny one relative to the level."""
+    sd = math.sqrt(squares / (n - 1))
+    return sd if sd > 0 else 1e-9 * max(abs(mean), 1e-12)
+
+
 def state_value(state: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     """``state[key]`` when it has the expected JSON type, else ``DetectorError`` naming the key."""
     if not isinstance(state, Mapping) or key not in state:
@@ -153,7 +170,7 @@ class DriftDetector(ABC):
     def get_state(self) -> dict[str, Any]:
         """Everything learned, as plain JSON data; ``set_state`` on a fresh instance continues from it."""
         return {"detector": self.name, "params": dict(self.params), "n_seen": self.n_seen,
-                "drift_detected": self._detected, **self._get_state()}
+                "drift_detected": self.drift_detected, **self._get_state()}
 
     def set_state(self, state: Mapping[str, Any]) -> Self:
         """Continue from ``get_state`` output of a detector with the same name and settings."""

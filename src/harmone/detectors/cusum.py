@@ -14,12 +14,11 @@ detection, when it keeps the detecting value until the next update).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
 
 
 @register
@@ -54,10 +53,9 @@ class CUSUM(DriftDetector):
             self._mean += (value - previous) / self._n
             self._m2 += (value - previous) * (value - self._mean)
             if self._n >= self.params["warmup"]:
-                sd = math.sqrt(self._m2 / (self._n - 1))
-                self._sd = sd if sd > 0 else 1e-9 * max(abs(self._mean), 1e-300)
+                self._sd = spread(self._m2, self._n, self._mean)
             return
-        z = (value - self._mean) / self._sd
+        z = standardise(value, self._mean, self._sd)
         allowance = self.params["drift"]
         self._high = max(0.0, self._high + z - allowance)
         self._low = max(0.0, self._low - z - allowance)

@@ -20,12 +20,11 @@ right after a detection, when it keeps the detecting value until the next update
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
 
 _STATS = ("n", "mean", "m2", "up", "up_min", "down", "down_max")
 
@@ -63,9 +62,9 @@ class PageHinkley(DriftDetector):
             self._score = None
             self._m2 += (value - previous) * (value - self._mean)
             if self._n >= self.params["min_instances"]:
-                self._sd = self._spread()
+                self._sd = spread(self._m2, self._n, self._mean)
             return
-        z = (value - self._mean) / self._sd
+        z = standardise(value, self._mean, self._sd)
         alpha, delta = self.params["alpha"], self.params["delta"]
         self._up = alpha * self._up + z - delta
         self._up_min = min(alpha * self._up_min, self._up)
@@ -75,11 +74,6 @@ class PageHinkley(DriftDetector):
         if self._score > self.params["threshold"]:
             self._detected = True
             self._restart()
-
-    def _spread(self) -> float:
-        """The warm-up's sample standard deviation; for constant data a tiny one relative to the level."""
-        sd = math.sqrt(self._m2 / (self._n - 1))
-        return sd if sd > 0 else 1e-9 * max(abs(self._mean), 1e-300)
 
     @property
     def score(self) -> float | None:
