@@ -127,6 +127,7 @@ def test_backups_are_numbered_and_never_overwritten(test_file: Path) -> None:
 
 def test_induce_with_plot(test_file: Path, tmp_path: Path) -> None:
     plot = tmp_path / "out" / "drift.png"
+    plot.parent.mkdir()
     induce(test_file, [Region(10, 20, 2.0, 1.0)], plot=plot)
     assert plot.read_bytes().startswith(PNG_MAGIC)
 
@@ -151,6 +152,10 @@ def test_plot_path_problems_are_found_before_writing(test_file: Path) -> None:
         induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file.parent)
     with pytest.raises(DataError, match="would overwrite the test file"):
         induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file)
+    with pytest.raises(DataError, match="folder .*missing does not exist"):
+        induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file.parent / "missing" / "d.png")
+    with pytest.raises(DataError, match=r"/proc/x\.png: cannot write the plot there"):
+        induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=Path("/proc/x.png"))
     assert test_file.read_bytes() == original
     assert sorted(p.name for p in test_file.parent.iterdir()) == [test_file.name]
 

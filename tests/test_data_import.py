@@ -80,7 +80,8 @@ def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
     ("abc", "'abc' is not a number"),
     ("", "blank value (use --fill interpolate to fill gaps)"),
     ("NaN", "'NaN' is a missing value (use --fill interpolate"),
-    ("-3", "'-3' is negative; flow cannot be"),
+    ("-3", "'-3' is negative, but the series is declared non-negative (a PeMS flow is a count)"),
+    ("1e308", "'1e308' is beyond the supported magnitude 1e+15"),
     ("inf", "'inf' is not a finite number"),
 ])
 def test_bad_values_name_file_line_column_and_value(tmp_path: Path, raw: str, fragment: str) -> None:
