@@ -65,6 +65,19 @@ def write(relative: str, data: bytes) -> Setup:
     return setup
 
 
+def set_state(key: str, raw_value: str) -> Setup:
+    """Store ``raw_value`` verbatim (not JSON-encoded) as a knowledge-base state value."""
+    def setup(ws: Path, tmp: Path) -> None:
+        import sqlite3
+
+        db = sqlite3.connect(ws / "knowledge" / "knowledge.db")
+        with db:
+            db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, raw_value))
+        db.close()
+    return setup
+
+
 def append(relative: str, text: str) -> Setup:
     def setup(ws: Path, tmp: Path) -> None:
         with open(ws / relative, "a", encoding="utf-8") as handle:
@@ -191,6 +204,10 @@ CASES = [
          defect="status shows a model name leading outside the workspace and exits 0 (lifecycle.status)"),
     Case("model-csv-untrained-infer", INFER, write("knowledge/model.csv", b"lstm\n"), "no trained version"),
     Case("knowledge-db-garbage", STATUS, write("knowledge/knowledge.db", b"not a database" * 100), ""),
+    Case("state-position-text", INFER, set_state("stream_position", '"abc"'), "stream_position",
+         defect="a stored stream position that is not a number is not checked (inference)"),
+    Case("state-not-json", INFER, set_state("stream_position", "{oops"), "stream_position",
+         defect="a stored state value that is not JSON is not checked (knowledge)"),
     Case("version-params-list", INFER, write(f"{ACTIVE}/params.json", b"[1, 2]"), "params.json",
          defect="a params.json holding a list is not checked (repository)"),
     Case("version-scaler-nan", INFER, write(f"{ACTIVE}/scaler.json", b'{"min": NaN, "max": 400.0}'), "scaler",
