@@ -144,3 +144,13 @@ def test_binary_bytes_in_workspace_files_name_the_file(trained_workspace: Worksp
     path.write_bytes(b"\xff\xfe\x00\x81")
     assert main([command, "-w", str(trained_workspace.root)]) == 1
     assert capsys.readouterr().err == f"harmone: error: {path}: not UTF-8 text (invalid start byte at byte 0)\n"
+
+
+def test_export_replaces_the_output_whole_with_a_normal_file_mode(trained_workspace: Workspace,
+                                                                  tmp_path: Path) -> None:
+    output = tmp_path / "log.csv"
+    output.write_text("old\n")
+    output.chmod(0o640)
+    assert main(["export", "predictions", "-w", str(trained_workspace.root), "-o", str(output)]) == 0
+    assert output.read_text().startswith("true_value,") and output.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "ws"]

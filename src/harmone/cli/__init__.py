@@ -78,10 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _debug_wanted(argv: Sequence[str]) -> bool:
+def _debug_wanted(argv: list[str]) -> bool:
     if os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
         return True
-    options = list(argv)[:list(argv).index("--")] if "--" in argv else argv
+    options = argv[:argv.index("--")] if "--" in argv else argv  # after "--" it would be a value
     return "--debug" in options
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +77,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Export through a temporary file: a failure never leaves a partial or clobbered output."""
-    import os
-    import shutil
-    import sys
-    import tempfile
-
     from harmone.data.output_path import check_output_path
 
     to_stdout = args.output == "-"
@@ -98,6 +107,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             with open(tmp, "rb") as handle:
                 shutil.copyfileobj(handle, sys.stdout.buffer)
             return 0
+        os.chmod(tmp, _new_file_mode(output))
         os.replace(tmp, output)
     finally:
         Path(tmp).unlink(missing_ok=True)
