@@ -198,8 +198,9 @@ def test_induce_keeps_time_stamps(tmp_path: Path) -> None:
     write_split(tmp_path, np.arange(10.0), np.arange(20.0), ([f"t{i}" for i in range(10)],
                                                             [f"s{i}" for i in range(20)]))
     test_file = tmp_path / "flow_data_test.csv"
-    induce(test_file, [Region(0, 5, 2.0, 0.0)])
+    induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=tmp_path / "d.png")
     assert read_times(test_file) == [f"s{i}" for i in range(20)]
+    assert (tmp_path / "d.png").read_bytes().startswith(PNG_MAGIC)
     assert read_series(test_file)[:3].tolist() == [0.0, 2.0, 4.0]
 
 

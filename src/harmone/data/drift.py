@@ -2,8 +2,9 @@
 
 A region ``START:END:SCALE:SHIFT`` replaces ``values[START:END]`` (indices into the test
 stream, END exclusive) by ``values * SCALE + SHIFT``, clipped at 0 when the stream has no
-negative value (a count such as traffic flow stays a count). ``induce`` keeps the original as a numbered backup, so every induction can be
-undone, and validates everything before it writes anything.
+negative value (a count such as traffic flow stays a count). ``induce`` keeps the original
+as a numbered backup, so every induction can be undone, and validates everything (the plot
+path first) before it writes anything.
 """
 
 from __future__ import annotations
@@ -95,8 +96,13 @@ def apply_regions(values: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
     return out
 
 
-def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region]) -> bytes:
-    """PNG bytes of the stream before and after, drift regions shaded."""
+#: Labelled ticks on a time axis.
+TIME_TICKS = 6
+
+
+def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region],
+                        times: Sequence[str] | None = None) -> bytes:
+    """PNG bytes of the stream before and after, drift regions shaded; stamps label the axis if given."""
     # Imported here: matplotlib costs ~0.3 s, and only plotting needs it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -110,7 +116,11 @@ def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence
     for i, region in enumerate(regions):
         ax.axvspan(region.start, region.end, color="tab:orange", alpha=0.2,
                    label="drift region" if i == 0 else None)
-    ax.set_xlabel("test stream index (one value per 5 minutes)")
+    ax.set_xlabel("test stream index")
+    if times is not None and len(times) == len(before) and len(times):
+        ticks = np.linspace(0, len(times) - 1, min(TIME_TICKS, len(times))).astype(int)
+        ax.set_xticks(ticks, [times[i] for i in ticks], rotation=15)
+        ax.set_xlabel("time")
     ax.set_ylabel("value")
     ax.set_title("Induced drift")
     ax.legend(loc="upper right")
@@ -119,9 +129,10 @@ def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence
     return buffer.getvalue()
 
 
-def plot_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region], path: Path) -> None:
+def plot_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region], path: Path,
+                      times: Sequence[str] | None = None) -> None:
     """Write the before/after PNG to ``path`` (atomically)."""
-    write_bytes(Path(path), render_before_after(before, after, regions))
+    write_bytes(Path(path), render_before_after(before, after, regions, times))
 
 
 def next_backup(path: Path) -> Path:
@@ -168,10 +179,11 @@ def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = No
     before = read_series(test_path, COLUMN)
     original = test_path.read_bytes()
     after = apply_regions(before, regions)
-    new_text = format_values(after, COLUMN, str(test_path), read_times(test_path)).encode("utf-8")
+    times = read_times(test_path)
+    new_text = format_values(after, COLUMN, str(test_path), times).encode("utf-8")
     png = None
     if plot is not None:
-        png = render_before_after(before, after, check_regions(regions, len(before)))
+        png = render_before_after(before, after, check_regions(regions, len(before)), times)
     while True:
         backup = next_backup(test_path)
         try:
