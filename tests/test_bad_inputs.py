@@ -122,6 +122,8 @@ CASES = [
     Case("import-far-too-few", IMPORT, file(series(8)), "too few"),
     Case("import-missing-column", IMPORT + ("--column", "nope"), file(series()), "found: 'value'"),
     Case("import-missing-time-column", IMPORT + ("--time-column", "day"), file(series()), "no column 'day'"),
+    Case("import-time-column-is-value-column", IMPORT + ("--column", "value", "--time-column", "value"),
+         file(series()), "both the values and the time stamps"),
     Case("import-ambiguous-column", IMPORT, file("a,b,c\n" + "1,2,3\n" * 200), "found: 'a', 'b', 'c'"),
     Case("import-binary", IMPORT, file(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe"), "not UTF-8"),
     Case("import-utf16", IMPORT, file("value\n1\n2\n".encode("utf-16")), "not UTF-8"),

@@ -165,6 +165,8 @@ def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[str] | N
     delimiter = fmt.delimiter or detect_delimiter(text, decimal=fmt.decimal)
     names = header(path, text, delimiter)
     column = _resolve_column(path, names, fmt)
+    if column == fmt.time_column:
+        raise DataError(f"{path}: column {column!r} cannot hold both the values and the time stamps")
     index = column_index(path, names, column, delimiter)
     time_index = column_index(path, names, fmt.time_column, delimiter) if fmt.time_column else None
     values: list[float] = []
