@@ -127,6 +127,7 @@ def test_backups_are_numbered_and_never_overwritten(test_file: Path) -> None:
 
 def test_induce_with_plot(test_file: Path, tmp_path: Path) -> None:
     plot = tmp_path / "out" / "drift.png"
+    plot.parent.mkdir()
     induce(test_file, [Region(10, 20, 2.0, 1.0)], plot=plot)
     assert plot.read_bytes().startswith(PNG_MAGIC)
 
@@ -151,6 +152,10 @@ def test_plot_path_problems_are_found_before_writing(test_file: Path) -> None:
         induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file.parent)
     with pytest.raises(DataError, match="would overwrite the test file"):
         induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file)
+    with pytest.raises(DataError, match="folder .*missing does not exist"):
+        induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=test_file.parent / "missing" / "d.png")
+    with pytest.raises(DataError, match=r"/proc/x\.png: cannot write the plot there"):
+        induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=Path("/proc/x.png"))
     assert test_file.read_bytes() == original
     assert sorted(p.name for p in test_file.parent.iterdir()) == [test_file.name]
 
@@ -178,3 +183,40 @@ def test_crash_while_replacing_keeps_the_original_readable(
         induce(test_file, [Region(0, 5, 2.0, 0.0)])
     assert test_file.read_bytes() == original
     assert test_file.with_name("flow_data_test.bak-1.csv").read_bytes() == original
+
+
+def test_negative_series_are_not_clipped_and_counts_are() -> None:
+    signed = np.array([-5.0, -1.0, 2.0, 4.0])
+    assert apply_regions(signed, [Region(0, 4, 1.0, -10.0)]).tolist() == [-15.0, -11.0, -8.0, -6.0]
+    counts = np.array([5.0, 1.0, 2.0, 4.0])
+    assert apply_regions(counts, [Region(0, 4, 1.0, -3.0)]).tolist() == [2.0, 0.0, 0.0, 1.0]
+
+
+def test_induce_keeps_time_stamps(tmp_path: Path) -> None:
+    from harmone.data.series import read_times, write_split
+
+    write_split(tmp_path, np.arange(10.0), np.arange(20.0), ([f"t{i}" for i in range(10)],
+                                                            [f"s{i}" for i in range(20)]))
+    test_file = tmp_path / "flow_data_test.csv"
+    induce(test_file, [Region(0, 5, 2.0, 0.0)], plot=tmp_path / "d.png")
+    assert read_times(test_file) == [f"s{i}" for i in range(20)]
+    assert (tmp_path / "d.png").read_bytes().startswith(PNG_MAGIC)
+    assert read_series(test_file)[:3].tolist() == [0.0, 2.0, 4.0]
+
+
+def test_cli_checks_the_plot_path_before_rewriting_anything(tmp_path: Path) -> None:
+    """`data drift --plot /proc/x.png` once left a rewritten stream and a backup behind a traceback."""
+    from harmone.cli import main
+
+    ws = tmp_path / "ws"
+    subprocess.run([sys.executable, "-m", "harmone", "init", "-w", str(ws)], check=True, capture_output=True)
+    write_series(ws / "data" / "flow_data_test.csv", np.arange(200.0))
+    before = sorted((p.name, p.read_bytes()) for p in (ws / "data").iterdir())
+    for plot in ("/proc/x.png", str(tmp_path / "missing" / "x.png"), str(tmp_path)):
+        result = subprocess.run([sys.executable, "-m", "harmone", "data", "drift", "-w", str(ws), "--region",
+                                 "0:100:2:0", "--plot", plot, "--yes"], capture_output=True, text=True)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith(f"harmone: error: {plot}: ")
+        assert sorted((p.name, p.read_bytes()) for p in (ws / "data").iterdir()) == before
+    assert main(["data", "drift", "-w", str(ws), "--region", "0:100:2:0", "--plot", str(tmp_path / "d.png"),
+                 "--yes"]) == 0

@@ -80,7 +80,8 @@ def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
     ("abc", "'abc' is not a number"),
     ("", "blank value (use --fill interpolate to fill gaps)"),
     ("NaN", "'NaN' is a missing value (use --fill interpolate"),
-    ("-3", "'-3' is negative; flow cannot be"),
+    ("-3", "'-3' is negative, but the series is declared non-negative (a PeMS flow is a count)"),
+    ("1e308", "'1e308' is beyond the supported magnitude 1e+15"),
     ("inf", "'inf' is not a finite number"),
 ])
 def test_bad_values_name_file_line_column_and_value(tmp_path: Path, raw: str, fragment: str) -> None:
@@ -144,3 +145,188 @@ def test_bad_call_arguments(tmp_path: Path) -> None:
         import_csv([])
     with pytest.raises(DataError, match=r"1\.csv: given more than once"):
         import_csv([path, path])
+
+
+# -- any numeric CSV, through the `data import` command -------------------------------------------
+
+def run_import(ws: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from harmone.cli import main
+
+    code = main(["data", "import", "-w", str(ws), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def empty_ws(tmp_path: Path) -> Path:
+    from harmone.workspace import Workspace
+
+    Workspace.init(tmp_path / "ws")
+    return tmp_path / "ws"
+
+
+def daily(n: int = 300, sep: str = ";", *, header: str | None = None, negative: bool = True) -> str:
+    """A daily-price-like file: a date and a value that may be negative."""
+    head = header if header is not None else f"day{sep}DPB"
+    rows = [f"2024-01-{i % 28 + 1:02d}{sep}{(i % 13) - (6.25 if negative else 0):g}" for i in range(n)]
+    return head + "\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|", ","])
+def test_delimiter_is_detected(empty_ws: Path, tmp_path: Path, sep: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.data.series import read_series
+
+    path = tmp_path / "prices.csv"
+    path.write_text(daily(sep=sep), encoding="utf-8")
+    code, out, err = run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)
+    assert (code, err) == (0, "")
+    assert "Imported 300 values of 'DPB'" in out
+    train = read_series(empty_ws / "data" / "flow_data_train.csv")
+    assert train[:3].tolist() == [-6.25, -5.25, -4.25]
+
+
+@pytest.mark.parametrize(("given", "sep"), [(";", ";"), ("\\t", "\t"), ("tab", "\t"), ("|", "|")])
+def test_delimiter_can_be_given(empty_ws: Path, tmp_path: Path, given: str, sep: str,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text(daily(sep=sep), encoding="utf-8")
+    code, _, err = run_import(empty_ws, str(path), "--column", "DPB", "--delimiter", given, capsys=capsys)
+    assert (code, err) == (0, "")
+
+
+def test_quoted_and_spaced_header_names(empty_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(daily(sep=", ", header='"day", "DPB"'), encoding="utf-8")
+    code, out, err = run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)
+    assert (code, err) == (0, "") and "'DPB'" in out
+
+
+def test_the_only_value_column_needs_no_name(empty_ws: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("load\n" + "".join(f"{i % 7}.5\n" for i in range(200)), encoding="utf-8")
+    code, out, _ = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 0 and "values of 'load'" in out
+
+
+def test_negative_values_are_accepted_unless_declared_non_negative(
+        empty_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "returns.csv"
+    path.write_text(daily(), encoding="utf-8")
+    assert run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)[0] == 0
+    before = (empty_ws / "data" / "flow_data_test.csv").read_bytes()
+    code, _, err = run_import(empty_ws, str(path), "--column", "DPB", "--non-negative", capsys=capsys)
+    assert code == 1
+    assert err == (f"harmone: error: {path}: line 2, column 'DPB': '-6.25' is negative, "
+                   "but the series is declared non-negative\n")
+    assert (empty_ws / "data" / "flow_data_test.csv").read_bytes() == before
+
+
+def test_pems_flow_keeps_its_non_negative_check(empty_ws: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = pems(tmp_path / "p.csv", [str(i % 9) for i in range(150)] + ["-1"])
+    code, _, err = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 1 and "'-1' is negative" in err and "PeMS flow is a count" in err
+
+
+def test_time_column_is_kept_beside_the_values(empty_ws: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.data.series import read_series, read_times
+
+    path = tmp_path / "prices.csv"
+    path.write_text(daily(), encoding="utf-8")
+    code, out, _ = run_import(empty_ws, str(path), "--column", "DPB", "--time-column", "day", capsys=capsys)
+    assert code == 0 and "with time stamps" in out
+    train_file, test_file = empty_ws / "data" / "flow_data_train.csv", empty_ws / "data" / "flow_data_test.csv"
+    assert read_times(train_file)[:2] == ["2024-01-01", "2024-01-02"]
+    assert len(read_times(train_file)) + len(read_times(test_file)) == 300
+    assert read_times(test_file)[0] == f"2024-01-{30 % 28 + 1:02d}"
+    assert len(read_series(train_file)) == 30 and read_series(test_file)[0] == 30 % 13 - 6.25
+    # An import without a time column stores none, and readers say so.
+    code, _, _ = run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)
+    assert code == 0 and read_times(train_file) is None
+
+
+def test_a_too_short_training_part_suggests_train_ratio(empty_ws: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone import lifecycle
+    from harmone.workspace import Workspace
+
+    path = tmp_path / "short.csv"
+    path.write_text("value\n" + "".join(f"{i % 5}\n" for i in range(100)), encoding="utf-8")
+    code, out, err = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 1 and out == ""
+    assert err == ("harmone: error: the training part would have 10 values (100 values x train ratio 0.1) "
+                   "but training needs at least 11 (window 5); use --train-ratio 0.11 or more\n")
+    assert not (empty_ws / "data" / "flow_data_train.csv").exists()
+    assert run_import(empty_ws, str(path), "--train-ratio", "0.11", capsys=capsys)[0] == 0
+    lifecycle.train_initial(Workspace.open(empty_ws), ["linear"])  # the suggestion is enough to train
+
+
+def test_too_few_values_for_any_ratio(empty_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("value\n1\n2\n3\n4\n5\n6\n7\n8\n", encoding="utf-8")
+    code, _, err = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 1 and "8 values are too few" in err and "import at least 17 values" in err
+
+
+def test_messages_use_neutral_words(empty_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "temps.csv"
+    path.write_text(daily(), encoding="utf-8")
+    _, out, _ = run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)
+    _, _, err = run_import(empty_ws, str(path), "--column", "DPB", "--non-negative", capsys=capsys)
+    assert "flow" not in (out + err).lower()
+
+
+@pytest.mark.parametrize(("text", "delimiter", "hint"), [
+    ("day;DPB\n1;2\n", ",", "the header looks ';'-separated: try --delimiter ';'"),
+    ("day\tDPB\n1\t2\n", ";", "the header looks '\\t'-separated: try --delimiter '\\t'"),
+    ("Day,dpb\n1,2\n", ",", "did you mean 'dpb'?"),
+])
+def test_missing_column_lists_columns_and_hints(empty_ws: Path, tmp_path: Path, text: str, delimiter: str,
+                                                hint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run_import(empty_ws, str(path), "--column", "DPB", "--delimiter", delimiter, capsys=capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert f"{path}: no column 'DPB' (found: " in err and hint in err
+
+
+def test_unquoted_decimal_comma_is_an_error_not_a_truncated_value(
+        empty_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.data.series import read_series
+
+    path = tmp_path / "eu.csv"
+    path.write_text("value\n" + "".join(f"{i % 9},5\n" for i in range(200)), encoding="utf-8")
+    code, _, err = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 1 and not (empty_ws / "data").joinpath("flow_data_test.csv").exists()
+    assert err.startswith(f"harmone: error: {path}: line 2: 2 fields ('0,5') but the header has 1; a decimal comma?")
+    assert "--delimiter ';'" in err and err.count("\n") == 1
+    assert run_import(empty_ws, str(path), "--decimal", ",", capsys=capsys)[0] == 0
+    assert read_series(empty_ws / "data" / "flow_data_train.csv")[:2].tolist() == [0.5, 1.5]
+
+
+def test_semicolon_file_with_decimal_commas(empty_ws: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.data.series import read_series
+
+    path = tmp_path / "eu.csv"
+    path.write_text("Datum;Wert\n" + "".join(f"d{i};{i % 9},25\n" for i in range(200)), encoding="utf-8")
+    assert run_import(empty_ws, str(path), "--column", "Wert", "--decimal", ",", capsys=capsys)[0] == 0
+    assert read_series(empty_ws / "data" / "flow_data_train.csv")[:2].tolist() == [0.25, 1.25]
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    ("1e308", "'1e308' is beyond the supported magnitude 1e+15"),
+    ("-1e16", "'-1e16' is beyond the supported magnitude"),
+    ("inf", "'inf' is not a finite number"),
+    ("nan", "'nan' is a missing value"),
+])
+def test_non_finite_or_absurd_values_name_file_line_and_value(
+        empty_ws: Path, tmp_path: Path, raw: str, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v.csv"
+    path.write_text("value\n" + "1\n" * 50 + raw + "\n" + "1\n" * 100, encoding="utf-8")
+    code, _, err = run_import(empty_ws, str(path), capsys=capsys)
+    assert code == 1
+    assert err.startswith(f"harmone: error: {path}: line 52, column 'value': {fragment}")

@@ -22,7 +22,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_round_trip_is_exact(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    values = np.concatenate([rng.uniform(0, 600, 1000), [0.0, 1e-300, 1.7976931348623157e308, 0.1, 1 / 3]])
+    values = np.concatenate([rng.uniform(0, 600, 1000), [0.0, 1e-300, 1e15, -1e15, 123456789012345.6, 0.1, 1 / 3]])
     path = tmp_path / "s.csv"
     write_series(path, values)
     back = read_series(path)
@@ -231,3 +231,30 @@ def test_write_split_rejects_bad_values_before_writing(tmp_path: Path) -> None:
         write_split(tmp_path, np.array([10.0]), np.array([np.nan]))
     assert read_series(tmp_path / TRAIN_FILE).tolist() == [1.0]
     assert read_series(tmp_path / TEST_FILE).tolist() == [2.0]
+
+
+# --- time stamps and magnitude ------------------------------------------------------------
+
+def test_time_stamps_are_stored_beside_the_values_and_read_back(tmp_path: Path) -> None:
+    train, test = np.array([1.5, -2.0]), np.array([3.0])
+    stamps = (["2024-01-01 00:00", 'a "quoted", odd stamp'], ["2024-01-03"])
+    write_split(tmp_path, train, test, stamps)
+    assert (tmp_path / TRAIN_FILE).read_text().splitlines()[0] == "time,flow"
+    assert series.read_times(tmp_path / TRAIN_FILE) == list(stamps[0])
+    assert series.read_times(tmp_path / TEST_FILE) == ["2024-01-03"]
+    assert read_series(tmp_path / TRAIN_FILE).tolist() == [1.5, -2.0]
+
+
+def test_files_without_time_stamps_have_none(tmp_path: Path) -> None:
+    write_split(tmp_path, np.array([1.0]), np.array([2.0]))
+    assert series.read_times(tmp_path / TRAIN_FILE) is None
+
+
+@pytest.mark.parametrize("raw", ["1e308", "-1.5e15", "1e16"])
+def test_absurd_magnitudes_are_refused_on_read_and_write(tmp_path: Path, raw: str) -> None:
+    path = write(tmp_path / "big.csv", f"flow\n1\n{raw}\n")
+    with pytest.raises(DataError, match=rf"big\.csv: line 3, column 'flow': '{raw}' is beyond the supported magnitude"):
+        read_series(path)
+    with pytest.raises(DataError, match="beyond the supported magnitude"):
+        write_series(tmp_path / "out.csv", np.array([1.0, float(raw)]))
+    assert not (tmp_path / "out.csv").exists()

@@ -241,6 +241,8 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: configuration file not found (run `harmone init`)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return from_mapping(raw, str(path))
 
 

@@ -118,6 +118,8 @@ class Workspace:
             text = self.model_switch_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError as exc:
+            raise WorkspaceError(f"{self.model_switch_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         for line in text.splitlines():
             name = line.strip().strip(",")
             if name and name.lower() not in {"model", "model_name"}:

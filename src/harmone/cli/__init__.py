@@ -3,6 +3,10 @@
 Each command group is one module in this package with a ``register(subparsers)`` function
 that adds its sub-commands and sets ``handler`` to a function taking the parsed arguments
 and returning an exit code.
+
+``main`` is the boundary: whatever goes wrong ends as one line on stderr and a non-zero
+exit (``--debug`` or ``HARMONE_DEBUG=1`` adds the traceback); a reader that closes the pipe
+early (``harmone infer | head -1``) ends the command quietly with exit 0.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,15 +41,30 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     return Path(os.environ.get("HARMONE_WORKSPACE") or ".")
 
 
+#: Environment variable that turns on tracebacks, like ``--debug``.
+DEBUG_ENV = "HARMONE_DEBUG"
+_DEBUG_HELP = f"show the traceback of an error (or set {DEBUG_ENV}=1)"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error; ``--help`` still shows the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="harmone",
         description="Self-adaptive MLOps: keep a streaming inference pipeline accurate and frugal with energy.",
     )
     parser.add_argument("--version", action="version", version=f"harmone {__version__}")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-w", "--workspace", metavar="DIR",
                         help="workspace directory (default: $HARMONE_WORKSPACE or the current directory)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMAND_MODULES:
@@ -58,17 +78,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _debug_wanted(argv: list[str]) -> bool:
+    if os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    options = argv[:argv.index("--")] if "--" in argv else argv  # after "--" it would be a value
+    return "--debug" in options
+
+
+def _command_name(args: argparse.Namespace | None) -> str:
+    if args is None:
+        return "harmone"
+    words = [getattr(args, "command", None), getattr(args, "data_command", None)]
+    return "harmone " + " ".join(w for w in words if w)
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the exit-time flush cannot fail."""
     try:
-        return int(args.handler(args) or 0)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _report(line: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # stderr closed too: nothing left to tell
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure is one line on stderr and a non-zero exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_wanted(argv)
+    args = None
+    try:
+        args = build_parser().parse_args(argv)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()
+        return code
     except HarmonEError as exc:
-        print(f"harmone: error: {exc}", file=sys.stderr)
+        _report(f"harmone: error: {exc}", debug)
         return 1
     except KeyboardInterrupt:
-        print("harmone: interrupted", file=sys.stderr)
+        _report("harmone: interrupted", False)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except Exception as exc:  # the boundary: anything unforeseen still ends in one line
+        detail = " ".join(str(exc).split()) or "no detail"
+        _report(f"harmone: error: {_command_name(args)} failed: {type(exc).__name__}: {detail} "
+                f"(unexpected; run again with --debug or {DEBUG_ENV}=1 for the traceback)", debug)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

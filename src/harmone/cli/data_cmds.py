@@ -9,6 +9,9 @@ from typing import Any
 
 from harmone import lifecycle
 from harmone.cli import workspace_dir
+from harmone.cli.args import non_negative_int, positive_int, share, single_char
+from harmone.data.importer import DECIMALS
+from harmone.data.series import DELIMITERS
 from harmone.data.synth import PROFILES
 from harmone.workspace import Workspace
 
@@ -19,18 +22,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     sub.required = True
 
     p = sub.add_parser("synth", parents=[common], help="generate the built-in traffic stream")
-    p.add_argument("--steps", type=int, default=None, help="length of the whole series (default: built-in)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--train-ratio", type=float, default=None, help="leading share for training (default: config)")
+    p.add_argument("--steps", type=positive_int, default=None, help="length of the whole series (default: built-in)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--train-ratio", type=share, default=None, help="leading share for training (default: config)")
     p.add_argument("--profile", default="default", choices=list(PROFILES),
                    help="stream character: default; alt (other seasonality and drift schedule); pems (congestion "
                         "breakdown, as hard for the models as PeMS data); docs/data.md")
     p.set_defaults(handler=cmd_synth)
 
-    p = sub.add_parser("import", parents=[common], help="import CSV files (e.g. PeMS exports) as the stream")
+    p = sub.add_parser("import", parents=[common], help="import a numeric series from CSV files as the stream")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--column", default="Flow (Veh/5 Minutes)", help="numeric column to read")
-    p.add_argument("--train-ratio", type=float, default=None, help="leading share for training (default: config)")
+    p.add_argument("--column", default=None,
+                   help="numeric column to read (default: the PeMS flow column, or the only column "
+                        "besides the time column)")
+    p.add_argument("--time-column", default=None, metavar="NAME",
+                   help="column of time stamps, kept beside the values for plots and reports")
+    p.add_argument("--delimiter", type=single_char(DELIMITERS), default=None,
+                   help="field separator: ',', ';', '\\t' (or tab) or '|' (default: detected)")
+    p.add_argument("--decimal", type=single_char(DECIMALS), default=".",
+                   help="decimal mark: '.' (default) or ','")
+    p.add_argument("--non-negative", action="store_true", default=None,
+                   help="reject negative values (always on for the PeMS flow column)")
+    p.add_argument("--train-ratio", type=share, default=None, help="leading share for training (default: config)")
     p.add_argument("--fill", choices=["interpolate"], default=None, help="fill blank values instead of failing")
     p.set_defaults(handler=cmd_import)
 
@@ -54,12 +67,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from harmone.data.importer import import_csv
+    from harmone.data.importer import read_csv_series, store
+    from harmone.training import min_series_length
 
     workspace = Workspace.open(workspace_dir(args))
-    values = import_csv(args.files, column=args.column, fill=args.fill)
-    train, test = lifecycle.use_series(workspace, values, train_ratio=args.train_ratio)
-    print(f"Imported {len(values)} values from {len(args.files)} file(s):"
+    imported = read_csv_series(args.files, column=args.column, fill=args.fill, delimiter=args.delimiter,
+                               time_column=args.time_column, non_negative=args.non_negative,
+                               decimal=args.decimal)
+    stream = workspace.config.stream
+    ratio = stream.train_ratio if args.train_ratio is None else args.train_ratio
+    train, test = store(workspace.data_dir, imported, train_ratio=ratio, window=stream.window,
+                        min_train=min_series_length(stream.window, stream.fit_fraction))
+    stamps = " with time stamps" if imported.times is not None else ""
+    print(f"Imported {len(imported.values)} values of {imported.column!r}{stamps} from {len(args.files)} file(s):"
           f" {len(train)} for training, {len(test)} for the test stream")
     return 0
 
@@ -67,8 +87,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_drift(args: argparse.Namespace) -> int:
     from harmone.data.drift import induce, parse_region
 
+    from harmone.data.output_path import check_output_path
+
     workspace = Workspace.open(workspace_dir(args))
     regions = [parse_region(text) for text in args.region]
+    if args.plot is not None:  # before the question: a bad path should not cost a confirmation
+        check_output_path(args.plot, what="plot")
     if not args.yes:
         answer = input(f"Rewrite {workspace.test_path} with {len(regions)} drift region(s)? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("export", parents=[common], help="export logged data")
     p.add_argument("what", choices=["predictions"], help="what to export")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="output CSV file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.csv",
+                   help="output CSV file, replaced whole once complete; '-' writes to standard output")
     p.set_defaults(handler=cmd_export)
 
 
@@ -72,10 +77,39 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    workspace = Workspace.open(workspace_dir(args))
+    """Export through a temporary file: a failure never leaves a partial or clobbered output."""
+    from harmone.data.output_path import check_output_path
+
+    to_stdout = args.output == "-"
     output = Path(args.output)
-    with KnowledgeStore(workspace.db_path) as store:
-        count = store.export_predictions(output)
+    if not to_stdout:
+        check_output_path(output, what="export")
+    workspace = Workspace.open(workspace_dir(args))
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
+                               dir=None if to_stdout else output.parent)
+    os.close(fd)
+    try:
+        with KnowledgeStore(workspace.db_path) as store:
+            count = store.export_predictions(Path(tmp))
+        if to_stdout:
+            sys.stdout.flush()
+            with open(tmp, "rb") as handle:
+                shutil.copyfileobj(handle, sys.stdout.buffer)
+            return 0
+        os.chmod(tmp, _new_file_mode(output))
+        os.replace(tmp, output)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     print(f"Wrote {count} predictions to {output}")
     return 0

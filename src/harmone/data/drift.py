@@ -1,9 +1,10 @@
 """Induce drift in a test stream on purpose, to watch the managing system react.
 
 A region ``START:END:SCALE:SHIFT`` replaces ``values[START:END]`` (indices into the test
-stream, END exclusive) by ``values * SCALE + SHIFT``, clipped at 0 because flow is never
-negative. ``induce`` keeps the original as a numbered backup, so every induction can be
-undone, and validates everything before it writes anything.
+stream, END exclusive) by ``values * SCALE + SHIFT``, clipped at 0 when the stream has no
+negative value (a count such as traffic flow stays a count). ``induce`` keeps the original
+as a numbered backup, so every induction can be undone, and validates everything (the plot
+path first) before it writes anything.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from harmone.atomic import fsync_dir, write_bytes
-from harmone.data.series import COLUMN, format_values, read_series
+from harmone.data.output_path import check_output_path
+from harmone.data.series import COLUMN, format_values, read_series, read_times
 from harmone.errors import DataError
 
 REGION_FORMAT = "START:END:SCALE:SHIFT"
@@ -54,7 +56,7 @@ def parse_region(text: str) -> Region:
     if not (math.isfinite(scale) and math.isfinite(shift)):
         raise DataError(f"region {text!r}: SCALE and SHIFT must be finite")
     if scale < 0:
-        raise DataError(f"region {text!r}: SCALE must be >= 0 (a negative scale would flip the flow)")
+        raise DataError(f"region {text!r}: SCALE must be >= 0 (a negative scale would flip the series)")
     if start < 0:
         raise DataError(f"region {text!r}: START must be >= 0")
     if start >= end:
@@ -82,16 +84,25 @@ def check_regions(regions: Sequence[Region], n_values: int) -> list[Region]:
 
 
 def apply_regions(values: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
-    """A new array with every region rescaled and shifted; the input is left as it was."""
+    """A new array with every region rescaled and shifted; the input is left as it was.
+
+    Results are clipped at 0 when no input value is negative, so a count stays a count.
+    """
     out = np.array(values, dtype=np.float64, copy=True)
+    floor = 0.0 if out.size and float(out.min()) >= 0 else -np.inf
     for region in check_regions(regions, len(out)):
         span = slice(region.start, region.end)
-        out[span] = np.maximum(out[span] * region.scale + region.shift, 0.0)
+        out[span] = np.maximum(out[span] * region.scale + region.shift, floor)
     return out
 
 
-def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region]) -> bytes:
-    """PNG bytes of the stream before and after, drift regions shaded."""
+#: Labelled ticks on a time axis.
+TIME_TICKS = 6
+
+
+def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region],
+                        times: Sequence[str] | None = None) -> bytes:
+    """PNG bytes of the stream before and after, drift regions shaded; stamps label the axis if given."""
     # Imported here: matplotlib costs ~0.3 s, and only plotting needs it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -105,8 +116,12 @@ def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence
     for i, region in enumerate(regions):
         ax.axvspan(region.start, region.end, color="tab:orange", alpha=0.2,
                    label="drift region" if i == 0 else None)
-    ax.set_xlabel("test stream index (one value per 5 minutes)")
-    ax.set_ylabel("flow (vehicles per 5 minutes)")
+    ax.set_xlabel("test stream index")
+    if times is not None and len(times) == len(before) and len(times):
+        ticks = np.linspace(0, len(times) - 1, min(TIME_TICKS, len(times))).astype(int)
+        ax.set_xticks(ticks, [times[i] for i in ticks], rotation=15)
+        ax.set_xlabel("time")
+    ax.set_ylabel("value")
     ax.set_title("Induced drift")
     ax.legend(loc="upper right")
     buffer = io.BytesIO()
@@ -114,9 +129,10 @@ def render_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence
     return buffer.getvalue()
 
 
-def plot_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region], path: Path) -> None:
+def plot_before_after(before: np.ndarray, after: np.ndarray, regions: Sequence[Region], path: Path,
+                      times: Sequence[str] | None = None) -> None:
     """Write the before/after PNG to ``path`` (atomically)."""
-    write_bytes(Path(path), render_before_after(before, after, regions))
+    write_bytes(Path(path), render_before_after(before, after, regions, times))
 
 
 def next_backup(path: Path) -> Path:
@@ -149,23 +165,25 @@ def _write_new(path: Path, data: bytes) -> None:
 def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = None) -> Path:
     """Apply ``regions`` to the test file in place; returns the backup of the original.
 
-    Order: read and validate, compute the new series and the plot, write the backup,
-    replace the test file atomically, write the plot. A failure before the backup leaves
-    nothing changed; after it, the original is always recoverable from the backup.
+    Order: check the plot path, read and validate, compute the new series and the plot,
+    write the backup, replace the test file atomically (time stamps kept), write the plot.
+    A failure before the backup leaves nothing changed; after it, the original is always
+    recoverable from the backup.
     """
     test_path = Path(test_path)
-    before = read_series(test_path, COLUMN)
-    original = test_path.read_bytes()
-    after = apply_regions(before, regions)
-    new_text = format_values(after, COLUMN).encode("utf-8")
-    png = None
     if plot is not None:
         plot = Path(plot)
         if plot.resolve() == test_path.resolve():
             raise DataError(f"{plot}: the plot would overwrite the test file")
-        if plot.is_dir():
-            raise DataError(f"{plot}: is a directory; give a file name for the plot, e.g. drift.png")
-        png = render_before_after(before, after, check_regions(regions, len(before)))
+        check_output_path(plot, what="plot", error=DataError)
+    before = read_series(test_path, COLUMN)
+    original = test_path.read_bytes()
+    after = apply_regions(before, regions)
+    times = read_times(test_path)
+    new_text = format_values(after, COLUMN, str(test_path), times).encode("utf-8")
+    png = None
+    if plot is not None:
+        png = render_before_after(before, after, check_regions(regions, len(before)), times)
     while True:
         backup = next_backup(test_path)
         try:

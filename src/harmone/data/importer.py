@@ -1,38 +1,75 @@
-"""Import a flow series from CSV exports such as PeMS station files.
+"""Import a numeric series from CSV files: PeMS station exports, prices, loads, readings.
 
 Rules (docs/data.md repeats them for users):
 
-- Each file is comma-separated with a header row; the named column is read, others ignored.
-- Files are concatenated in natural path order: ``2.csv`` before ``10.csv``, because PeMS
+- Each file has a header row. The delimiter (comma, semicolon, tab or pipe) is detected
+  from the first lines unless given; header names may be quoted or padded with spaces
+  (``"day", "DPB"`` names the columns ``day`` and ``DPB``).
+- The named column is read, others ignored. Without a name: the PeMS flow column when the
+  header has it, else the only column besides the time column.
+- Files are concatenated in natural path order: ``2.csv`` before ``10.csv``, because
   exports are usually numbered by month or week, and plain string order would put ``10``
   before ``2`` and silently scramble the series in time.
 - Thousands separators are accepted: ``"1,234"`` (a quoted field, as PeMS writes it) and
   ``1,234.5`` read as numbers. Only the strict pattern counts (groups of exactly three
-  digits), so a decimal comma such as ``"1,5"`` is an error, not 15.
+  digits), so a decimal comma such as ``"1,5"`` is an error, not 15. An unquoted decimal
+  comma in a comma-separated file shows as a row with more fields than the header: an
+  error, never a silently truncated value. ``decimal=","`` reads decimal commas.
 - A blank cell or ``NaN`` is an error unless ``fill="interpolate"``: gaps are then filled
   linearly between their neighbours (across file boundaries, since the files form one
   series), and leading or trailing gaps take the nearest value.
-- Infinite and negative values are errors: flow is a count of vehicles.
+- Infinite values and magnitudes beyond ``MAX_MAGNITUDE`` are errors. Negative values are
+  errors only for a series declared non-negative; the PeMS flow column always is (a count).
+- A time column, when named, is kept as text beside the values for plots and reports.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from harmone.data.series import column_index, header, read_text, rows
+from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header,
+                                 read_text, rows, split, train_size, write_split)
 from harmone.errors import DataError
 
 PEMS_COLUMN = "Flow (Veh/5 Minutes)"
 FILLS = ("interpolate",)
+DECIMALS = (".", ",")
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+_THOUSANDS_DOT = re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?")
 _DIGITS = re.compile(r"(\d+)")
 _MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "NA", "N/A", "n/a"}
+#: Lines looked at to detect the delimiter.
+_SNIFF_LINES = 30
+
+
+@dataclass(frozen=True)
+class Imported:
+    """An imported series: the values, the time stamps (or None) and where they came from."""
+
+    values: np.ndarray
+    times: list[str] | None
+    column: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class _Format:
+    """How the cells of one import are read."""
+
+    column: str | None
+    time_column: str | None
+    delimiter: str | None
+    decimal: str
+    non_negative: bool | None
+    allow_gaps: bool
 
 
 def natural_key(path: Path) -> tuple[tuple[int, object], ...]:
@@ -41,46 +78,120 @@ def natural_key(path: Path) -> tuple[tuple[int, object], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
 
 
-def _parse(path: Path, line: int, column: str, raw: str) -> float:
-    """One cell as a flow; NaN marks a gap the caller may fill."""
+def detect_delimiter(text: str, *, decimal: str = ".") -> str:
+    """The delimiter that splits the header into most fields that the rows agree with.
+
+    Candidates are comma, semicolon, tab and pipe (not the decimal mark). A file whose
+    header does not split is one column: comma (semicolon when comma is the decimal mark).
+    """
+    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    best: tuple[float, int] = (0.0, 1)
+    chosen = None
+    for candidate in DELIMITERS:
+        if candidate == decimal:
+            continue
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=candidate, skipinitialspace=True)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        agree = sum(count == counts[0] for count in counts) / len(counts)
+        if (agree, counts[0]) > best:
+            best, chosen = (agree, counts[0]), candidate
+    if chosen is not None:
+        return chosen
+    return "," if decimal != "," else ";"
+
+
+def _shown(delimiter: str) -> str:
+    return "'\\t'" if delimiter == "\t" else repr(delimiter)
+
+
+def _resolve_column(path: Path, names: list[str], fmt: _Format) -> str:
+    """The column to read: as given, else PeMS flow if present, else the only other column."""
+    if fmt.column is not None:
+        return fmt.column
+    if PEMS_COLUMN in names:
+        return PEMS_COLUMN
+    others = [n for n in names if n != fmt.time_column]
+    if len(others) == 1:
+        return others[0]
+    column_index(path, names, PEMS_COLUMN, fmt.delimiter or ",")  # raises, listing the columns
+    raise AssertionError("unreachable")
+
+
+def _number(text: str, decimal: str) -> str:
+    """Cell text in Python's float syntax: thousands separators dropped, decimal point."""
+    if decimal == ",":
+        if _THOUSANDS_DOT.fullmatch(text):
+            text = text.replace(".", "")
+        return text.replace(",", ".")
+    if _THOUSANDS.fullmatch(text):
+        return text.replace(",", "")
+    return text
+
+
+def _parse(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
+    """One cell as a value; NaN marks a gap the caller may fill."""
     text = raw.strip()
     if text in _MISSING:
         return math.nan
-    if _THOUSANDS.fullmatch(text):
-        text = text.replace(",", "")
     where = f"{path}: line {line}, column {column!r}"
     try:
-        value = float(text)
+        value = float(_number(text, fmt.decimal))
     except ValueError:
         raise DataError(f"{where}: {raw!r} is not a number") from None
-    if math.isinf(value):
-        raise DataError(f"{where}: {raw!r} is not a finite number")
-    if value < 0:
-        raise DataError(f"{where}: {raw!r} is negative; flow cannot be")
+    check_magnitude(where, raw, value)
+    non_negative = column == PEMS_COLUMN if fmt.non_negative is None else fmt.non_negative
+    if value < 0 and non_negative:
+        why = " (a PeMS flow is a count)" if column == PEMS_COLUMN else ""
+        raise DataError(f"{where}: {raw!r} is negative, but the series is declared non-negative{why}")
     return value
 
 
-def _read_file(path: Path, column: str, allow_gaps: bool) -> np.ndarray:
+def _too_many_fields(path: Path, line: int, row: list[str], n_names: int, delimiter: str) -> DataError:
+    hint = ""
+    if delimiter == ",":
+        hint = ("; a decimal comma? quote such values, use --decimal ',' "
+                "(with --delimiter ';' for semicolon-separated files), or write a decimal point")
+    shown = delimiter.join(row)
+    return DataError(f"{path}: line {line}: {len(row)} fields ({shown!r}) but the header has {n_names}{hint}")
+
+
+def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[str] | None]:
+    """The file's column (name, values) and its time stamps when a time column is named."""
     text = read_text(path)
-    index = column_index(path, header(path, text), column)
+    delimiter = fmt.delimiter or detect_delimiter(text, decimal=fmt.decimal)
+    names = header(path, text, delimiter)
+    column = _resolve_column(path, names, fmt)
+    if column == fmt.time_column:
+        raise DataError(f"{path}: column {column!r} cannot hold both the values and the time stamps")
+    index = column_index(path, names, column, delimiter)
+    time_index = column_index(path, names, fmt.time_column, delimiter) if fmt.time_column else None
     values: list[float] = []
-    for line, row in rows(path, text):
+    times: list[str] = []
+    for line, row in rows(path, text, delimiter):
+        if len(row) > len(names) and any(cell.strip() for cell in row[len(names):]):
+            raise _too_many_fields(path, line, row, len(names), delimiter)
         if len(row) <= index:
-            if row and not allow_gaps:
+            if row and not fmt.allow_gaps:
                 raise DataError(f"{path}: line {line}: only {len(row)} fields, "
                                 f"no value for column {column!r}")
             raw = ""
         else:
             raw = row[index]
-        value = _parse(path, line, column, raw)
-        if math.isnan(value) and not allow_gaps:
+        value = _parse(path, line, column, raw, fmt)
+        if math.isnan(value) and not fmt.allow_gaps:
             what = "blank value" if not raw.strip() else f"{raw!r} is a missing value"
             raise DataError(f"{path}: line {line}, column {column!r}: {what} "
                             f"(use --fill interpolate to fill gaps)")
         values.append(value)
+        if time_index is not None:
+            times.append(row[time_index].strip() if len(row) > time_index else "")
     if not values:
         raise DataError(f"{path}: no data rows below the header")
-    return np.asarray(values, dtype=np.float64)
+    return column, np.asarray(values, dtype=np.float64), times if time_index is not None else None
 
 
 def interpolate_gaps(values: np.ndarray) -> np.ndarray:
@@ -94,10 +205,26 @@ def interpolate_gaps(values: np.ndarray) -> np.ndarray:
     return np.interp(positions, positions[known], values[known])
 
 
-def import_csv(files: Sequence[Path], *, column: str = PEMS_COLUMN, fill: str | None = None) -> np.ndarray:
-    """One float64 series from ``files`` in natural path order (see the module rules)."""
+def _check_options(fill: str | None, delimiter: str | None, decimal: str) -> None:
     if fill is not None and fill not in FILLS:
         raise DataError(f"unknown fill {fill!r} (known: {', '.join(FILLS)})")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        known = ", ".join(_shown(d) for d in DELIMITERS)
+        raise DataError(f"unknown delimiter {_shown(delimiter)} (known: {known})")
+    if decimal not in DECIMALS:
+        raise DataError(f"unknown decimal mark {decimal!r} (known: '.', ',')")
+    if delimiter is not None and delimiter == decimal:
+        raise DataError(f"the delimiter and the decimal mark cannot both be {delimiter!r}")
+
+
+def read_csv_series(files: Sequence[Path], *, column: str | None = None, fill: str | None = None,
+                    delimiter: str | None = None, time_column: str | None = None,
+                    non_negative: bool | None = None, decimal: str = ".") -> Imported:
+    """One float64 series from ``files`` in natural path order (see the module rules).
+
+    ``non_negative=None`` checks the sign only for the PeMS flow column.
+    """
+    _check_options(fill, delimiter, decimal)
     if not files:
         raise DataError("no input files given")
     paths = sorted((Path(f) for f in files), key=natural_key)
@@ -106,9 +233,81 @@ def import_csv(files: Sequence[Path], *, column: str = PEMS_COLUMN, fill: str | 
         if path in seen:
             raise DataError(f"{path}: given more than once")
         seen.add(path)
-    parts = [_read_file(path, column, fill is not None) for path in paths]
+    fmt = _Format(column, time_column, delimiter, decimal, non_negative, fill is not None)
+    parts: list[np.ndarray] = []
+    stamps: list[str] = []
+    for path in paths:
+        found, values, times = _read_file(path, fmt)
+        fmt = replace(fmt, column=found)  # later files must have the same column
+        parts.append(values)
+        stamps.extend(times or [])
     values = np.concatenate(parts)
     if np.isnan(values).all():
         names = ", ".join(str(p) for p in paths)
-        raise DataError(f"{names}: column {column!r} has no values at all, nothing to interpolate from")
-    return interpolate_gaps(values) if fill == "interpolate" else values
+        raise DataError(f"{names}: column {fmt.column!r} has no values at all, nothing to interpolate from")
+    if fill == "interpolate":
+        values = interpolate_gaps(values)
+    return Imported(values, stamps if time_column else None, str(fmt.column), tuple(paths))
+
+
+def import_csv(files: Sequence[Path], *, column: str | None = None, fill: str | None = None,
+               delimiter: str | None = None, non_negative: bool | None = None,
+               decimal: str = ".") -> np.ndarray:
+    """The values of ``read_csv_series`` (without time stamps)."""
+    return read_csv_series(files, column=column, fill=fill, delimiter=delimiter,
+                           non_negative=non_negative, decimal=decimal).values
+
+
+def _ratio_range(n_values: int, min_train: int, min_test: int) -> tuple[float, float] | None:
+    """The smallest and largest two- or three-decimal train ratios that leave both parts long enough."""
+    for scale in (100, 1000):
+        ok = [k / scale for k in range(1, scale)
+              if train_size(n_values, k / scale) >= min_train
+              and n_values - train_size(n_values, k / scale) >= min_test]
+        if ok:
+            return ok[0], ok[-1]
+    return None
+
+
+def check_parts(n_values: int, train_ratio: float, *, window: int, min_train: int) -> None:
+    """Fail now, naming the numbers, when a part is too short for training or for one window."""
+    n_train = train_size(n_values, train_ratio)
+    n_test = n_values - n_train
+    min_test = window + 1
+    if n_train >= min_train and n_test >= min_test:
+        return
+    span = _ratio_range(n_values, min_train, min_test)
+    if span is None:
+        raise DataError(f"{n_values} values are too few: training needs at least {min_train} "
+                        f"(window {window}) and the test stream {min_test}; import at least "
+                        f"{min_train + min_test} values")
+    if n_train < min_train:
+        raise DataError(f"the training part would have {n_train} values ({n_values} values x train ratio "
+                        f"{train_ratio:g}) but training needs at least {min_train} (window {window}); "
+                        f"use --train-ratio {span[0]:g} or more")
+    raise DataError(f"the test stream would have {n_test} values ({n_values} values, train ratio "
+                    f"{train_ratio:g}) but needs at least {min_test} (window {window} + 1); "
+                    f"use --train-ratio {span[1]:g} or less")
+
+
+def store(data_dir: Path, imported: Imported, *, train_ratio: float, window: int,
+          min_train: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Split the import into the workspace's training and test files (with time stamps if any).
+
+    ``min_train`` is what training needs (``training.min_series_length``); None skips that
+    check, leaving it to ``train``.
+    """
+    if not 0.0 < train_ratio < 1.0:
+        raise DataError(f"train ratio {train_ratio} must be between 0 and 1")
+    check_parts(len(imported.values), train_ratio, window=window,
+                min_train=max(min_train or 0, window + 1))
+    train, test = split(imported.values, train_ratio, window=window)
+    times = None
+    if imported.times is not None:
+        times = (imported.times[:len(train)], imported.times[len(train):])
+    write_split(data_dir, train, test, times)
+    return train, test
+
+
+__all__ = ["Imported", "MAX_MAGNITUDE", "PEMS_COLUMN", "check_parts", "detect_delimiter", "import_csv",
+           "interpolate_gaps", "natural_key", "read_csv_series", "store"]

@@ -1,9 +1,11 @@
 """The stream on disk: one numeric column in a CSV file with a header row.
 
 A workspace holds the series as two files, the training split and the test stream that
-inference replays. Reading is strict: a value that is blank, not a number or not finite is
-an error naming the file, the line (the header is line 1), the column and the value, since
-a silently skipped row would shift every later prediction.
+inference replays. Reading is strict: a value that is blank, not a number, not finite or
+beyond ``MAX_MAGNITUDE`` is an error naming the file, the line (the header is line 1), the
+column and the value, since a silently skipped row would shift every later prediction.
+An imported series may keep its time stamps in a ``time`` column beside the values, for
+plots and reports; readers of the values ignore it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +27,12 @@ from harmone.errors import DataError
 TRAIN_FILE = "flow_data_train.csv"
 TEST_FILE = "flow_data_test.csv"
 COLUMN = "flow"
+#: Optional column of time stamps (text, as imported) stored beside the values.
+TIME_COLUMN = "time"
+#: Largest accepted magnitude: beyond it squared errors overflow float64 and R² turns nan.
+MAX_MAGNITUDE = 1e15
+#: Delimiters that a header line may reveal (see ``delimiter_hint``).
+DELIMITERS = (",", ";", "\t", "|")
 
 
 def train_size(n_values: int, train_ratio: float) -> int:
@@ -51,27 +60,51 @@ def read_text(path: Path) -> str:
     return text
 
 
-def header(path: Path, text: str) -> list[str]:
-    """The column names of the first row, stripped of surrounding spaces."""
+def _reader(text: str, delimiter: str) -> Any:
+    # skipinitialspace: `"day", "DPB"` is two quoted names, not `' "DPB"'`.
+    return csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+
+
+def clean_name(name: str) -> str:
+    """A header name without surrounding spaces or stray quotes."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        name = name[1:-1].strip()
+    return name
+
+
+def header(path: Path, text: str, delimiter: str = ",") -> list[str]:
+    """The column names of the first row, stripped of surrounding spaces and quotes."""
     try:
-        names = next(csv.reader(io.StringIO(text)))
+        names = next(_reader(text, delimiter))
     except csv.Error as exc:
         raise DataError(f"{path}: line 1: not valid CSV ({exc})") from None
-    return [name.strip() for name in names]
+    return [clean_name(name) for name in names]
 
 
-def column_index(path: Path, names: list[str], column: str) -> int:
+def delimiter_hint(names: list[str], delimiter: str) -> str:
+    """`` (the header looks ';'-separated: try --delimiter ';')`` when a name holds another delimiter."""
+    for other in DELIMITERS:
+        if other != delimiter and any(other in name for name in names):
+            shown = "'\\t'" if other == "\t" else repr(other)
+            return f"; the header looks {shown}-separated: try --delimiter {shown}"
+    return ""
+
+
+def column_index(path: Path, names: list[str], column: str, delimiter: str = ",") -> int:
     """Position of ``column`` in a header, or an error listing the columns found."""
     try:
         return names.index(column)
     except ValueError:
         found = ", ".join(repr(n) for n in names)
-        raise DataError(f"{path}: no column {column!r} (found: {found})") from None
+        close = [n for n in names if n.strip().lower() == column.strip().lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else delimiter_hint(names, delimiter)
+        raise DataError(f"{path}: no column {column!r} (found: {found}){hint}") from None
 
 
-def rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+def rows(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """Data rows with the file line each ends on (header = line 1); trailing blank lines dropped."""
-    reader = csv.reader(io.StringIO(text))
+    reader = _reader(text, delimiter)
     try:
         next(reader)
         blank: list[int] = []
@@ -97,8 +130,15 @@ def check_value(path: Path, line: int, column: str, raw: str) -> float:
         value = float(text)
     except ValueError:
         raise DataError(f"{where}: {raw!r} is not a number") from None
+    return check_magnitude(where, raw, value)
+
+
+def check_magnitude(where: str, raw: str, value: float) -> float:
+    """``value`` if finite and within ``MAX_MAGNITUDE``; otherwise an error quoting ``raw``."""
     if not math.isfinite(value):
         raise DataError(f"{where}: {raw!r} is not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise DataError(f"{where}: {raw!r} is beyond the supported magnitude {MAX_MAGNITUDE:g}")
     return value
 
 
@@ -124,7 +164,9 @@ def _fast_parse(text: str, index: int, n_columns: int) -> np.ndarray | None:
         values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
     except ValueError:
         return None
-    return values if values.size and bool(np.all(np.isfinite(values))) else None
+    if not values.size or not bool(np.all(np.abs(values) <= MAX_MAGNITUDE)):  # also false for nan
+        return None
+    return values
 
 
 def read_series(path: Path, column: str = COLUMN) -> np.ndarray:
@@ -150,10 +192,38 @@ def read_series(path: Path, column: str = COLUMN) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def format_values(values: np.ndarray, column: str, what: str = "values") -> str:
-    """CSV text whose numbers read back bit for bit (shortest round-trip repr)."""
+def read_times(path: Path) -> list[str] | None:
+    """The stored time stamps of a data file, or None when it has no ``time`` column."""
+    path = Path(path)
+    text = read_text(path)
+    names = header(path, text)
+    if TIME_COLUMN not in names:
+        return None
+    index = names.index(TIME_COLUMN)
+    return [row[index] if len(row) > index else "" for _, row in rows(path, text)]
+
+
+def _time_cell(stamp: str) -> str:
+    """A time stamp as one CSV field: quoted when it holds a comma or a quote."""
+    stamp = " ".join(str(stamp).split())  # no line breaks inside a stored field
+    if any(char in stamp for char in ',"'):
+        return '"' + stamp.replace('"', '""') + '"'
+    return stamp
+
+
+def format_values(values: np.ndarray, column: str, what: str = "values",
+                  times: Sequence[str] | None = None) -> str:
+    """CSV text whose numbers read back bit for bit (shortest round-trip repr).
+
+    With ``times`` (one per value) the file gets a leading ``time`` column.
+    """
     values = _as_finite_1d(values, what)
-    return column + "\n" + "".join(f"{v!r}\n" for v in values.tolist())
+    if times is None:
+        return column + "\n" + "".join(f"{v!r}\n" for v in values.tolist())
+    if len(times) != len(values):
+        raise DataError(f"{what}: {len(times)} time stamps for {len(values)} values")
+    body = "".join(f"{_time_cell(t)},{v!r}\n" for t, v in zip(times, values.tolist()))
+    return f"{TIME_COLUMN},{column}\n{body}"
 
 
 def _as_finite_1d(values: np.ndarray, what: str) -> np.ndarray:
@@ -164,6 +234,11 @@ def _as_finite_1d(values: np.ndarray, what: str) -> np.ndarray:
     if bad.size:
         first = int(bad[0])
         raise DataError(f"{what}: refusing to write value {float(array[first])!r} at index {first}: not finite")
+    big = np.flatnonzero(np.abs(array) > MAX_MAGNITUDE)
+    if big.size:
+        first = int(big[0])
+        raise DataError(f"{what}: refusing to write value {float(array[first])!r} at index {first}: "
+                        f"beyond the supported magnitude {MAX_MAGNITUDE:g}")
     return array
 
 
@@ -187,7 +262,8 @@ def split(values: np.ndarray, train_ratio: float, *, window: int) -> tuple[np.nd
     return values[:n_train].copy(), values[n_train:].copy()
 
 
-def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray) -> tuple[Path, Path]:
+def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
+                times: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[Path, Path]:
     """Write both files so that a new training file never sits beside an old test file.
 
     Both are written in full to temporary names and fsynced first; only then are they
@@ -195,10 +271,12 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray) -> tuple[Pa
     renames leaves the old pair; the only remaining window is between the two renames
     (microseconds), where the new test file sits beside the old training file. Renaming
     the test file first means the model's training data is never newer than the stream.
+    ``times`` (training stamps, test stamps) adds a ``time`` column to both files.
     """
     data_dir = Path(data_dir)
-    texts = {name: format_values(values, COLUMN, str(data_dir / name))
-             for name, values in ((TEST_FILE, test), (TRAIN_FILE, train))}
+    train_times, test_times = times if times is not None else (None, None)
+    texts = {name: format_values(values, COLUMN, str(data_dir / name), stamps)
+             for name, values, stamps in ((TEST_FILE, test, test_times), (TRAIN_FILE, train, train_times))}
     data_dir.mkdir(parents=True, exist_ok=True)
     temps: dict[str, str] = {}
     try:
