@@ -31,7 +31,7 @@ def detect_season(values: np.ndarray, max_season: int = MAX_SEASON) -> int:
     autocorrelation first drops below zero; of the positive peaks up to ``max_season`` steps
     (leaving at least two seasons in the data), the shortest within 10 % of the highest wins,
     so a multiple of the season does not beat the season by noise. 1 (persistence) when no
-    peak stands out of noise (two standard errors, ``2 / sqrt(n)``).
+    peak stands out of noise.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
@@ -52,8 +52,9 @@ def detect_season(values: np.ndarray, max_season: int = MAX_SEASON) -> int:
         return 1
     lags = np.arange(int(below[0]) + 2, longest + 1)
     peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0.0)]
-    # Below about two standard errors of white noise's autocorrelation, a peak is noise.
-    if not peaks.size or float(acf[peaks].max()) < 2.0 / np.sqrt(n):
+    # White noise has autocorrelations of standard error 1/sqrt(n); the highest of a few
+    # hundred lags reaches about 3/sqrt(n), so a season must stand above 4/sqrt(n).
+    if not peaks.size or float(acf[peaks].max()) < 4.0 / np.sqrt(n):
         return 1
     best = float(acf[peaks].max())
     return int(peaks[np.flatnonzero(acf[peaks] >= 0.9 * best)[0]])
@@ -99,15 +100,15 @@ class _NaiveModel(Model):
         return 1
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"lag": np.asarray([self._lag()], dtype=np.int64)}
+        return {"lag": np.asarray([float(self._lag())])}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
         model = cls(**params)
         cls.check_params(model.params)
-        lag = np.asarray(arrays["lag"])
-        if lag.shape != (1,) or lag.dtype.kind not in "iu" or int(lag[0]) < 1:
-            raise ValueError(f"array 'lag' must hold one positive integer, got {lag!r}")
+        lag = np.asarray(arrays["lag"], dtype=np.float64)
+        if lag.shape != (1,) or not np.isfinite(lag[0]) or lag[0] < 1 or lag[0] != int(lag[0]):
+            raise ValueError(f"array 'lag' must hold one positive whole number, got {lag!r}")
         model.lag_ = int(lag[0])
         return model
 
