@@ -4,7 +4,8 @@ For each series every model kind is trained on the leading part as a workspace w
 (``harmone.training.train``: fit on 80 %, hold out the rest) and then predicts the test part
 one step at a time, with the series so far as history. Reported per kind and setting:
 held-out R², skill over persistence (``1 - SSE / SSE_persistence``) and fit time, over
-``RUNS`` runs (the seed drives the LSTM and the built-in streams). The public series are
+``RUNS`` runs (as [min, max]); for Ridge and the SVR also each default choice on its own
+(``ABLATIONS``) (the seed drives the LSTM and the built-in streams). The public series are
 short, so they are split at ``PUBLIC_TRAIN_RATIO``; the built-in streams use their default
 split and the first ``SYNTH_TEST`` test values.
 
@@ -34,6 +35,12 @@ SYNTH_PROFILES = ("default", "alt", "pems")
 SYNTH_TEST = 6000
 LEARNED = ("linear", "svm", "lstm")
 SETTINGS = {"default": Config(), "published": Config(models=published_models({}))}
+#: Ablations for the cheap kinds: each default choice alone (representation, validated strength).
+ABLATIONS = {
+    "relative-fixed": Config(models={"linear": {"select": "fixed"}, "svm": {"select": "fixed", "tol": 0.16}}),
+    "minmax-validated": Config(models={"linear": {"inputs": "minmax"}, "svm": {"inputs": "minmax"}}),
+}
+ABLATED = ("linear", "svm")
 
 
 def load_series(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -79,7 +86,8 @@ def run() -> dict[str, Any]:
         for name, (train_part, test_part) in load_series(seed).items():
             sizes[name] = [len(train_part), len(test_part)]
             for kind in kinds():
-                for setting, config in SETTINGS.items():
+                settings = {**SETTINGS, **ABLATIONS} if kind in ABLATED else SETTINGS
+                for setting, config in settings.items():
                     result = evaluate(kind, config, train_part, test_part, seed)
                     raw.setdefault(name, {}).setdefault(kind, {}).setdefault(setting, []).append(result)
             window = SETTINGS["default"].stream.window
