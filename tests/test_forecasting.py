@@ -203,3 +203,15 @@ def test_the_engine_serves_a_seasonal_version_with_a_whole_season_of_history(tmp
     assert late and all(p.predicted_value == test[p.position - season] for p in late)
     early = [p for p in predictions if p is not None and p.position < season]
     assert early and all(p.predicted_value == test[p.position - 1] for p in early)
+
+
+def test_the_representation_is_validated_with_the_rest_of_the_config() -> None:
+    from harmone import config as config_mod
+    from harmone.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[models.linear\].*inputs must be one of relative, minmax"):
+        config_mod.from_mapping({"models": {"linear": {"inputs": "zscore"}}})
+    with pytest.raises(ConfigError, match=r"\[models.seasonal\].*season"):
+        config_mod.from_mapping({"models": {"seasonal": {"season": -2}}})
+    loaded = config_mod.from_mapping({"models": {"svm": {"inputs": "minmax", "select": "fixed"}}})
+    assert loaded.model_params("svm")["inputs"] == "minmax"
