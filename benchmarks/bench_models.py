@@ -74,8 +74,9 @@ def run() -> dict[str, Any]:
             # Time the model as the server holds it: loaded from its saved arrays.
             version.model.save(Path(tmp) / kind)
             served = model_class(kind).load(Path(tmp) / kind)
-            scaled = version.scaler.transform(series)
-            windows = [scaled[i:i + window].tolist() for i in range(len(scaled) - window)]
+            width = max(window, version.scaler.context or window)
+            raw = np.lib.stride_tricks.sliding_window_view(series[:-1], width)
+            windows = version.scaler.encode(raw)[0].tolist()
             predict_us[kind] = _predict_one_us(served, windows)
     retrain = train("lstm", series[-RETRAIN_LENGTH:], config, retrain=True, seed=SEED)
     return {

@@ -11,6 +11,10 @@ from harmone.workspace import Workspace
 
 #: Config edits that keep training fast in tests (the LSTM trains 2 epochs).
 FAST_CONFIG = {"epochs = 50": "epochs = 2"}
+#: Config edits that give linear and svm the published representation and hyperparameters
+#: (min-max inputs, fixed alpha / C and tol), for tests that pin exact model outputs.
+PUBLISHED_MODELS = {'inputs = "relative"\nselect = "validation"': 'inputs = "minmax"\nselect = "fixed"',
+                    "tol = 0.001": "tol = 0.16"}
 
 
 def seasonal_series(n: int, seed: int = 0) -> np.ndarray:

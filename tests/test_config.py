@@ -7,6 +7,7 @@ import pytest
 from harmone import config
 from harmone.config import Config
 from harmone.errors import ConfigError
+from harmone.models import published_models
 from harmone.workspace import Workspace
 
 
@@ -20,10 +21,13 @@ def test_defaults_are_the_published_constants() -> None:
     assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_s) == (0.75, 0.75, 10.0, 400.0)
     assert (c.retrain.interval_s, c.retrain.window) == (500.0, 1500)
     assert (c.energy.e_min_uj, c.energy.e_max_uj) == (0.0, 25000.0)
-    assert c.model_params("linear") == {"alpha": 256.0}
-    assert c.model_params("linear", retrain=True) == {"alpha": 200.0}
-    assert c.model_params("svm")["C"] == 0.05 and c.model_params("svm")["tol"] == 0.16
-    lstm = c.model_params("lstm")
+    # The published model settings are one setting away (what --published-constants selects).
+    p = c.replace(models=published_models(c.models))
+    assert p.model_params("linear") == {"alpha": 256.0, "inputs": "minmax", "select": "fixed", "context": 0}
+    assert p.model_params("linear", retrain=True)["alpha"] == 200.0
+    assert p.model_params("svm")["C"] == 0.05 and p.model_params("svm")["tol"] == 0.16
+    assert p.model_params("svm")["inputs"] == p.model_params("lstm")["inputs"] == "minmax"
+    lstm = p.model_params("lstm")
     assert (lstm["hidden_size"], lstm["learning_rate"], lstm["batch_size"], lstm["epochs"]) == (50, 0.001, 16, 50)
 
 
@@ -32,7 +36,7 @@ def test_rendered_file_round_trips_to_the_defaults(tmp_path: Path) -> None:
     path.write_text(config.render())
     assert config.load(path) == Config(models=config.load(path).models)
     loaded = config.load(path)
-    assert loaded.model_params("linear", retrain=True) == {"alpha": 200.0}
+    assert loaded.model_params("linear", retrain=True) == {**Config().model_params("linear"), "alpha": 200.0}
     assert loaded.switch == Config().switch
 
 

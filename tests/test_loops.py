@@ -20,7 +20,7 @@ from harmone.repository import ModelRepository
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
 
-from conftest import make_workspace
+from conftest import FAST_CONFIG, PUBLISHED_MODELS, make_workspace
 
 WINDOW = 200
 
@@ -41,8 +41,11 @@ def _add_version(workspace: Workspace, kind: str, values: np.ndarray) -> int:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    """linear and svm each with one version trained on N(200, 10); linear serves."""
-    workspace = make_workspace(tmp_path / "ws")
+    """linear and svm each with one version trained on N(200, 10); linear serves.
+
+    Published representation: these checks need a version that does not carry over to a new level.
+    """
+    workspace = make_workspace(tmp_path / "ws", config_edits={**FAST_CONFIG, **PUBLISHED_MODELS})
     _add_version(workspace, "linear", normal(200, 600))
     _add_version(workspace, "svm", normal(200, 600, seed=1))
     workspace.write_active_model("linear")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from harmone import lifecycle
 from harmone.clock import SimulatedClock
 from harmone.inference import InferenceEngine
 from harmone.knowledge import KnowledgeStore
@@ -23,7 +25,7 @@ from harmone.repository import ModelRepository
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
 
-from conftest import seasonal_series
+from conftest import FAST_CONFIG, PUBLISHED_MODELS, make_workspace, seasonal_series
 
 
 def _plan(action: str, target: str | None) -> SwitchPlan:
@@ -53,7 +55,17 @@ def test_a_switch_plan_changes_the_model_the_engine_serves(trained_workspace: Wo
         assert engine.step().model == "svm"
 
 
-def test_reuse_serves_the_old_version_with_its_own_scaler(trained_workspace: Workspace) -> None:
+@pytest.fixture
+def published_workspace(tmp_path: Path) -> Workspace:
+    """Like ``trained_workspace``, with linear and svm in the published min-max representation."""
+    workspace = make_workspace(tmp_path / "ws", config_edits={**FAST_CONFIG, **PUBLISHED_MODELS})
+    lifecycle.train_initial(workspace, ["linear", "svm"])
+    workspace.write_active_model("linear")
+    return workspace
+
+
+def test_reuse_serves_the_old_version_with_its_own_scaler(published_workspace: Workspace) -> None:
+    trained_workspace = published_workspace
     repo = ModelRepository(trained_workspace)
     # Version 2 is trained on data on another scale, so its scaler differs from version 1's.
     shifted = seasonal_series(900, seed=5) * 3 + 500
@@ -74,7 +86,8 @@ def test_reuse_serves_the_old_version_with_its_own_scaler(trained_workspace: Wor
 
 
 def test_retraining_stores_a_promoted_version_with_own_scaler_snapshot_reason_and_retrain_params(
-        trained_workspace: Workspace) -> None:
+        published_workspace: Workspace) -> None:
+    trained_workspace = published_workspace
     repo = ModelRepository(trained_workspace)
     data = seasonal_series(600, seed=9) + 1000
     meter = FakeMeter()
@@ -141,7 +154,8 @@ def _fast_cycle(n: int) -> np.ndarray:
     return 200 + 150 * np.sin(2 * np.pi * t / 24)
 
 
-def test_validated_drift_retraining_promotes_only_a_better_version(trained_workspace: Workspace) -> None:
+def test_validated_drift_retraining_promotes_only_a_better_version(published_workspace: Workspace) -> None:
+    trained_workspace = published_workspace
     repo = ModelRepository(trained_workspace)
     config = trained_workspace.config
     assert config.drift.validate and not config.retrain.validate

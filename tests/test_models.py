@@ -209,24 +209,42 @@ def test_linear_matches_sklearn_ridge(alpha: float, data: tuple[np.ndarray, np.n
     from sklearn.linear_model import Ridge
 
     X, y = data
-    ours = model_class("linear")(alpha=alpha).fit(X[:150], y[:150])
+    ours = model_class("linear")(alpha=alpha, select="fixed").fit(X[:150], y[:150])
     reference = Ridge(alpha=alpha).fit(X[:150], y[:150])
     np.testing.assert_allclose(ours.to_arrays()["coef"], reference.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.predict(X[150:]), reference.predict(X[150:]), rtol=1e-9, atol=1e-12)
 
 
-def test_linear_uses_published_alphas() -> None:
+def test_linear_published_setting_restores_the_published_alphas() -> None:
     cls = model_class("linear")
-    assert cls.default_params == {"alpha": 256.0}
+    published = {**cls.default_params, **cls.published_params}
+    assert published == {"alpha": 256.0, "inputs": "minmax", "select": "fixed", "context": 0}
     assert cls.default_retrain_params == {"alpha": 200.0}
 
 
-def test_svm_matches_sklearn_svr(fitted: dict[str, Model], data: tuple[np.ndarray, np.ndarray]) -> None:
+def test_svm_published_setting_matches_sklearn_svr(data: tuple[np.ndarray, np.ndarray]) -> None:
     from sklearn.svm import SVR
 
     X, y = data
+    cls = model_class("svm")
+    ours = cls(**cls.published_params).fit(X, y)
     reference = SVR(kernel="linear", C=0.05, tol=0.16, epsilon=0.1).fit(X, y)
-    np.testing.assert_allclose(fitted["svm"].predict(X), reference.predict(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["linear", "svm"])
+def test_validation_regularises_more_when_there_is_nothing_to_learn(kind: str) -> None:
+    """On a random walk the best forecast of the change is zero: validation picks the strongest setting."""
+    rng = np.random.default_rng(3)
+    walk = np.cumsum(rng.standard_normal(400))
+    X, y = make_windows(walk, 5)
+    X, y = X - X[:, -1:], y - X[:, -1]
+    signal = np.sin(np.arange(400) / 3.0)
+    Xs, ys = make_windows(signal, 5)
+    noisy, clean = model_class(kind)().fit(X, y), model_class(kind)().fit(Xs - Xs[:, -1:], ys - Xs[:, -1])
+    name = "alpha" if kind == "linear" else "C"
+    stronger = (lambda a, b: a > b) if kind == "linear" else (lambda a, b: a < b)
+    assert stronger(noisy.selected_[name], clean.selected_[name])
 
 
 @pytest.mark.parametrize("kind", ["linear", "svm"])

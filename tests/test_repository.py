@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from harmone.errors import ModelError
+from harmone.models import published_models
 from harmone.repository import ModelRepository
 from harmone.training import train
 from harmone.workspace import Workspace
@@ -72,8 +73,9 @@ def test_a_crashed_writer_leaves_no_visible_version(workspace: Workspace) -> Non
 
 def test_reused_version_serves_with_its_own_scaler(workspace: Workspace) -> None:
     repo = ModelRepository(workspace)
-    low = train("linear", seasonal_series(1000, 0), workspace.config)
-    high = train("linear", seasonal_series(1000, 0) * 3 + 500, workspace.config)
+    config = workspace.config.replace(models=published_models(workspace.config.models))
+    low = train("linear", seasonal_series(1000, 0), config)
+    high = train("linear", seasonal_series(1000, 0) * 3 + 500, config)
     repo.add_version(low, reason="initial")
     repo.add_version(high, reason="retrain")
     served_low, served_high = repo.load("linear", 1), repo.load("linear", 2)

@@ -9,12 +9,14 @@ from harmone.config import Config, StreamConfig
 from harmone.data.windowing import make_windows
 from harmone.errors import DataError, ModelError
 from harmone.metrics import mean_absolute_error, r2_score
-from harmone.models import kinds, model_class
+from harmone.models import kinds, model_class, published_models
 from harmone.training import TrainedModel, train
 
 NOISE_SD = 4.0
 #: Few LSTM epochs keep the file fast; enough to learn a clean sine.
 FAST = Config(models={"lstm": {"epochs": 10}})
+#: The published representation (min-max scaling, fixed strengths), for checks of its arithmetic.
+PUBLISHED = Config(models=published_models({}))
 
 
 def sine_series(n_values: int, seed: int = 0) -> np.ndarray:
@@ -25,13 +27,13 @@ def sine_series(n_values: int, seed: int = 0) -> np.ndarray:
 
 def test_holdout_is_the_chronological_tail() -> None:
     series = sine_series(300)
-    version = train("linear", series, Config())
+    version = train("linear", series, PUBLISHED)
     n_windows = 300 - 5
     assert version.metrics["n_fit"] == int(n_windows * 0.8) == 236
     assert version.metrics["n_holdout"] == n_windows - 236
 
     X, y = make_windows(version.scaler.transform(series), 5)
-    refit = model_class("linear")(alpha=256.0).fit(X[:236], y[:236])
+    refit = model_class("linear")(alpha=256.0, select="fixed").fit(X[:236], y[:236])
     np.testing.assert_allclose(version.model.predict(X), refit.predict(X), rtol=1e-12)
 
     predicted = version.scaler.inverse_transform(version.model.predict(X[236:]))
@@ -52,8 +54,8 @@ def test_metrics_are_sensible_on_a_noisy_sine(kind: str) -> None:
 
 def test_a_better_fitting_model_scores_higher() -> None:
     series = sine_series(1200)
-    shrunk = train("linear", series, Config())
-    loose = train("linear", series, Config(models={"linear": {"alpha": 0.01}}))
+    shrunk = train("linear", series, PUBLISHED)
+    loose = train("linear", series, PUBLISHED.replace(models=published_models({"linear": {"alpha": 0.01}})))
     assert loose.metrics["holdout_r2"] > shrunk.metrics["holdout_r2"]
     assert loose.metrics["holdout_mae"] < shrunk.metrics["holdout_mae"]
 
@@ -103,7 +105,7 @@ def test_unknown_kind_is_a_model_error() -> None:
 def test_scaler_is_fitted_on_the_given_series_only() -> None:
     full = sine_series(600) + np.linspace(0, 300, 600)  # later data ranges higher
     part = full[:200]
-    version = train("linear", part, Config())
+    version = train("linear", part, PUBLISHED)
     assert version.scaler.min_ == part.min()
     assert version.scaler.max_ == part.max()
     assert version.scaler.max_ < full.max()

@@ -22,6 +22,7 @@ from harmone.config import Config
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
+from harmone.models import published_models
 from harmone.repository import ModelRepository
 from harmone.runner import RunSummary, run_approach
 from harmone.workspace import Workspace
@@ -60,12 +61,14 @@ def usable_output_dir(out_dir: Path) -> Path:
 
 
 def published_config(config: Config) -> Config:
-    """The paper's constants exactly: published energy range and budget rule, unvalidated adaptation."""
+    """The paper's constants exactly: published energy range and budget rule, unvalidated adaptation,
+    and the published model representation and hyperparameters (min-max inputs, fixed strengths)."""
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
         switch=dataclasses.replace(config.switch, budget_rule="published"),
         drift=dataclasses.replace(config.drift, validate=False, target="serving"),
         retrain=dataclasses.replace(config.retrain, validate=False),
+        models=published_models(config.models),
     )
 
 

@@ -99,7 +99,8 @@ class InferenceEngine:
         try:
             serving = self._current_model()
             i = self.position
-            window = self._stream[i - self._window:i].tolist()
+            width = max(self._window, serving.context_length or 0)
+            window = self._stream[max(0, i - width):i].tolist()
             started = time.perf_counter()
             predicted = serving.predict_next(window)
             latency_s = time.perf_counter() - started

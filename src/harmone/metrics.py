@@ -34,3 +34,19 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true, y_pred = _pair(y_true, y_pred)
     return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def skill_over_persistence(y_true: np.ndarray, y_pred: np.ndarray, y_persistence: np.ndarray) -> float:
+    """``1 - SSE / SSE_persistence``: the share of persistence's squared error a forecast removes.
+
+    1 is perfect, 0 is as good as predicting the last value, below 0 is worse than it. When
+    persistence is exact everywhere (a constant stretch) the ratio is undefined; the score is
+    then 0.0 for a forecast that is exact too and -1.0 otherwise, so it is always finite.
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_base = _pair(y_true, y_persistence)
+    sse = float(np.sum((y_true - y_pred) ** 2))
+    sse_base = float(np.sum((y_true - y_base) ** 2))
+    if sse_base == 0.0:
+        return 0.0 if sse == 0.0 else -1.0
+    return 1.0 - sse / sse_base

@@ -24,7 +24,7 @@ import numpy as np
 from harmone import atomic
 from harmone.errors import ModelError
 from harmone.models import Model, model_class
-from harmone.scaling import MinMaxScaler
+from harmone import scaling
 from harmone.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -39,23 +39,22 @@ _VERSION_DIR = re.compile(r"^version_(\d+)$")
 class ServingModel:
     """A loaded version ready to predict on the original scale of the stream."""
 
-    def __init__(self, kind: str, version: int, model: Model, scaler: MinMaxScaler) -> None:
+    def __init__(self, kind: str, version: int, model: Model, scaler: scaling.Representation) -> None:
         self.kind = kind
         self.version = version
         self.model = model
         self.scaler = scaler
-        self._lo = scaler.min_
-        self._range = scaler.range_
+        #: Past values this version needs (None: whatever the engine passes, as stored before).
+        self.context_length = scaler.context
+        self._predict_next = scaler.predict_next
 
     def predict_next(self, window: Sequence[float]) -> float:
-        """Next value from the last raw values, scaled with this version's own scaler."""
-        lo, span = self._lo, self._range
-        return self.model.predict_one([(v - lo) / span for v in window]) * span + lo
+        """Next value from the last raw values, encoded with this version's own representation."""
+        return self._predict_next(self.model, window)
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Batch form of `predict_next`, for evaluation."""
-        scaled = self.model.predict(self.scaler.transform(windows))
-        return self.scaler.inverse_transform(scaled)
+        return self.scaler.predict(self.model, windows)
 
 
 class ModelRepository:
@@ -111,7 +110,7 @@ class ModelRepository:
         model = model_class(kind).load(directory)
         scaler_path = directory / SCALER_FILE
         try:
-            scaler = MinMaxScaler.from_dict(json.loads(scaler_path.read_text(encoding="utf-8")))
+            scaler = scaling.from_dict(json.loads(scaler_path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise ModelError(f"{scaler_path}: scaler missing") from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -1,25 +1,84 @@
-"""Min-max scaling that travels with each model version.
+"""Input representations that travel with each model version.
 
-A version is served with the scaler fitted on *its own* training data; the stream is never
-scaled with statistics from the future (the original fitted on the whole test stream).
+A model never sees raw values: a representation encodes each window of past values (and its
+target) into the numbers the model learns from, and decodes the model's output back to the
+original scale. A version is served with the representation fitted on *its own* training
+data; the stream is never scaled with statistics from the future.
+
+Two representations, both affine maps per window (so a naive model that returns one encoded
+input returns that raw value):
+
+- ``minmax`` (published): ``(v - min) / (max - min)`` with the training data's min and max. A
+  level outside the training range is an extrapolation the model never saw.
+- ``relative`` (default): ``(v - last) / scale``, the window relative to its own last value,
+  and the target is the next change. ``scale`` is the spread of one-step changes in the
+  training data. A new level looks like any other, so a model carries over to it.
+
+Each fitted representation also records ``context``, the number of past values its model
+needs. Versions stored before that existed have ``context = None``: they are served with
+whatever window the engine passes, as they always were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Self
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Self
 
 import numpy as np
 
+#: Names accepted by the ``inputs`` hyperparameter of every model kind.
+REPRESENTATIONS = ("relative", "minmax")
 
-class MinMaxScaler:
-    def fit(self, values: np.ndarray) -> Self:
+
+class Predictor(Protocol):
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+    def predict_one(self, window: Sequence[float]) -> float: ...
+
+
+class _Representation:
+    """Shared serving logic: fit the window to ``context``, encode, predict, decode."""
+
+    context: int | None = None
+
+    def encode(self, windows: np.ndarray, targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        raise NotImplementedError
+
+    def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit_width(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Windows trimmed to ``context``; rows too short for it are flagged (they predict the last value)."""
+        windows = np.asarray(windows, dtype=np.float64)
+        n = self.context
+        if n is None or windows.shape[1] == n:
+            return windows, np.zeros(len(windows), dtype=bool)
+        if windows.shape[1] > n:
+            return windows[:, -n:], np.zeros(len(windows), dtype=bool)
+        return np.repeat(windows[:, -1:], n, axis=1), np.ones(len(windows), dtype=bool)
+
+    def predict(self, model: Predictor, windows: np.ndarray) -> np.ndarray:
+        """Predictions on the original scale for raw windows ``(n, width)``."""
+        fitted, short = self._fit_width(windows)
+        encoded, _ = self.encode(fitted)
+        out = self.decode(model.predict(encoded), fitted)
+        out[short] = fitted[short, -1]
+        return out
+
+
+class MinMaxScaler(_Representation):
+    """The published representation: min-max scaling on the training level."""
+
+    name = "minmax"
+
+    def fit(self, values: np.ndarray, context: int | None = None) -> Self:
         values = np.asarray(values, dtype=np.float64)
         self.min_ = float(np.min(values))
         self.max_ = float(np.max(values))
         span = self.max_ - self.min_
         # A constant series still needs an invertible map.
         self.range_ = span if span > 0 else 1.0
+        self.context = context
         return self
 
     def transform(self, values: np.ndarray) -> np.ndarray:
@@ -28,14 +87,113 @@ class MinMaxScaler:
     def inverse_transform(self, values: np.ndarray) -> np.ndarray:
         return np.asarray(values, dtype=np.float64) * self.range_ + self.min_
 
-    def to_dict(self) -> dict[str, float]:
-        return {"min": self.min_, "max": self.max_}
+    def encode(self, windows: np.ndarray, targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.transform(windows), None if targets is None else self.transform(targets)
+
+    def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        return self.inverse_transform(predicted)
+
+    def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
+        """One prediction in plain Python floats (the streaming hot path)."""
+        n = self.context
+        if n is not None and len(window) != n:
+            if len(window) < n:
+                return float(window[-1])
+            window = window[-n:]
+        lo, span = self.min_, self.range_
+        return model.predict_one([(v - lo) / span for v in window]) * span + lo
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"min": self.min_, "max": self.max_}
+        if self.context is not None:
+            out.update(representation=self.name, context=self.context)
+        return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, float]) -> MinMaxScaler:
+    def from_dict(cls, data: Mapping[str, Any]) -> MinMaxScaler:
         scaler = cls()
         scaler.min_ = float(data["min"])
         scaler.max_ = float(data["max"])
         span = scaler.max_ - scaler.min_
         scaler.range_ = span if span > 0 else 1.0
+        scaler.context = _context(data)
         return scaler
+
+
+class RelativeScaler(_Representation):
+    """The default representation: the window relative to its last value, in units of typical change."""
+
+    name = "relative"
+
+    def fit(self, values: np.ndarray, context: int | None = None) -> Self:
+        values = np.asarray(values, dtype=np.float64)
+        spread = float(np.std(np.diff(values))) if len(values) > 2 else 0.0
+        # A constant (or one-step) series still needs an invertible map.
+        self.scale_ = spread if spread > 0 and np.isfinite(spread) else 1.0
+        self.context = context
+        return self
+
+    def encode(self, windows: np.ndarray, targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        windows = np.asarray(windows, dtype=np.float64)
+        last = windows[:, -1:]
+        X = (windows - last) / self.scale_
+        if targets is None:
+            return X, None
+        return X, (np.asarray(targets, dtype=np.float64) - last[:, 0]) / self.scale_
+
+    def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
+        return np.asarray(windows, dtype=np.float64)[:, -1] + np.asarray(predicted, dtype=np.float64) * self.scale_
+
+    def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
+        """One prediction in plain Python floats (the streaming hot path)."""
+        n = self.context
+        if n is not None and len(window) != n:
+            if len(window) < n:
+                return float(window[-1])
+            window = window[-n:]
+        last, scale = float(window[-1]), self.scale_
+        return last + model.predict_one([(v - last) / scale for v in window]) * scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"representation": self.name, "scale": self.scale_, "context": self.context}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RelativeScaler:
+        scaler = cls()
+        scale = float(data["scale"])
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        scaler.scale_ = scale
+        scaler.context = _context(data)
+        return scaler
+
+
+Representation = MinMaxScaler | RelativeScaler
+
+
+def _context(data: Mapping[str, Any]) -> int | None:
+    value = data.get("context")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"context must be a positive integer, got {value!r}")
+    return value
+
+
+def make(name: str) -> Representation:
+    """An unfitted representation by its ``inputs`` name."""
+    if name == "minmax":
+        return MinMaxScaler()
+    if name == "relative":
+        return RelativeScaler()
+    raise ValueError(f"inputs must be one of {', '.join(REPRESENTATIONS)}, got {name!r}")
+
+
+def from_dict(data: Mapping[str, Any]) -> Representation:
+    """Read a stored representation; files without a name are the published min-max scaler."""
+    name = data.get("representation", "minmax")
+    if name == "minmax":
+        return MinMaxScaler.from_dict(data)
+    if name == "relative":
+        return RelativeScaler.from_dict(data)
+    raise ValueError(f"unknown representation {name!r}")

@@ -1,9 +1,14 @@
 """The one place where a raw series becomes a trained model version.
 
 First training, drift retraining and periodic retraining all go through ``train``, so every
-version is built the same way: a scaler fitted on its own training data, chronological
-fit/holdout split, metrics on the original scale, and a snapshot of the data it saw (what
-version reuse later compares against).
+version is built the same way: a representation (the ``inputs`` hyperparameter, see
+``scaling.py``) fitted on its own training data, chronological fit/holdout split, metrics on
+the original scale (including skill over persistence on the same holdout), and a snapshot of
+the data it saw (what version reuse later compares against).
+
+The holdout is the same values whatever the kind: the targets after the first
+``window + n_fit`` values. A kind that looks further back (``context`` above the stream
+window, a seasonal model) fits on fewer windows, never on holdout values.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import numpy as np
 from harmone.config import Config
 from harmone.data.windowing import make_windows
 from harmone.errors import ConfigError, DataError
-from harmone.metrics import mean_absolute_error, r2_score
+from harmone import scaling
+from harmone.metrics import mean_absolute_error, r2_score, skill_over_persistence
 from harmone.models import Model, model_class
 from harmone.models.base import Progress
-from harmone.scaling import MinMaxScaler
+from harmone.scaling import Representation
 
 #: Fewest windows to fit on, and fewest held out (R² needs at least two values to vary).
 MIN_FIT_WINDOWS = 2
@@ -29,14 +35,16 @@ MIN_HOLDOUT_WINDOWS = 2
 
 @dataclass(frozen=True, eq=False)
 class TrainedModel:
-    """A model version: the fitted model, the scaler it is served with, and its provenance."""
+    """A model version: the fitted model, the representation it is served with, and its provenance."""
 
     kind: str
     model: Model
-    scaler: MinMaxScaler
+    #: The fitted representation (``scaling.MinMaxScaler`` or ``scaling.RelativeScaler``).
+    scaler: Representation
     #: The raw training series on the original scale (read-only).
     snapshot: np.ndarray
-    #: ``holdout_r2``, ``holdout_mae`` (original units), ``n_fit``, ``n_holdout``.
+    #: ``holdout_r2``, ``holdout_mae`` (original units), ``holdout_skill`` (over persistence),
+    #: ``n_fit``, ``n_holdout``, ``context`` and ``selected`` (hyperparameters chosen by validation).
     metrics: dict[str, Any]
     params: dict[str, Any]
     train_time_s: float
@@ -81,15 +89,19 @@ def _check_series(series: np.ndarray) -> np.ndarray:
     return values
 
 
-def holdout_windows(series: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The raw windows and targets that `train` holds out of fitting on `series`: the newest part.
 
     Validated adaptation compares a new version with the serving one on exactly these.
+    ``width`` (a version's context) widens the windows where the series allows; a version
+    given fewer values than its context predicts the last value.
     """
     values = np.asarray(series, dtype=np.float64)
-    X, y = make_windows(values, config.stream.window)
-    n_fit = split_point(len(X), config.stream.fit_fraction)
-    return X[n_fit:], y[n_fit:]
+    window = config.stream.window
+    first = window + split_point(len(values) - window, config.stream.fit_fraction)
+    wide = min(max(window, width or window), first)
+    X, y = make_windows(values, wide)
+    return X[first - wide:], y[first - wide:]
 
 
 def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = False, seed: int = 0,
@@ -105,7 +117,39 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     if len(values) < needed:
         raise DataError(f"training series has {len(values)} values; training needs at least {needed} "
                         f"(window {window}, fit_fraction {fit_fraction})")
+    model, representation = _new_model(kind, config, retrain)
 
+    first_holdout = window + split_point(len(values) - window, fit_fraction)
+    context = model.plan_context(values[:first_holdout], window)
+    if first_holdout - context < MIN_FIT_WINDOWS:
+        raise DataError(f"training series has {len(values)} values; {kind} looks back {context} values and "
+                        f"needs at least {context + MIN_FIT_WINDOWS} before its holdout (raise the training share "
+                        f"with --train-ratio, or lower the context)")
+    scaler = scaling.make(representation).fit(values, context)
+    raw_X, actual_all = make_windows(values, context)
+    X, y = scaler.encode(raw_X, actual_all)
+    assert y is not None
+    cut = first_holdout - context
+    model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
+
+    predicted = scaler.decode(model.predict(X[cut:]), raw_X[cut:])
+    actual = actual_all[cut:]
+    metrics = {
+        "holdout_r2": r2_score(actual, predicted),
+        "holdout_mae": mean_absolute_error(actual, predicted),
+        "holdout_skill": skill_over_persistence(actual, predicted, raw_X[cut:, -1]),
+        "n_fit": int(cut),
+        "n_holdout": int(len(actual)),
+        "context": int(context),
+        "selected": dict(getattr(model, "selected_", {})),
+    }
+    values.setflags(write=False)
+    return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,
+                        params=dict(model.params), train_time_s=time.perf_counter() - started)
+
+
+def _new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:
+    """An unfitted model with the configured hyperparameters, and the name of its representation."""
     cls = model_class(kind)
     params = config.model_params(kind, retrain=retrain)
     try:
@@ -113,21 +157,4 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     except ValueError as exc:
         section = f"[models.{kind}.retrain]" if retrain else f"[models.{kind}]"
         raise ConfigError(f"{section}: {exc}") from None
-    model = cls(**params)
-
-    scaler = MinMaxScaler().fit(values)
-    X, y = make_windows(scaler.transform(values), window)
-    n_fit = split_point(len(X), fit_fraction)
-    model.fit(X[:n_fit], y[:n_fit], seed=seed, progress=progress)
-
-    predicted = scaler.inverse_transform(model.predict(X[n_fit:]))
-    actual = values[window + n_fit:]
-    metrics = {
-        "holdout_r2": r2_score(actual, predicted),
-        "holdout_mae": mean_absolute_error(actual, predicted),
-        "n_fit": int(n_fit),
-        "n_holdout": int(len(actual)),
-    }
-    values.setflags(write=False)
-    return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,
-                        params=dict(model.params), train_time_s=time.perf_counter() - started)
+    return cls(**params), str(params.get("inputs", "minmax"))

@@ -47,4 +47,14 @@ def model_class(kind: str) -> type[Model]:
         raise ModelError(f"unknown model kind {kind!r} (known: {', '.join(sorted(_REGISTRY))})") from None
 
 
-__all__ = ["Model", "kinds", "model_class", "register"]
+def published_models(models: dict[str, dict]) -> dict[str, dict]:
+    """``[models]`` overrides with every kind's published representation and hyperparameters on top."""
+    out = {kind: dict(table) for kind, table in models.items()}
+    for kind in kinds():
+        published = _REGISTRY[kind].published_params
+        if published:
+            out[kind] = {**out.get(kind, {}), **published}
+    return out
+
+
+__all__ = ["Model", "kinds", "model_class", "published_models", "register"]

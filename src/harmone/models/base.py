@@ -1,7 +1,8 @@
-"""The contract every model kind meets: fit on scaled windows, predict, save to safe arrays.
+"""The contract every model kind meets: fit on encoded windows, predict, save to safe arrays.
 
-A model sees min-max scaled windows of the stream (shape ``(n, window)``) and predicts the
-next scaled value; scaling lives beside it in the model version (see ``scaling.py``).
+A model sees encoded windows of the stream (shape ``(n, context)``) and predicts the encoded
+next value; the encoding (the ``inputs`` hyperparameter every kind has: ``relative`` by
+default, ``minmax`` as published) lives beside it in the model version (see ``scaling.py``).
 Models persist as plain numeric arrays (``.npz`` read with ``allow_pickle=False``) plus
 JSON parameters, so loading a model file can never execute code.
 """
@@ -18,6 +19,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from harmone.errors import ModelError
+from harmone.scaling import REPRESENTATIONS
 
 ARRAYS_FILE = "model.npz"
 PARAMS_FILE = "params.json"
@@ -34,6 +36,9 @@ class Model(ABC):
     default_params: ClassVar[Mapping[str, Any]]
     #: Overrides applied when the model is retrained at runtime.
     default_retrain_params: ClassVar[Mapping[str, Any]] = {}
+    #: Overrides of ``default_params`` that restore the published representation and
+    #: hyperparameters (what ``--published-constants`` selects).
+    published_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
@@ -44,6 +49,16 @@ class Model(ABC):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
         """Raise ``ValueError`` naming the parameter when a value is out of range."""
+        check_common(params)
+
+    def plan_context(self, series: np.ndarray, window: int) -> int:
+        """How many past values each input holds, decided before windowing the fitting part ``series``.
+
+        ``window`` is the stream's window; a ``context`` hyperparameter above 0 asks for a
+        longer (or shorter) one. Kinds that learn how far back to look override this.
+        """
+        context = int(self.params.get("context", 0) or 0)
+        return context or window
 
     @abstractmethod
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
@@ -52,6 +67,9 @@ class Model(ABC):
     @abstractmethod
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Scaled predictions for a batch of scaled windows."""
+
+    #: Hyperparameters chosen while fitting (e.g. by validation), reported with the version.
+    selected_: dict[str, Any]
 
     def predict_one(self, window: Sequence[float]) -> float:
         """One scaled prediction; kinds override this with a fast path for streaming."""
@@ -98,3 +116,15 @@ class Model(ABC):
             raise ModelError(f"{exc.filename}: model file missing") from None
         except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as exc:
             raise ModelError(f"{directory}: corrupt or tampered model file ({exc})") from None
+
+
+def check_common(params: Mapping[str, Any]) -> None:
+    """The ``inputs`` and ``context`` hyperparameters shared by the kinds that have them."""
+    if "inputs" in params and params["inputs"] not in REPRESENTATIONS:
+        raise ValueError(f"inputs must be one of {', '.join(REPRESENTATIONS)}, got {params['inputs']!r}")
+    if "context" in params:
+        context = params["context"]
+        if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= 10_000:
+            raise ValueError(f"context must be an integer from 0 (the stream window) to 10000, got {context!r}")
+    if "select" in params and params["select"] not in ("validation", "fixed"):
+        raise ValueError(f"select must be 'validation' or 'fixed', got {params['select']!r}")

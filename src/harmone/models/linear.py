@@ -17,7 +17,11 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress
+from harmone.models._selection import choose
+from harmone.models.base import Model, Progress, check_common
+
+#: Ridge strengths tried by validation, strongest first (inputs are in units of typical change).
+ALPHA_GRID = (1e5, 1e4, 1e3, 100.0, 10.0, 1.0, 0.1)
 
 
 def check_training_data(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,31 +97,53 @@ class AffineModel(Model):
         return model
 
 
+def ridge(X: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Closed-form ridge on centred data, so the intercept is not penalised."""
+    x_mean = X.mean(axis=0)
+    y_mean = float(y.mean())
+    Xc = X - x_mean
+    gram = Xc.T @ Xc
+    gram[np.diag_indices_from(gram)] += float(alpha)
+    coef = np.linalg.lstsq(gram, Xc.T @ (y - y_mean), rcond=None)[0]
+    return coef, y_mean - float(x_mean @ coef)
+
+
+def _ridge_fit_predict(alpha: float, X: np.ndarray, y: np.ndarray, X_score: np.ndarray) -> np.ndarray:
+    coef, intercept = ridge(X, y, alpha)
+    return X_score @ coef + intercept
+
+
 @register
 class LinearModel(AffineModel):
-    """Ridge regression (``fit_intercept=True``): cheap, least accurate."""
+    """Ridge regression (``fit_intercept=True``): cheap, least accurate.
+
+    By default the strength is chosen from ``ALPHA_GRID`` by time-ordered validation
+    (``select = "validation"``); ``select = "fixed"`` uses ``alpha`` as given (published).
+    """
 
     kind: ClassVar[str] = "linear"
-    default_params: ClassVar[Mapping[str, Any]] = {"alpha": 256.0}
+    default_params: ClassVar[Mapping[str, Any]] = {
+        "alpha": 256.0, "inputs": "relative", "select": "validation", "context": 0,
+    }
     default_retrain_params: ClassVar[Mapping[str, Any]] = {"alpha": 200.0}
+    published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "select": "fixed", "context": 0}
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
+        check_common(params)
         alpha = params["alpha"]
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
-        """Closed-form ridge on centred data, so the intercept is not penalised."""
+        """Ridge with the given or the validated strength."""
         self.check_params(self.params)
         X, y = check_training_data(X, y)
-        x_mean = X.mean(axis=0)
-        y_mean = float(y.mean())
-        Xc = X - x_mean
-        gram = Xc.T @ Xc
-        gram[np.diag_indices_from(gram)] += float(self.params["alpha"])
-        coef = np.linalg.lstsq(gram, Xc.T @ (y - y_mean), rcond=None)[0]
-        self._set_weights(coef, y_mean - float(x_mean @ coef))
+        alpha = float(self.params["alpha"])
+        if self.params.get("select", "fixed") == "validation":
+            alpha = choose(ALPHA_GRID, _ridge_fit_predict, X, y, fallback=alpha)
+        self.selected_ = {"alpha": alpha}
+        self._set_weights(*ridge(X, y, alpha))
         if progress is not None:
             progress(1, 1)
         return self

@@ -18,7 +18,7 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress
+from harmone.models.base import Model, Progress, check_common
 from harmone.models.linear import check_training_data
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ class LstmModel(Model):
     kind: ClassVar[str] = "lstm"
     default_params: ClassVar[Mapping[str, Any]] = {
         "hidden_size": 50, "learning_rate": 0.001, "batch_size": 16, "epochs": 50,
+        "inputs": "relative", "context": 0,
     }
+    published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "context": 0}
 
     weight_ih_: np.ndarray
     weight_hh_: np.ndarray
@@ -67,6 +69,7 @@ class LstmModel(Model):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
+        check_common(params)
         for name in ("hidden_size", "batch_size", "epochs"):
             value = params[name]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

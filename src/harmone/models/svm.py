@@ -13,8 +13,20 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from harmone.models import register
-from harmone.models.base import Progress
+from harmone.models._selection import choose
+from harmone.models.base import Progress, check_common
 from harmone.models.linear import AffineModel, check_training_data
+
+#: Costs tried by validation, strongest regularisation (smallest C) first.
+C_GRID = (0.001, 0.01, 0.1, 1.0)
+
+
+def _svr(C: float, tol: float, epsilon: float, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.svm import SVR
+
+    svr = SVR(kernel="linear", C=float(C), tol=float(tol), epsilon=float(epsilon))
+    svr.fit(X, y)
+    return np.asarray(svr.coef_).reshape(-1), float(np.asarray(svr.intercept_).reshape(-1)[0])
 
 
 @register
@@ -22,10 +34,16 @@ class SvmModel(AffineModel):
     """``sklearn.svm.SVR(kernel="linear", C, tol, epsilon)`` kept as ``coef_`` and ``intercept_``."""
 
     kind: ClassVar[str] = "svm"
-    default_params: ClassVar[Mapping[str, Any]] = {"C": 0.05, "tol": 0.16, "epsilon": 0.1}
+    default_params: ClassVar[Mapping[str, Any]] = {
+        "C": 0.05, "tol": 0.001, "epsilon": 0.1, "inputs": "relative", "select": "validation", "context": 0,
+    }
+    published_params: ClassVar[Mapping[str, Any]] = {
+        "tol": 0.16, "inputs": "minmax", "select": "fixed", "context": 0,
+    }
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
+        check_common(params)
         for name in ("C", "tol", "epsilon"):
             value = params[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -38,15 +56,19 @@ class SvmModel(AffineModel):
             raise ValueError(f"epsilon must be >= 0, got {params['epsilon']!r}")
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
-        """libsvm's SVR is deterministic, so ``seed`` has nothing to drive."""
-        from sklearn.svm import SVR
-
+        """libsvm's SVR is deterministic, so ``seed`` has nothing to drive; ``C`` is validated or given."""
         self.check_params(self.params)
         X, y = check_training_data(X, y)
-        svr = SVR(kernel="linear", C=float(self.params["C"]), tol=float(self.params["tol"]),
-                  epsilon=float(self.params["epsilon"]))
-        svr.fit(X, y)
-        self._set_weights(np.asarray(svr.coef_).reshape(-1), float(np.asarray(svr.intercept_).reshape(-1)[0]))
+        tol, epsilon = float(self.params["tol"]), float(self.params["epsilon"])
+        C = float(self.params["C"])
+        if self.params.get("select", "fixed") == "validation":
+            def fit_predict(c: float, X_fit: np.ndarray, y_fit: np.ndarray, X_score: np.ndarray) -> np.ndarray:
+                coef, intercept = _svr(c, tol, epsilon, X_fit, y_fit)
+                return X_score @ coef + intercept
+
+            C = choose(C_GRID, fit_predict, X, y, fallback=C)
+        self.selected_ = {"C": C}
+        self._set_weights(*_svr(C, tol, epsilon, X, y))
         if progress is not None:
             progress(1, 1)
         return self
