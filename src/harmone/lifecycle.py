@@ -9,7 +9,7 @@ import numpy as np
 
 from harmone.data.series import read_series
 from harmone.errors import HarmonEError
-from harmone.knowledge import KnowledgeStore
+from harmone.knowledge import KnowledgeStore, keys
 from harmone.metrics import r2_score
 from harmone.models import kinds as all_kinds
 from harmone.repository import ModelRepository
@@ -95,7 +95,7 @@ def status(workspace: Workspace) -> dict[str, Any]:
     with KnowledgeStore(workspace.db_path) as store:
         count = store.count_predictions()
         recent = store.latest_predictions(RECENT_ROWS)
-        meter = store.get_state("meter")
+        meter = store.get_state(keys.METER)
         loops = loop_status(store, workspace.config)
     result: dict[str, Any] = {
         "workspace": str(workspace.root.resolve()),

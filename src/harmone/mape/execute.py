@@ -142,16 +142,15 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
 
 def _beats_serving(trained: TrainedModel, serving: ServingModel, request: RetrainRequest,
                    config: Config) -> tuple[bool, float]:
-    """Does the new fit predict the held-out newest values no worse than the serving version?"""
-    from harmone.mape.drift import better_or_equal
-    from harmone.metrics import r2_score
-    from harmone.training import holdout_windows
+    """Does the new fit predict the held-out newest values no worse than the serving version?
 
-    X, y = holdout_windows(request.values, config)
-    new_predictions = ServingModel(trained.kind, 0, trained.model, trained.scaler).predict(X)
-    old_predictions = serving.predict(X)
-    promoted = better_or_equal(float(np.mean((new_predictions - y) ** 2)), float(np.mean((old_predictions - y) ** 2)))
-    return promoted, r2_score(y, old_predictions)
+    Returns the verdict of ``evaluation.promote`` and the serving version's R² there.
+    """
+    from harmone.mape.evaluation import evaluate, promote
+
+    fresh = evaluate(ServingModel(trained.kind, 0, trained.model, trained.scaler), request.values, config)
+    current = evaluate(serving, request.values, config)
+    return promote(fresh, current), current.r2
 
 
 class RetrainJob(Protocol):

@@ -14,16 +14,12 @@ from types import MappingProxyType
 import numpy as np
 
 from harmone.config import Config
+from harmone.energy.calibrate import normalise
 from harmone.mape.snapshot import SwitchSnapshot
 from harmone.metrics import r2_score
 
 #: A model needs at least this many rows in the window to be observed (R² needs two).
 MIN_ROWS = 2
-
-
-def normalised_energy(energy_uj: float, e_min_uj: float, e_max_uj: float) -> float:
-    """``(E - E_m) / (E_M - E_m)`` clamped to [0, 1]."""
-    return min(1.0, max(0.0, (energy_uj - e_min_uj) / (e_max_uj - e_min_uj)))
 
 
 def score(r2: float, normalised: float, beta: float) -> float:
@@ -66,7 +62,7 @@ def _figures(true: np.ndarray, pred: np.ndarray, energy_uj: np.ndarray,
         return None
     r2 = r2_score(true, pred)
     mean_energy_uj = float(np.mean(energy_uj))
-    e = normalised_energy(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
+    e = normalise(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
     return WindowFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj,
                          normalised_energy=e, score=score(r2, e, beta))
 
@@ -77,7 +73,7 @@ def monitor_switch(snapshot: SwitchSnapshot, config: Config) -> SwitchObservatio
     Rows with a non-finite true value, prediction or energy are left out (a NaN would
     otherwise poison the stored EMA for good).
     """
-    window = snapshot.window
+    window = snapshot.batch
     beta = config.switch.beta
     usable = np.isfinite(window.true_value) & np.isfinite(window.predicted_value) & np.isfinite(window.energy_uj)
     true, pred = window.true_value[usable], window.predicted_value[usable]
