@@ -18,7 +18,7 @@ def test_defaults_are_the_published_constants() -> None:
     assert (c.switch.explore_probability, c.switch.max_energy, c.switch.recovery_cycles) == (0.1, 1.0, 3)
     assert (c.drift.interval_s, c.drift.warmup_s, c.drift.window, c.drift.bins) == (3.0, 400.0, 1200, 50)
     assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_s) == (0.75, 0.75, 10.0, 400.0)
-    assert (c.retrain.interval_s, c.retrain.window) == (500.0, 1500)
+    assert (c.retrain.interval_s, c.retrain.training_values) == (500.0, 1500)
     assert (c.energy.e_min_uj, c.energy.e_max_uj) == (0.0, 25000.0)
     assert c.model_params("linear") == {"alpha": 256.0}
     assert c.model_params("linear", retrain=True) == {"alpha": 200.0}

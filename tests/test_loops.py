@@ -14,7 +14,10 @@ from harmone.config import Config
 from harmone.knowledge import Event, KnowledgeStore, PredictionRow
 from harmone.mape import execute
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, RetrainResult
-from harmone.mape.loops import DriftLoop, RetrainLoop, SwitchLoop, count_events
+from harmone.knowledge import count_events
+from harmone.mape.drift_loop import DriftLoop
+from harmone.mape.retrain_loop import RetrainLoop
+from harmone.mape.switch_loop import SwitchLoop
 from harmone.mape.manager import Manager, build_manager
 from harmone.repository import ModelRepository
 from harmone.testing import FakeMeter
@@ -318,7 +321,7 @@ def test_cancelling_a_loop_cancels_its_job_and_records_nothing(ws: Workspace) ->
 # -- periodic retraining -------------------------------------------------------------------
 
 def test_periodic_retraining_runs_every_interval_on_the_latest_window(ws: Workspace) -> None:
-    config = _config(ws, retrain={"window": 100, "interval_s": 50.0})
+    config = _config(ws, retrain={"training_values": 100, "interval_s": 50.0})
     repo = ModelRepository(ws)
     with KnowledgeStore(ws.db_path) as store:
         loop = RetrainLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
@@ -420,7 +423,7 @@ def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspa
 def test_event_totals_split_retraining_from_the_other_loop_runs() -> None:
     def event(loop: str, action: str, energy_uj: float, **observed: object) -> Event:
         return Event(time_s=0.0, loop=loop, action=action, model="svm", version=1, energy_uj=energy_uj,
-                     decision="", observed=dict(observed))
+                     decision="scheduled" if action == "retrain" else "ok", observed=dict(observed))
 
     totals = count_events([event("switch", "switch", 10.0), event("drift", "none", 5.0),
                            event("drift", "retrain", 100.0, drift_detected=True), event("drift", "reuse", 2.0,

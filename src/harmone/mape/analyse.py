@@ -87,7 +87,7 @@ def analyse_switch(observation: SwitchObservation, snapshot: SwitchSnapshot, con
     ema = dict(previous.ema)
     ema.setdefault(current_model, config.initial_ema(current_model))
     for kind, figures in observation.per_model.items():
-        ema[kind] = update_ema(previous.ema_of(kind, config), figures.score, switch.gamma)
+        ema[kind] = update_ema(previous.ema.get(kind, config.initial_ema(kind)), figures.score, switch.gamma)
 
     current = observation.current
     budget = previous.budget

@@ -67,7 +67,7 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
     violation (best EMA overall, no switch if that is the current model).
     """
     current = snapshot.current_model
-    ema = {kind: analysis.state.ema_of(kind, config) for kind in (*snapshot.available_models, current)}
+    ema = {kind: analysis.state.ema.get(kind, config.initial_ema(kind)) for kind in (*snapshot.available_models, current)}
     others = [kind for kind in snapshot.available_models if kind != current]
     explore = rng.random() < config.switch.explore_probability
 
