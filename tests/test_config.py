@@ -76,3 +76,38 @@ def test_init_is_idempotent_and_never_clobbers(tmp_path: Path) -> None:
 def test_open_refuses_a_directory_that_is_not_a_workspace(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a HarmonE workspace"):
         Workspace.open(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("[energy]\ne_min_uj = 30000\n", ("[energy]", "e_min_uj = 30000.0", "e_max_uj = 25000.0")),
+    ("[energy]\ne_min_uj = 5.0\ne_max_uj = 5.0\n", ("e_min_uj", "e_max_uj")),
+    ("[switch]\nenergy_goal = 0.8\nbudget_max = 0.5\n", ("[switch]", "energy_goal", "budget_max")),
+    ("[stream]\nwindow = 100\n[drift]\nwindow = 50\n", ("[drift]", "window = 50", "stream.window")),
+    ("[stream]\nwindow = 20\n[retrain]\ntraining_values = 20\n", ("[retrain]", "training_values", "stream.window")),
+    ("[drift]\nreuse_threshold = 11.0\n", ("reuse_threshold", "kl_clip")),
+    ("[stream]\ndefault_model = \"xgboost\"\n", ("default_model", "xgboost")),
+])
+def test_settings_valid_alone_but_not_together_are_one_line_naming_both(tmp_path: Path, text: str,
+                                                                        names: tuple[str, ...]) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message
+    assert all(name in message for name in names), message
+
+
+def test_the_published_budget_rule_has_no_budget_max_to_respect(tmp_path: Path) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text("[switch]\nbudget_rule = \"published\"\nenergy_goal = 0.8\nbudget_max = 0.5\n", encoding="utf-8")
+    assert config.load(path).switch.energy_goal == 0.8
+
+
+def test_the_old_name_of_retrain_training_values_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text("[retrain]\nwindow = 300\n", encoding="utf-8")
+    assert config.load(path).retrain.training_values == 300
+    path.write_text("[retrain]\nwindow = 300\ntraining_values = 400\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="one setting"):
+        config.load(path)

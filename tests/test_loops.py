@@ -432,3 +432,30 @@ def test_event_totals_split_retraining_from_the_other_loop_runs() -> None:
     assert (totals.switches, totals.reuses, totals.retrains, totals.drift_detections) == (1, 1, 2, 2)
     assert totals.energy_uj == 167.0 and totals.retraining_energy_uj == 150.0
     assert totals.by_loop == {"switch": 1, "drift": 3, "retrain": 1}
+
+
+def test_at_the_live_boundary_any_exception_becomes_an_error_event_and_serving_goes_on(ws: Workspace) -> None:
+    class Buggy(SwitchLoop):
+        def _run(self, now: float):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("float division by zero")
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = Buggy(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0, rng=random.Random(0))
+        live = Manager(get_approach("switch"), [loop], tolerate_errors=True)
+        [event] = live.tick(40.0)
+        assert (event.loop, event.action, event.decision, event.outcome) == ("switch", "none", "error", None)
+        assert event.observed["error"] == "ZeroDivisionError: float division by zero"
+        assert loop.counts.errors == 1 and store.loop_state(loop.name).counts.errors == 1
+        assert [e.decision for e in store.events()] == ["error"]
+        assert live.next_due_s == 80.0
+        with pytest.raises(ZeroDivisionError):
+            Manager(get_approach("switch"), [loop]).tick(80.0)  # a simulated run lets it surface
+
+
+def test_an_energy_range_set_upside_down_in_code_is_an_error_event_not_a_crash(ws: Workspace) -> None:
+    with KnowledgeStore(ws.db_path) as store:
+        loop = SwitchLoop(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0,
+                          rng=random.Random(0), energy_range_uj=(30_000.0, 25_000.0))
+        store.append_predictions(rows("linear", normal(200, 50)))
+        [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
+    assert event.decision == "error" and "e_min_uj" in event.observed["error"]
