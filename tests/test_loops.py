@@ -401,7 +401,8 @@ def test_a_restarted_manager_continues_the_stored_clock(ws: Workspace) -> None:
 
 
 def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspace) -> None:
-    from harmone.mape.state import loop_status, set_approach
+    from harmone.mape.state import set_approach
+    from harmone.status import loop_status
 
     set_approach(ws, "harmone")
     with KnowledgeStore(ws.db_path) as store:

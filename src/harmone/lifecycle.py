@@ -90,7 +90,7 @@ def status(workspace: Workspace) -> dict[str, Any]:
         versions = repository.versions(kind)
         if versions:
             models[kind] = {"versions": versions, "active_version": repository.active_version(kind)}
-    from harmone.mape.state import loop_status
+    from harmone.status import loop_status
 
     with KnowledgeStore(workspace.db_path) as store:
         count = store.count_predictions()

@@ -110,6 +110,11 @@ def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStat
                        switch_is_initial=initial)
 
 
+def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
+    """The managing system at a glance as plain data (``LoopsStatus.to_dict``)."""
+    return read_loops(store, config).to_dict()
+
+
 def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
     """The status of ``workspace``, read without writing anything."""
     repository = ModelRepository(workspace)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import Any
 
 from harmone.approaches import Approach, get_approach
-from harmone.config import Config
 from harmone.errors import WorkspaceError
 from harmone.knowledge import KnowledgeStore, keys
 from harmone.repository import ModelRepository
@@ -111,10 +109,3 @@ def reset(workspace: Workspace) -> ResetReport:
     else:
         workspace.model_switch_path.unlink(missing_ok=True)
     return ResetReport(versions=versions, predictions=predictions, events=events, active_model=active)
-
-
-def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
-    """The managing system at a glance as plain data (``harmone.status.LoopsStatus.to_dict``)."""
-    from harmone.status import read_loops
-
-    return read_loops(store, config).to_dict()
