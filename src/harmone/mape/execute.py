@@ -6,7 +6,7 @@ Every action is atomic for the serving process:
 - version reuse re-points ``models/<kind>`` in one rename (``ModelRepository.promote``); the
   model and its own scaler live in the version directory, so they change together;
 - retraining fits a new model with its own scaler on the given data (``training.train``),
-  stores it as a complete new version with its data snapshot, then promotes it.
+  stores it as a complete new version with its training sample, then promotes it.
 
 Retraining runs either in the calling thread (``InlineRetrainer``: simulated runs, where
 simulated time stands still while it trains) or in a child process
@@ -33,7 +33,7 @@ import numpy as np
 from harmone import atomic
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
-from harmone.errors import HarmonEError
+from harmone.errors import AdaptationError, HarmonEError
 from harmone.mape.plan import SwitchPlan
 from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
 from harmone.repository import ModelRepository, ServingModel
@@ -54,7 +54,7 @@ def apply_switch(workspace: Workspace, plan: SwitchPlan) -> None:
     """Make the plan's target the model that serves (no effect for ``none``)."""
     if plan.action == "switch":
         if plan.target is None:
-            raise ValueError("a switch plan needs a target model")
+            raise AdaptationError("a switch plan needs a target model")
         workspace.write_active_model(plan.target)
 
 

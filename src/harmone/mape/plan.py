@@ -35,7 +35,7 @@ class SwitchPlan:
     target: str | None
     reason: SwitchReason
     violation: Violation | None
-    #: The current model's R² and normalised energy over the window (None without data).
+    #: The current model's R² and normalised energy over the batch (None without data).
     r2: float | None
     normalised_energy: float | None
     #: The current model's EMA and the budget T after this run.
