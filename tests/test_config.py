@@ -12,7 +12,7 @@ from harmone.workspace import Workspace
 
 def test_defaults_are_the_published_constants() -> None:
     c = Config()
-    assert (c.stream.window, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
+    assert (c.stream.input_length, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
     assert (c.switch.interval_s, c.switch.beta, c.switch.gamma, c.switch.min_score) == (40.0, 0.95, 0.8, 0.78)
     assert c.switch.initial_ema == {"lstm": 0.82, "svm": 0.79, "linear": 0.75}
     assert (c.switch.explore_probability, c.switch.max_energy, c.switch.recovery_cycles) == (0.1, 1.0, 3)
@@ -82,8 +82,8 @@ def test_open_refuses_a_directory_that_is_not_a_workspace(tmp_path: Path) -> Non
     ("[energy]\ne_min_uj = 30000\n", ("[energy]", "e_min_uj = 30000.0", "e_max_uj = 25000.0")),
     ("[energy]\ne_min_uj = 5.0\ne_max_uj = 5.0\n", ("e_min_uj", "e_max_uj")),
     ("[switch]\nenergy_goal = 0.8\nbudget_max = 0.5\n", ("[switch]", "energy_goal", "budget_max")),
-    ("[stream]\nwindow = 100\n[drift]\nwindow = 50\n", ("[drift]", "window = 50", "stream.window")),
-    ("[stream]\nwindow = 20\n[retrain]\ntraining_values = 20\n", ("[retrain]", "training_values", "stream.window")),
+    ("[stream]\ninput_length = 100\n[drift]\nwindow = 50\n", ("[drift]", "window = 50", "stream.input_length")),
+    ("[stream]\nwindow = 20\n[retrain]\ntraining_values = 20\n", ("[retrain]", "training_values", "stream.input_length")),
     ("[drift]\nreuse_threshold = 11.0\n", ("reuse_threshold", "kl_clip")),
     ("[stream]\ndefault_model = \"xgboost\"\n", ("default_model", "xgboost")),
 ])
@@ -108,6 +108,8 @@ def test_the_old_name_of_retrain_training_values_is_still_read(tmp_path: Path) -
     path = tmp_path / "harmone.toml"
     path.write_text("[retrain]\nwindow = 300\n", encoding="utf-8")
     assert config.load(path).retrain.training_values == 300
+    path.write_text("[stream]\nwindow = 7\n", encoding="utf-8")
+    assert config.load(path).stream.input_length == 7
     path.write_text("[retrain]\nwindow = 300\ntraining_values = 400\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="one setting"):
         config.load(path)

@@ -80,7 +80,7 @@ def _decisions(events: tuple[Event, ...]) -> list[tuple[object, ...]]:
 def test_harmone_switches_and_detects_every_regime_change_and_nothing_else(
         harmone_run: tuple[Workspace, RunSummary], synth_stream: SynthStream) -> None:
     workspace, summary = harmone_run
-    assert summary.predictions == len(synth_stream.test) - workspace.config.stream.window
+    assert summary.predictions == len(synth_stream.test) - workspace.config.stream.input_length
     assert summary.switches >= 1
     detections = [e.time_s for e in summary.events if e.observed.get("drift_detected")]
     # Each change shows within two windows (the last window must hold enough new values).

@@ -33,7 +33,8 @@ def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | Non
 
 @dataclass(frozen=True)
 class StreamConfig:
-    window: int = _setting(5, "past values per prediction", lo=1, hi=1000)
+    input_length: int = _setting(5, "past values each prediction reads (the key was once `window`, still read)",
+                                 lo=1, hi=1000)
     interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, lo_open=True)
     train_ratio: float = _setting(0.1, "leading share of the data used for the first training",
                                  lo=0, hi=1, lo_open=True, hi_open=True)
@@ -166,7 +167,8 @@ def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) ->
 
 
 #: Keys renamed since the first release, read under their old name too: section -> old -> new.
-RENAMED_KEYS: dict[str, dict[str, str]] = {"retrain": {"window": "training_values"}}
+RENAMED_KEYS: dict[str, dict[str, str]] = {"stream": {"window": "input_length"},
+                                           "retrain": {"window": "training_values"}}
 
 
 def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mapping[str, str]) -> Any:
@@ -258,11 +260,11 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
         (stream.default_model in kinds(), "[stream]",
          f"default_model = {stream.default_model!r} is not a model kind (known: {', '.join(kinds())})"),
         (drift.window * 2 <= 10_000_000, "[drift]", f"window = {drift.window} is too large"),
-        (drift.window > stream.window + 1, "[drift]",
-         f"window = {drift.window} must exceed stream.window + 1 = {stream.window + 1} (reused and retrained "
+        (drift.window > stream.input_length + 1, "[drift]",
+         f"window = {drift.window} must exceed stream.input_length + 1 = {stream.input_length + 1} (reused and retrained "
          f"versions are judged on windows of the drift data)"),
-        (retrain.training_values > stream.window + 1, "[retrain]",
-         f"training_values = {retrain.training_values} must exceed stream.window + 1 = {stream.window + 1} "
+        (retrain.training_values > stream.input_length + 1, "[retrain]",
+         f"training_values = {retrain.training_values} must exceed stream.input_length + 1 = {stream.input_length + 1} "
          f"(a retraining needs windows to fit)"),
         (drift.reuse_threshold <= drift.kl_clip, "[drift]",
          f"reuse_threshold = {drift.reuse_threshold!r} must not exceed kl_clip = {drift.kl_clip!r} "

@@ -63,7 +63,7 @@ class InferenceEngine:
         self._warn = warn or log.warning
         self._attributor = EnergyAttributor(meter, busy=False)
         self._stream = read_series(workspace.test_path)
-        self._window = self.config.stream.window
+        self._window = self.config.stream.input_length
         if len(self._stream) <= self._window:
             raise HarmonEError(f"{workspace.test_path}: {len(self._stream)} values, need more than {self._window}")
         self.position = max(self._window, int(store.get_state(POSITION_KEY, self._window)))

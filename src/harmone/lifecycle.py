@@ -45,7 +45,7 @@ def use_series(workspace: Workspace, values: np.ndarray, *,
     ratio = workspace.config.stream.train_ratio if train_ratio is None else train_ratio
     if not 0 < ratio < 1:
         raise HarmonEError(f"train ratio {ratio} must be between 0 and 1")
-    train, test = split(values, ratio, window=workspace.config.stream.window)
+    train, test = split(values, ratio, window=workspace.config.stream.input_length)
     write_split(workspace.data_dir, train, test)
     return train, test
 

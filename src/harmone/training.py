@@ -87,7 +87,7 @@ def holdout_windows(series: np.ndarray, config: Config) -> tuple[np.ndarray, np.
     Validated adaptation compares a new version with the serving one on exactly these.
     """
     values = np.asarray(series, dtype=np.float64)
-    X, y = make_windows(values, config.stream.window)
+    X, y = make_windows(values, config.stream.input_length)
     n_fit = split_point(len(X), config.stream.fit_fraction)
     return X[n_fit:], y[n_fit:]
 
@@ -97,7 +97,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout."""
     started = time.perf_counter()
     values = _check_series(series)
-    window = config.stream.window
+    window = config.stream.input_length
     fit_fraction = config.stream.fit_fraction
     needed = min_series_length(window, fit_fraction)
     if needed is None:
