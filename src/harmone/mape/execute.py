@@ -34,6 +34,7 @@ from harmone import atomic
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
 from harmone.errors import AdaptationError, HarmonEError
+from harmone.knowledge.events import Action
 from harmone.mape.plan import SwitchPlan
 from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
 from harmone.repository import ModelRepository, ServingModel
@@ -52,7 +53,7 @@ class RetrainError(HarmonEError):
 
 def apply_switch(workspace: Workspace, plan: SwitchPlan) -> None:
     """Make the plan's target the model that serves (no effect for ``none``)."""
-    if plan.action == "switch":
+    if plan.action is Action.SWITCH:
         if plan.target is None:
             raise AdaptationError("a switch plan needs a target model")
         workspace.write_active_model(plan.target)

@@ -8,7 +8,7 @@ import random
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
 from harmone.energy.calibrate import energy_range, load_calibration
-from harmone.knowledge import Action, Decision, KnowledgeStore, LoopName, SwitchLoopState
+from harmone.knowledge import Action, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.mape import execute
 from harmone.mape.analyse import analyse_switch
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
@@ -73,10 +73,9 @@ class SwitchLoop(Loop):
         plan = plan_switch(analysis, snapshot, self.config, self.rng)
         execute.apply_switch(self.workspace, plan)
         self.switch_state = analysis.state
-        switched = plan.action == "switch" and plan.target is not None
-        if plan.action == "switch":
+        if plan.action is Action.SWITCH:
             self._count("switches")
-        serving = plan.target if switched and plan.target else current
+        serving = plan.target if plan.action is Action.SWITCH and plan.target else current
         observed = {
             **plan.to_record(),
             "rows": observation.n_rows,
@@ -88,8 +87,8 @@ class SwitchLoop(Loop):
                           for kind, f in observation.per_model.items()},
             "emas": dict(analysis.state.ema),
         }
-        return RunOutcome(action=Action(plan.action), model=serving, version=self.repository.active_version(serving),
-                          decision=Decision(plan.reason), observed=observed)
+        return RunOutcome(action=plan.action, model=serving, version=self.repository.active_version(serving),
+                          decision=plan.reason, observed=observed)
 
     def _finish(self, now: float, outcome: RunOutcome) -> None:
         self.next_due_s = next_time(self.next_due_s, self.config.switch.interval_s, now)
