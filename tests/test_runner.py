@@ -68,7 +68,7 @@ def harmone_run(synth_base: Workspace, tmp_path_factory: pytest.TempPathFactory)
 def change_times(stream: SynthStream, workspace: Workspace) -> list[float]:
     """Simulated time of the first prediction of each regime after the first."""
     stream_config = workspace.config.stream
-    return [(regime.start - stream.train_steps - stream_config.window) * stream_config.interval_s
+    return [(regime.start - stream.train_steps - stream_config.input_length) * stream_config.interval_s
             for regime in stream.regimes[1:]]
 
 
