@@ -275,7 +275,7 @@ class KnowledgeStore:
             rows = [codec.legacy_event_row(row) for row in rows]
         return [codec.decode_event(row) for row in rows]
 
-    def count_events(self) -> int:
+    def event_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # -- state -----------------------------------------------------------------------------

@@ -149,6 +149,11 @@ class WindowKL:
         self.update_many(state.get("values", []))
 
 
+#: Detectors by the name ``drift.detector`` gives.
+DETECTORS = {"window-kl": WindowKL}
+
+
 def make_detector(config: DriftConfig) -> WindowKL:
-    """The detector ``[drift]`` configures (the published windowed KL)."""
-    return WindowKL(window=config.window, bins=config.bins, epsilon=config.epsilon, threshold=config.threshold)
+    """The detector ``[drift]`` configures: ``drift.detector`` by name, with its settings."""
+    cls = DETECTORS[config.detector]
+    return cls(window=config.window, bins=config.bins, epsilon=config.epsilon, threshold=config.threshold)

@@ -96,7 +96,7 @@ def reset(workspace: Workspace) -> ResetReport:
                        if entry.is_dir())
     with KnowledgeStore(workspace.db_path) as store:
         predictions = store.count_predictions()
-        events = store.count_events()
+        events = store.event_count()
         approach = read_approach(store)
         repository.clear()
         store.clear()
