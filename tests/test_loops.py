@@ -460,3 +460,23 @@ def test_an_energy_range_set_upside_down_in_code_is_an_error_event_not_a_crash(w
         store.append_predictions(rows("linear", normal(200, 50)))
         [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
     assert event.decision == "error" and "e_min_uj" in event.observed["error"]
+
+
+def test_when_even_recording_the_error_fails_the_manager_still_goes_on(ws: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    class Buggy(SwitchLoop):
+        def _run(self, now: float):  # type: ignore[no-untyped-def]
+            raise KeyError("ema")
+
+    def locked(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = Buggy(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0, rng=random.Random(0))
+        monkeypatch.setattr(store, "record_event", locked)
+        [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
+    assert event.id is None and event.decision == "error"
+    assert event.observed == {"error": "KeyError: 'ema'", "not_recorded": "OperationalError: database is locked"}
+    assert loop.next_due_s == 80.0

@@ -282,7 +282,12 @@ class KnowledgeStore:
 
     def get_state(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        if row is None:
+            return default
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            raise WorkspaceError(f"{self.path}: knowledge state {key!r} is not valid JSON: {row[0][:60]!r}") from None
 
     def loop_state(self, loop: LoopName) -> LoopState | None:
         """A loop's stored state; None before its first run."""

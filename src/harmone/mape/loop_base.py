@@ -144,10 +144,18 @@ class Loop(ABC):
         """
         self.cancel()
         self._count("errors")
-        outcome = RunOutcome(Action.NONE, self._current_model(), None, Decision.ERROR,
-                             {"error": error_text(error)})
-        self._finish(now, outcome)
-        return self._record(now, outcome, 0.0)
+        try:
+            model: str | None = self._current_model()
+        except HarmonEError:  # a damaged model.csv may be the very fault
+            model = None
+        outcome = RunOutcome(Action.NONE, model, None, Decision.ERROR, {"error": error_text(error)})
+        try:
+            self._finish(now, outcome)
+            return self._record(now, outcome, 0.0)
+        except Exception as exc:  # noqa: BLE001 - the store itself fails: report, unrecorded
+            observed = {"error": error_text(error), "not_recorded": error_text(exc)}
+            return Event(time_s=now, loop=self.name, action=Action.NONE, model=outcome.model,
+                         decision=Decision.ERROR, observed=observed)
 
     def cancel(self) -> None:
         """Stop a running retraining (the manager is shutting down); nothing is recorded."""
