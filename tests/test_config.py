@@ -86,6 +86,7 @@ def test_open_refuses_a_directory_that_is_not_a_workspace(tmp_path: Path) -> Non
     ("[stream]\nwindow = 20\n[retrain]\ntraining_values = 20\n", ("[retrain]", "training_values", "stream.input_length")),
     ("[drift]\nreuse_threshold = 11.0\n", ("reuse_threshold", "kl_clip")),
     ("[stream]\ndefault_model = \"xgboost\"\n", ("default_model", "xgboost")),
+    ("[switch]\ninitial_ema = { lstm = 0.8, lstn = 0.7 }\n", ("[switch]", "initial_ema", "lstn")),
 ])
 def test_settings_valid_alone_but_not_together_are_one_line_naming_both(tmp_path: Path, text: str,
                                                                         names: tuple[str, ...]) -> None:

@@ -261,6 +261,9 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
          f"(the bounded budget starts at budget_max)"),
         (stream.default_model in kinds(), "[stream]",
          f"default_model = {stream.default_model!r} is not a model kind (known: {', '.join(kinds())})"),
+        (set(switch.initial_ema) <= set(kinds()), "[switch]",
+         f"initial_ema names {', '.join(sorted(set(switch.initial_ema) - set(kinds())))}, not a model kind "
+         f"(known: {', '.join(kinds())})"),
         (drift.window * 2 <= 10_000_000, "[drift]", f"window = {drift.window} is too large"),
         (drift.window > stream.input_length + 1, "[drift]",
          f"window = {drift.window} must exceed stream.input_length + 1 = {stream.input_length + 1} (reused and retrained "
