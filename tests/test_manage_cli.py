@@ -174,3 +174,13 @@ def test_status_and_events_read_a_typed_model_without_writing(trained_workspace:
     [last] = json.loads(out)
     assert last["loop"] == LoopName.SWITCH and last["time"] > 80.0
     assert trained_workspace.db_path.read_bytes() == db_bytes  # readers wrote nothing
+
+
+def test_status_of_a_fresh_workspace_creates_no_knowledge_base(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    workspace, _ = Workspace.init(tmp_path / "ws")
+    code, out, _ = cli(capsys, "status", "-w", str(workspace.root))
+    assert code == 0 and "approach:      harmone" in out and "predictions:   0" in out
+    code, out, _ = cli(capsys, "events", "-w", str(workspace.root))
+    assert code == 0 and out.startswith("No events")
+    assert not workspace.db_path.exists()

@@ -94,14 +94,18 @@ class Status:
                 "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict()}
 
 
+def _switch_start(config: Config) -> SwitchLoopState:
+    """A switch loop that has not run yet: the configured start."""
+    return SwitchLoopState(switch=initial_switch_state(config, config.switch.initial_ema), next_due_s=0.0)
+
+
 def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStatus:
     """The loops' typed state; with ``config``, a switch loop that never ran shows its start."""
     approach = read_approach(store)
     switch = store.loop_state(LoopName.SWITCH)
-    initial = False
-    if switch is None and config is not None:
-        switch = SwitchLoopState(switch=initial_switch_state(config, config.switch.initial_ema), next_due_s=0.0)
-        initial = True
+    initial = switch is None and config is not None
+    if initial and config is not None:
+        switch = _switch_start(config)
     drift, retrain = store.loop_state(LoopName.DRIFT), store.loop_state(LoopName.RETRAIN)
     return LoopsStatus(approach=approach.name, loops=tuple(sorted(approach.loops)),
                        switch=switch if isinstance(switch, SwitchLoopState) else None,
@@ -128,12 +132,10 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
             loops = read_loops(store, workspace.config)
             events = count_events(store.events()) if with_events else EventCounts()
     else:
+        # Nothing has run here yet: the defaults, without creating the knowledge base.
         count, recent, meter, events = 0, None, None, EventCounts()
-        approach = DEFAULT_APPROACH
-        start = SwitchLoopState(switch=initial_switch_state(workspace.config, workspace.config.switch.initial_ema),
-                                next_due_s=0.0)
-        loops = LoopsStatus(approach=approach, loops=tuple(sorted(get_approach(approach).loops)), switch=start,
-                            drift=None, retrain=None, switch_is_initial=True)
+        loops = LoopsStatus(approach=DEFAULT_APPROACH, loops=tuple(sorted(get_approach(DEFAULT_APPROACH).loops)),
+                            switch=_switch_start(workspace.config), drift=None, retrain=None, switch_is_initial=True)
     rows = 0 if recent is None else len(recent)
     return Status(
         workspace=str(workspace.root.resolve()), active_model=active, active_version=repository.active_version(active),
