@@ -320,3 +320,16 @@ def test_the_window_kl_detector_updates_in_place_and_round_trips_its_state() -> 
     assert again.score == detector.score and again.drift_detected
     detector.reset()
     assert not detector.ready and not detector.drift_detected
+
+
+def test_values_appended_one_by_one_keep_the_same_window_as_batches() -> None:
+    from harmone.mape.recent import RecentValues
+
+    values = normal(0, 1000, seed=21)
+    one, batches = RecentValues(64), RecentValues(64)
+    for value in values:
+        one.append(float(value))
+    for start in range(0, 1000, 37):
+        batches.update(values[start:start + 37])
+    np.testing.assert_array_equal(one.values, values[-64:])
+    np.testing.assert_array_equal(batches.values, values[-64:])

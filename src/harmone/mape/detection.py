@@ -108,7 +108,7 @@ class WindowKL:
 
     def update(self, value: float) -> WindowKL:
         if math.isfinite(value):
-            self._recent.update(np.array([value], dtype=np.float64))
+            self._recent.append(value)
             self._stale = True
         return self
 

@@ -65,7 +65,8 @@ def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
     values = finite(snapshot.recent)
     drift_data = values[-config.drift.window:].copy() if snapshot.ready else values[:0].copy()
     drift_data.setflags(write=False)
-    return DriftObservation(ready=snapshot.ready, kl=snapshot.score, detected=snapshot.ready and snapshot.detected,
+    return DriftObservation(ready=snapshot.ready, kl=snapshot.score if snapshot.ready else None,
+                            detected=snapshot.ready and snapshot.detected,
                             drift_data=drift_data, n_values=int(values.size),
                             current_model=snapshot.current_model, active_version=snapshot.active_version)
 

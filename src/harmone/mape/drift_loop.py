@@ -93,7 +93,8 @@ class DriftLoop(Loop):
         if not len(self._recent):
             self.detector.reset()
         self.last_row_id = last
-        self.detector.update_many(values)
+        for value in values.tolist():  # the detector contract: one value at a time
+            self.detector.update(value)
         return self._recent.update(values).values
 
     def _target_snapshot(self, serving: str) -> TargetSnapshot:
