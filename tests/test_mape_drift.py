@@ -94,7 +94,9 @@ def test_divergence_ignores_non_finite_values_and_rejects_empty_samples() -> Non
 
 def snapshot(values: np.ndarray, active_version: int = 1, config: Config | None = None) -> DriftSnapshot:
     """What the loop gathers: the detector fed ``values``, and the values themselves."""
-    detector = make_detector((config or make_config()).drift).update_many(values)
+    detector = make_detector((config or make_config()).drift)
+    for value in values:
+        detector.update(float(value))
     return DriftSnapshot(recent=values, ready=detector.ready, score=detector.score, detected=detector.drift_detected,
                          current_model="lstm", active_version=active_version)
 

@@ -153,7 +153,7 @@ class WindowKL:
 DETECTORS = {"window-kl": WindowKL}
 
 
-def make_detector(config: DriftConfig) -> WindowKL:
+def make_detector(config: DriftConfig) -> Detector:
     """The detector ``[drift]`` configures: ``drift.detector`` by name, with its settings."""
     cls = DETECTORS[config.detector]
     return cls(window=config.window, bins=config.bins, epsilon=config.epsilon, threshold=config.threshold)
