@@ -59,13 +59,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 # -- approach, reset -----------------------------------------------------------------------
 
 def cmd_approach(args: argparse.Namespace) -> int:
-    from harmone.mape.state import read_approach, set_approach
+    from harmone.mape.state import DEFAULT_APPROACH, read_approach, set_approach
     from harmone.repository import ModelRepository
 
     workspace = Workspace.open(workspace_dir(args))
     if args.name is None:
-        with KnowledgeStore(workspace.db_path) as store:
-            current = read_approach(store)
+        current = get_approach(DEFAULT_APPROACH)
+        if workspace.db_path.is_file():
+            with KnowledgeStore.open_readonly(workspace.db_path) as store:
+                current = read_approach(store)
         for approach in APPROACHES.values():
             mark = "*" if approach.name == current.name else " "
             loops = ", ".join(sorted(approach.loops)) or "no loops"
