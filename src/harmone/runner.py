@@ -30,9 +30,8 @@ from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine
-from harmone.knowledge import Event, KnowledgeStore, keys
+from harmone.knowledge import Event, KnowledgeStore, count_events, keys
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
-from harmone.knowledge import count_events
 from harmone.mape.manager import build_manager, save_clock
 from harmone.mape.state import clear_loop_state, prepare_models
 from harmone.metrics import mean_absolute_error, r2_score
