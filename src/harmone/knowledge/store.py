@@ -125,6 +125,7 @@ class KnowledgeStore:
                 self._db.execute("PRAGMA query_only=ON")
                 self.schema_version = self._user_version()
                 if self.schema_version > SCHEMA_VERSION:
+                    self._db.close()
                     raise WorkspaceError(f"{self.path}: knowledge base schema version {self.schema_version} is "
                                          f"newer than this HarmonE understands ({SCHEMA_VERSION})")
                 return
@@ -151,6 +152,7 @@ class KnowledgeStore:
         """Bring the schema to ``SCHEMA_VERSION``, each step in its own transaction."""
         version = self._user_version()
         if version > SCHEMA_VERSION:
+            self._db.close()
             raise WorkspaceError(f"{self.path}: knowledge base schema version {version} is newer than this "
                                  f"HarmonE understands ({SCHEMA_VERSION})")
         while version < SCHEMA_VERSION:
