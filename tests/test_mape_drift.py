@@ -335,3 +335,14 @@ def test_values_appended_one_by_one_keep_the_same_window_as_batches() -> None:
         batches.update(values[start:start + 37])
     np.testing.assert_array_equal(one.values, values[-64:])
     np.testing.assert_array_equal(batches.values, values[-64:])
+
+
+def test_too_few_values_to_evaluate_is_a_one_line_data_error() -> None:
+    from harmone.mape.evaluation import evaluate
+
+    class Persistence:
+        def predict(self, windows: np.ndarray) -> np.ndarray:
+            return windows[:, -1]
+
+    with pytest.raises(DataError, match="held-out windows"):
+        evaluate(Persistence(), np.arange(8, dtype=np.float64), make_config())

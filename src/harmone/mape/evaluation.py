@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from harmone.config import Config
+from harmone.errors import DataError
 from harmone.metrics import r2_score
 
 
@@ -34,6 +35,8 @@ def evaluate(model: Predictor, values: np.ndarray, config: Config) -> Evaluation
     from harmone.training import holdout_windows
 
     X, y = holdout_windows(values, config)
+    if len(y) < 2:
+        raise DataError(f"{len(values)} values leave {len(y)} held-out windows; evaluating a model needs at least 2")
     predictions = model.predict(X)
     return Evaluation(mse=float(np.mean((predictions - y) ** 2)), r2=r2_score(y, predictions), n_windows=len(y))
 
