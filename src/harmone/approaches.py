@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from harmone.errors import ConfigError, ModelError
-from harmone.knowledge.events import LOOP_NAMES
+from harmone.knowledge.events import LOOP_NAMES, LoopName
 
 LOOPS: frozenset[str] = frozenset(LOOP_NAMES)
 
@@ -26,7 +26,7 @@ PUBLISHED_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
 @dataclass(frozen=True)
 class Approach:
     name: str
-    #: Loops the managing system starts: a subset of {"switch", "drift", "retrain"}.
+    #: Loops the managing system starts: a subset of ``LOOP_NAMES``.
     loops: frozenset[str]
     #: The one model served throughout, or None when the switch loop picks.
     fixed_model: str | None
@@ -51,10 +51,10 @@ class Approach:
 
 
 _ADAPTIVE: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("harmone", frozenset({"switch", "drift"}),
+    ("harmone", frozenset({LoopName.SWITCH, LoopName.DRIFT}),
      "switch models on score or energy violations; on drift reuse a stored version or retrain"),
-    ("switch", frozenset({"switch"}), "switch models on score or energy violations only"),
-    ("switch+retrain", frozenset({"switch", "retrain"}),
+    ("switch", frozenset({LoopName.SWITCH}), "switch models on score or energy violations only"),
+    ("switch+retrain", frozenset({LoopName.SWITCH, LoopName.RETRAIN}),
      "switch models on violations and retrain the current model periodically"),
 )
 
@@ -62,7 +62,7 @@ _ADAPTIVE: tuple[tuple[str, frozenset[str], str], ...] = (
 #: The single-model baselines: name suffix, loops, description.
 _SINGLE: tuple[tuple[str, frozenset[str], str], ...] = (
     ("", frozenset(), "serve only {kind}, no adaptation"),
-    ("+retrain", frozenset({"retrain"}), "serve only {kind}, retrained periodically"),
+    ("+retrain", frozenset({LoopName.RETRAIN}), "serve only {kind}, retrained periodically"),
 )
 
 
