@@ -219,6 +219,9 @@ def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws
         assert (event.action, event.decision, event.model, event.version) == (
             "retrain", "retrain-no-other-version", "linear", 2)
         assert event.observed["drift_detected"] and event.observed["window_kl"] > 0.75
+        assert event.outcome == "promoted" and event.retraining is not None
+        assert (event.retraining.new_version, event.retraining.promoted, event.retraining.n_train_values) == (
+            2, True, WINDOW)
         assert repo.active_version("linear") == 2 and repo.meta("linear", 2)["reason"] == "drift"
         np.testing.assert_allclose(repo.snapshot("linear", 2), normal(600, WINDOW, seed=5))
         assert loop.next_due_s == 400.0 + ws.config.drift.cooldown_s
@@ -305,6 +308,7 @@ def test_a_background_retraining_is_recorded_when_it_ends_with_its_energy_and_co
         assert (event.action, event.version, event.time_s) == ("retrain", 2, 430.0)
         assert event.energy_uj == 7100.0  # start-up here + training in the child
         assert event.observed["started_s"] == 400.0
+        assert event.retraining is not None and event.retraining.train_meter == "child"
         # The cooldown counts from the end of the action, not from the check.
         assert loop.next_due_s == 430.0 + ws.config.drift.cooldown_s
 
@@ -445,7 +449,7 @@ def test_at_the_live_boundary_any_exception_becomes_an_error_event_and_serving_g
         live = Manager(get_approach("switch"), [loop], tolerate_errors=True)
         [event] = live.tick(40.0)
         assert (event.loop, event.action, event.decision, event.outcome) == ("switch", "none", "error", None)
-        assert event.observed["error"] == "ZeroDivisionError: float division by zero"
+        assert event.error == "ZeroDivisionError: float division by zero"
         assert loop.counts.errors == 1 and store.loop_state(loop.name).counts.errors == 1
         assert [e.decision for e in store.events()] == ["error"]
         assert live.next_due_s == 80.0
@@ -459,7 +463,7 @@ def test_an_energy_range_set_upside_down_in_code_is_an_error_event_not_a_crash(w
                           rng=random.Random(0), energy_range_uj=(30_000.0, 25_000.0))
         store.append_predictions(rows("linear", normal(200, 50)))
         [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
-    assert event.decision == "error" and "e_min_uj" in event.observed["error"]
+    assert event.decision == "error" and "e_min_uj" in event.error
 
 
 def test_when_even_recording_the_error_fails_the_manager_still_goes_on(ws: Workspace,
@@ -480,3 +484,26 @@ def test_when_even_recording_the_error_fails_the_manager_still_goes_on(ws: Works
     assert event.id is None and event.decision == "error"
     assert event.observed == {"error": "KeyError: 'ema'", "not_recorded": "OperationalError: database is locked"}
     assert loop.next_due_s == 80.0
+
+
+def test_a_failed_retraining_is_an_outcome_not_a_decision_suffix(ws: Workspace) -> None:
+    from harmone.mape.execute import RetrainError
+
+    class Failing(_LaterJob):
+        def poll(self) -> RetrainResult | None:
+            raise RetrainError("retraining linear failed (exit code 1): out of memory")
+
+    class FailingRetrainer:
+        def submit(self, request: RetrainRequest) -> _LaterJob:
+            return Failing(request, version=2)
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = _drift_loop(ws, store, retrainer=FailingRetrainer())
+        store.append_predictions(rows("linear", normal(200, WINDOW)))
+        store.append_predictions(rows("linear", normal(600, WINDOW, seed=5)))
+        event = loop.run(400.0)
+        assert event is not None and (event.action, event.decision, event.outcome) == (
+            "none", "retrain-no-other-version", "failed")
+        assert event.error is not None and "out of memory" in event.error and event.retraining is None
+        assert loop.counts.failures == 1 and count_events(store.events()).failures == 1
+        assert ModelRepository(ws).active_version("linear") == 1

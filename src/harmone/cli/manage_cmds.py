@@ -141,10 +141,10 @@ def _observed_text(event: Event) -> str:
         parts.append(f"version KL {_number(seen.get('version_kl'), '.3f')}")
     if "values" in seen:
         parts.append(f"{seen['values']} values")
-    if "new_version" in seen:
-        parts.append(f"new version held-out R² {_number(seen.get('holdout_r2'), '.3f')}")
-    if "error" in seen:
-        parts.append(str(seen["error"]))
+    if event.retraining is not None:
+        parts.append(f"new version held-out R² {_number(event.retraining.holdout_r2, '.3f')}")
+    if event.error is not None:
+        parts.append(event.error)
     return "  ".join(parts)
 
 
@@ -192,7 +192,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
             if args.verbose or _worth_printing(event):
                 print(format_event(event), flush=True)
             if event.decision is Decision.ERROR or event.failed:
-                print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr,
+                print(f"harmone: warning: {event.loop} loop: {event.error}", file=sys.stderr,
                       flush=True)
 
         with detect(workspace.config.energy, scope="thread") as meter, _stop_on_signals(stop.set):

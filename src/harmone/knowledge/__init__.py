@@ -4,7 +4,7 @@
 typed values, ``keys`` the names of the stored state.
 """
 
-from harmone.knowledge.events import Action, Decision, Event, EventCounts, LoopName, Outcome, count_events
+from harmone.knowledge.events import Action, Decision, Event, EventCounts, LoopName, Outcome, Retraining, count_events
 from harmone.knowledge.loop_state import (
     DriftLoopState,
     LoopState,
@@ -23,4 +23,4 @@ from harmone.knowledge.store import (
 
 __all__ = ["Action", "Decision", "DriftLoopState", "EXPORT_COLUMNS", "Event", "EventCounts", "KnowledgeStore",
            "LoopName", "LoopState", "Outcome", "PredictionRow", "Predictions", "RetrainLoopState", "RunCounts",
-           "SCHEMA_VERSION", "SwitchLoopState", "SwitchState", "count_events"]
+           "Retraining", "SCHEMA_VERSION", "SwitchLoopState", "SwitchState", "count_events"]

@@ -8,7 +8,7 @@ by any version stay readable. Encoding to and from the database lives in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +70,24 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Retraining:
+    """What a finished retraining recorded on its event (stored among ``observed``)."""
+
+    new_version: int
+    holdout_r2: float
+    #: Energy of fitting and storing, µJ, and the meter's source where it ran.
+    train_energy_uj: float
+    train_meter: str | None
+    n_train_values: int
+    promoted: bool
+    #: The serving version's R² on the same held-out values, when validation compared them.
+    serving_holdout_r2: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class Event:
     """One run of a loop: what it saw (``observed``: figures), chose and what acting cost."""
 
@@ -95,6 +113,24 @@ class Event:
     @property
     def drift_detected(self) -> bool:
         return bool(self.observed.get("drift_detected"))
+
+    @property
+    def retraining(self) -> Retraining | None:
+        """The retraining this run started, once it finished (None otherwise, or when it failed)."""
+        seen = self.observed
+        if "new_version" not in seen:
+            return None
+        serving = seen.get("serving_holdout_r2")
+        return Retraining(new_version=int(seen["new_version"]), holdout_r2=float(seen["holdout_r2"]),
+                          train_energy_uj=float(seen["train_energy_uj"]), train_meter=seen.get("train_meter"),
+                          n_train_values=int(seen["n_train_values"]), promoted=bool(seen["promoted"]),
+                          serving_holdout_r2=None if serving is None else float(serving))
+
+    @property
+    def error(self) -> str | None:
+        """What went wrong: the run raised (``decision`` error) or its retraining failed."""
+        error = self.observed.get("error")
+        return None if error is None else str(error)
 
     @property
     def failed(self) -> bool:

@@ -28,6 +28,7 @@ from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, LoopState, Outcome, RunCounts
+from harmone.knowledge.events import Retraining
 from harmone.mape.execute import RetrainError, Retrainer, RetrainJob, RetrainRequest, RetrainResult
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
@@ -131,7 +132,7 @@ class Loop(ABC):
         outcome = dataclasses.replace(
             pending.outcome, version=result.version if result.promoted else pending.outcome.version, job=None,
             outcome=Outcome.PROMOTED if result.promoted else Outcome.KEPT_SERVING,
-            observed={**pending.outcome.observed, **_retrain_figures(result)})
+            observed={**pending.outcome.observed, **_retraining(result).to_dict()})
         energy_uj = pending.energy_uj + (result.energy_uj if job.external else 0.0)
         self._finish(now, outcome)
         return self._record(now, outcome, energy_uj, started_s=pending.started_s)
@@ -208,9 +209,9 @@ class Loop(ABC):
                                                     reason=reason, seed=seed))
 
 
-def _retrain_figures(result: RetrainResult) -> dict[str, Any]:
+def _retraining(result: RetrainResult) -> Retraining:
     # No wall-clock durations here: a seeded simulated replay must record identical events
     # (the training time is in the version's meta.json).
-    return {"new_version": result.version, "holdout_r2": result.holdout_r2, "train_energy_uj": result.energy_uj,
-            "train_meter": result.meter_source, "n_train_values": result.n_values, "promoted": result.promoted,
-            "serving_holdout_r2": result.serving_holdout_r2}
+    return Retraining(new_version=result.version, holdout_r2=result.holdout_r2, train_energy_uj=result.energy_uj,
+                      train_meter=result.meter_source, n_train_values=result.n_values, promoted=result.promoted,
+                      serving_holdout_r2=result.serving_holdout_r2)
