@@ -173,9 +173,8 @@ class DriftLoop(Loop):
                              observed=observed, drift_detected=plan.drift_detected)
         if plan.action is Action.REUSE:
             assert plan.version is not None
-            execute.apply_reuse(self.repository, target_kind, plan.version)
+            outcome.version = execute.apply_reuse(self.repository, target_kind, plan.version)
             self._count("reuses")
-            outcome.version = plan.version
         elif plan.action is Action.RETRAIN:
             assert plan.training_data is not None
             outcome.job = self._retrain(target_kind, plan.training_data, "drift")

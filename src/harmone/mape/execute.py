@@ -51,17 +51,20 @@ class RetrainError(HarmonEError):
     """A retraining job failed; the message names the model and the cause."""
 
 
-def apply_switch(workspace: Workspace, plan: SwitchPlan) -> None:
-    """Make the plan's target the model that serves (no effect for ``none``)."""
+def apply_switch(workspace: Workspace, plan: SwitchPlan) -> str:
+    """Make the plan's target the model that serves (no effect for ``none``); the model serving now."""
     if plan.action is Action.SWITCH:
         if plan.target is None:
             raise AdaptationError("a switch plan needs a target model")
         workspace.write_active_model(plan.target)
+        return plan.target
+    return plan.source
 
 
-def apply_reuse(repository: ModelRepository, kind: str, version: int) -> None:
-    """Serve a stored version again: model and scaler travel together in its directory."""
+def apply_reuse(repository: ModelRepository, kind: str, version: int) -> int:
+    """Serve a stored version again (model and scaler travel together in its directory); that version."""
     repository.promote(kind, version)
+    return version
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,10 @@ class SwitchLoop(Loop):
         observation = monitor_switch(snapshot, self.config)
         analysis = analyse_switch(observation, snapshot, self.config)
         plan = plan_switch(analysis, snapshot, self.config, self.rng)
-        execute.apply_switch(self.workspace, plan)
+        serving = execute.apply_switch(self.workspace, plan)
         self.switch_state = analysis.state
         if plan.action is Action.SWITCH:
             self._count("switches")
-        serving = plan.target if plan.action is Action.SWITCH and plan.target else current
         observed = {
             **plan.to_record(),
             "rows": observation.n_rows,
