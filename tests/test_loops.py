@@ -507,3 +507,17 @@ def test_a_failed_retraining_is_an_outcome_not_a_decision_suffix(ws: Workspace) 
         assert event.error is not None and "out of memory" in event.error and event.retraining is None
         assert loop.counts.failures == 1 and count_events(store.events()).failures == 1
         assert ModelRepository(ws).active_version("linear") == 1
+
+
+def test_a_detector_fed_errors_ignores_a_shift_the_serving_model_tracks(ws: Workspace) -> None:
+    level_shift = np.concatenate([normal(200, WINDOW), normal(600, WINDOW, seed=5)])
+    with KnowledgeStore(ws.db_path) as store:
+        store.append_predictions(rows("linear", level_shift, level_shift + 1.0))  # always 1 off: errors constant
+        on_values = _drift_loop(ws, store)
+        assert on_values.run(400.0).observed["drift_detected"]
+        config = _config(ws, drift={"window": WINDOW, "bins": 10, "feed": "errors"})
+        on_errors = DriftLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
+                              retrainer=InlineRetrainer(ws, config))
+        event = on_errors.run(403.0)
+    assert event is not None and event.decision == "no-drift" and event.observed["window_kl"] == 0.0
+    assert event.observed["values"] == 2 * WINDOW

@@ -80,6 +80,8 @@ class DriftConfig:
     warmup_s: float = _setting(400.0, "wait before the first drift check, seconds", lo=0)
     detector: str = _setting("window-kl", "drift detector: window-kl (the published windowed KL)",
                              choices=("window-kl",))
+    feed: str = _setting("values", "what the detector is fed: values (the true values, as published) or errors "
+                                   "(the absolute error of each served prediction)", choices=("values", "errors"))
     window: int = _setting(1200, "true values per compared window", lo=2)
     bins: int = _setting(50, "histogram bins for the KL divergence", lo=2, hi=10000)
     epsilon: float = _setting(1e-10, "added to histogram probabilities to avoid zeros", lo=0, lo_open=True)

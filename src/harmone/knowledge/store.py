@@ -219,6 +219,16 @@ class KnowledgeStore:
             return np.empty(0), row_id
         return np.array([r[1] for r in rows], dtype=np.float64), int(rows[-1][0])
 
+    def outcomes_after(self, row_id: int, *, newest: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """``true_values_after`` with the predictions of the same rows: (true, predicted, last row id)."""
+        rows = self._db.execute("SELECT id, true_value, predicted_value FROM predictions WHERE id > ?"
+                                " ORDER BY id DESC LIMIT ?", (row_id, newest)).fetchall()
+        rows.reverse()
+        if not rows:
+            return np.empty(0), np.empty(0), row_id
+        pairs = np.array([(r[1], r[2]) for r in rows], dtype=np.float64)
+        return pairs[:, 0].copy(), pairs[:, 1].copy(), int(rows[-1][0])
+
     def last_row_id(self) -> int:
         row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()
         return int(row[0] or 0)

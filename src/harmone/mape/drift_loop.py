@@ -1,4 +1,8 @@
-"""t2, the drift loop: feed the detector the newest true values; on drift reuse a version or retrain.
+"""t2, the drift loop: feed the detector the newest values; on drift reuse a version or retrain.
+
+The detector is fed the true values (``drift.feed = "values"``, published) or the absolute
+error of each served prediction (``"errors"``: drift that the serving model absorbs is no
+drift). Versions are compared, and retrained, on the true values either way.
 
 Each run gathers, then decides (``harmone.mape.drift``), then acts (``execute``):
 detection over a ``DriftSnapshot``, the answering model over a ``TargetSnapshot``, reuse or
@@ -83,19 +87,27 @@ class DriftLoop(Loop):
         """
         capacity = self._recent.capacity
         start = (self.last_row_id or 0) if len(self._recent) else 0
-        values, last = self.store.true_values_after(start, newest=capacity)
+        values, fed, last = self._read_after(start, capacity)
         if not values.size and start and self.store.last_row_id() < start:
             # The log was cleared and its ids start over: so do the window and the detector.
             self._recent = RecentValues(capacity)
-            values, last = self.store.true_values_after(0, newest=capacity)
+            values, fed, last = self._read_after(0, capacity)
         if not values.size:
             return None
         if not len(self._recent):
             self.detector.reset()
         self.last_row_id = last
-        for value in values.tolist():  # the detector contract: one value at a time
+        for value in fed.tolist():  # the detector contract: one value at a time
             self.detector.update(value)
         return self._recent.update(values).values
+
+    def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """True values after row ``start``, what the detector is fed of them (``drift.feed``), last row id."""
+        if self.config.drift.feed == "values":
+            values, last = self.store.true_values_after(start, newest=newest)
+            return values, values, last
+        values, predicted, last = self.store.outcomes_after(start, newest=newest)
+        return values, np.abs(values - predicted), last
 
     def _target_snapshot(self, serving: str) -> TargetSnapshot:
         """The calibration's energies and the switch loop's EMAs, read only when drift is found."""
