@@ -22,7 +22,6 @@ from harmone.knowledge import (
     SwitchLoopState,
     SwitchState,
 )
-from harmone.knowledge.store import _FIRST_TABLES
 
 
 def _rows(start: int, n: int, model: str = "linear") -> list[tuple]:
@@ -144,10 +143,24 @@ def test_a_damaged_loop_state_is_one_line_naming_key_and_field(tmp_path: Path, k
     assert key in message and named in message and "\n" not in message
 
 
+#: The tables of the first release, written out here so the test does not depend on the code
+#: under test.
+FIRST_RELEASE_TABLES = """
+CREATE TABLE predictions (id INTEGER PRIMARY KEY, time_s REAL NOT NULL, true_value REAL NOT NULL,
+    predicted_value REAL NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL, latency_s REAL NOT NULL,
+    energy_uj REAL NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY, time_s REAL NOT NULL, loop TEXT NOT NULL, action TEXT NOT NULL,
+    model TEXT, version INTEGER, energy_uj REAL NOT NULL DEFAULT 0, decision TEXT NOT NULL DEFAULT '',
+    observed TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
 def _first_release_database(path: Path) -> None:
     """A knowledge base as the first release left it: its tables, user_version 0, suffixed decisions."""
     db = sqlite3.connect(path)
-    db.executescript(_FIRST_TABLES)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(FIRST_RELEASE_TABLES)
     db.executemany("INSERT INTO events (time_s, loop, action, model, version, energy_uj, decision, observed)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                        (1.0, "switch", "none", "svm", 1, 0.0, "ok", "{}"),
