@@ -230,3 +230,32 @@ def test_a_read_only_store_reads_a_first_release_database_without_migrating_it(t
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 0
     db.close()
+
+
+def test_typed_views_read_every_event_of_a_recorded_run() -> None:
+    import json
+
+    from harmone.knowledge.codec import split_legacy_decision
+    from harmone.knowledge.events import DriftFigures, SwitchFigures
+
+    recorded = json.loads((Path(__file__).parent / "data" / "pinned_harmone_events.json").read_text())["events"]
+    events = []
+    for raw in recorded:
+        decision, outcome = split_legacy_decision(raw["action"], raw["decision"], json.dumps(raw["observed"]))
+        events.append(Event(time_s=raw["time"], loop=raw["loop"], action=raw["action"], model=raw["model"],
+                            version=raw["version"], energy_uj=raw["energy_uj"], decision=decision,
+                            observed=raw["observed"], outcome=outcome))
+    switch = [e.figures for e in events if e.loop is LoopName.SWITCH]
+    drift = [e.figures for e in events if e.loop is LoopName.DRIFT]
+    assert all(isinstance(f, SwitchFigures) for f in switch) and all(isinstance(f, DriftFigures) for f in drift)
+    assert sum(f.rows for f in switch if isinstance(f, SwitchFigures)) > 20_000
+    detected = [e for e in events if isinstance(e.figures, DriftFigures) and e.figures.drift_detected]
+    assert [(e.decision.value, e.outcome) for e in detected] == [
+        ("retrain-no-other-version", Outcome.PROMOTED), ("retrain-no-other-version", Outcome.KEPT_SERVING),
+        ("active-version-fits", None)]
+    kept = detected[1].retraining
+    assert kept is not None and not kept.promoted and kept.serving_holdout_r2 is not None
+    assert kept.holdout_r2 < kept.serving_holdout_r2
+    fits = detected[2].figures
+    assert isinstance(fits, DriftFigures) and fits.version_kls == {1: pytest.approx(0.6411457926314228),
+                                                                   2: pytest.approx(3.2989141560122266)}

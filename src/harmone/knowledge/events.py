@@ -69,6 +69,85 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+def _opt(kind: type, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """How one model did over the rows it served in one switch-loop batch."""
+
+    rows: int
+    r2: float
+    energy_uj: float
+    normalised_energy: float
+    score: float
+
+
+@dataclass(frozen=True)
+class SwitchFigures:
+    """What a switch-loop run saw and chose (the typed view of its ``observed``)."""
+
+    source: str
+    target: str | None
+    #: ``energy`` or ``score`` when a goal was violated.
+    violation: str | None
+    #: The serving model's R² and normalised energy over the batch (None without data).
+    r2: float | None
+    normalised_energy: float | None
+    ema: float
+    budget: float
+    recovery: int
+    rows: int
+    dropped: int
+    first_row_id: int | None
+    last_row_id: int
+    per_model: Mapping[str, ModelFigures]
+    emas: Mapping[str, float]
+
+    @classmethod
+    def from_observed(cls, seen: Mapping[str, Any]) -> SwitchFigures:
+        return cls(source=str(seen["source"]), target=_opt(str, seen.get("target")),
+                   violation=_opt(str, seen.get("violation")), r2=_opt(float, seen.get("r2")),
+                   normalised_energy=_opt(float, seen.get("normalised_energy")), ema=float(seen["ema"]),
+                   budget=float(seen["budget"]), recovery=int(seen["recovery"]), rows=int(seen["rows"]),
+                   dropped=int(seen["dropped"]), first_row_id=_opt(int, seen.get("first_row_id")),
+                   last_row_id=int(seen["last_row_id"]),
+                   per_model={kind: ModelFigures(**figures) for kind, figures in seen["per_model"].items()},
+                   emas={kind: float(v) for kind, v in seen["emas"].items()})
+
+
+@dataclass(frozen=True)
+class DriftFigures:
+    """What a drift check saw (the typed view of its ``observed``); None where it did not get that far."""
+
+    #: The detector's score (the windowed KL) and the best stored version's KL to the drift data.
+    window_kl: float | None
+    version_kl: float | None
+    drift_detected: bool
+    #: Values the check looked at, and the newest row among them.
+    values: int | None
+    last_row_id: int | None
+    active_version: int | None
+    version_kls: Mapping[int, float]
+    #: After a detection: the model that served, and why the answering model was chosen.
+    serving_model: str | None
+    target: str | None
+    #: With validation, the reuse candidate's and the serving version's mean squared error.
+    candidate_mse: float | None
+    serving_mse: float | None
+
+    @classmethod
+    def from_observed(cls, seen: Mapping[str, Any]) -> DriftFigures:
+        return cls(window_kl=_opt(float, seen.get("window_kl")), version_kl=_opt(float, seen.get("version_kl")),
+                   drift_detected=bool(seen.get("drift_detected")), values=_opt(int, seen.get("values")),
+                   last_row_id=_opt(int, seen.get("last_row_id")), active_version=_opt(int, seen.get("active_version")),
+                   version_kls={int(v): float(kl) for v, kl in seen.get("version_kls", {}).items()},
+                   serving_model=_opt(str, seen.get("serving_model")), target=_opt(str, seen.get("target")),
+                   candidate_mse=_opt(float, seen.get("candidate_mse")),
+                   serving_mse=_opt(float, seen.get("serving_mse")))
+
+
 @dataclass(frozen=True)
 class Retraining:
     """What a finished retraining recorded on its event (stored among ``observed``)."""
@@ -113,6 +192,17 @@ class Event:
     @property
     def drift_detected(self) -> bool:
         return bool(self.observed.get("drift_detected"))
+
+    @property
+    def figures(self) -> SwitchFigures | DriftFigures | None:
+        """The typed view of ``observed`` for a switch or drift run (None for errors and others)."""
+        if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL):
+            return None
+        if self.loop is LoopName.SWITCH:
+            return SwitchFigures.from_observed(self.observed)
+        if self.loop is LoopName.DRIFT:
+            return DriftFigures.from_observed(self.observed)
+        return None
 
     @property
     def retraining(self) -> Retraining | None:
