@@ -2,7 +2,9 @@
 
 The values of the enums are the strings stored in the knowledge base, so events written
 by any version stay readable. Encoding to and from the database lives in
-``harmone.knowledge.codec``; everything else handles these types only.
+``harmone.knowledge.codec``. ``Event.observed`` keeps the figures of a run as stored (the
+JSON that ``harmone events --json`` prints); ``Event.figures``, ``Event.retraining`` and
+``Event.error`` read them as typed values.
 """
 
 from __future__ import annotations
