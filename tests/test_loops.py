@@ -15,6 +15,7 @@ from harmone.knowledge import Event, KnowledgeStore, PredictionRow
 from harmone.mape import execute
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, RetrainResult
 from harmone.knowledge import count_events
+from harmone.knowledge.events import RetrainFigures
 from harmone.mape.drift_loop import DriftLoop
 from harmone.mape.retrain_loop import RetrainLoop
 from harmone.mape.switch_loop import SwitchLoop
@@ -334,6 +335,7 @@ def test_periodic_retraining_runs_every_interval_on_the_latest_window(ws: Worksp
         store.append_predictions(rows("linear", normal(200, 60)))
         event = loop.run(50.0)
         assert (event.action, event.decision) == ("none", "not-enough-data")
+        assert event.figures == RetrainFigures(values=60, active_version=1)
         store.append_predictions(rows("linear", normal(300, 150, seed=8)))
         event = loop.run(100.0)
         assert (event.loop, event.action, event.model, event.version) == ("retrain", "retrain", "svm", 2)

@@ -151,6 +151,18 @@ class DriftFigures:
 
 
 @dataclass(frozen=True)
+class RetrainFigures:
+    """What a periodic-retraining run saw: how many true values there were, and what served."""
+
+    values: int
+    active_version: int
+
+    @classmethod
+    def from_observed(cls, seen: Mapping[str, Any]) -> RetrainFigures:
+        return cls(values=int(seen["values"]), active_version=int(seen["active_version"]))
+
+
+@dataclass(frozen=True)
 class Retraining:
     """What a finished retraining recorded on its event (stored among ``observed``)."""
 
@@ -196,15 +208,15 @@ class Event:
         return bool(self.observed.get("drift_detected"))
 
     @property
-    def figures(self) -> SwitchFigures | DriftFigures | None:
-        """The typed view of ``observed`` for a switch or drift run (None for errors and others)."""
+    def figures(self) -> SwitchFigures | DriftFigures | RetrainFigures | None:
+        """The typed view of ``observed`` (None for errors and runs without a trained model)."""
         if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL):
             return None
         if self.loop is LoopName.SWITCH:
             return SwitchFigures.from_observed(self.observed)
         if self.loop is LoopName.DRIFT:
             return DriftFigures.from_observed(self.observed)
-        return None
+        return RetrainFigures.from_observed(self.observed)
 
     @property
     def retraining(self) -> Retraining | None:
