@@ -27,9 +27,10 @@ from harmone import lifecycle
 from harmone.data.synth import generate
 from harmone.config import Config
 from harmone.knowledge import KnowledgeStore
-from harmone.mape.drift import kl_divergence
+from harmone.mape.detection import kl_divergence
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, SubprocessRetrainer, retrain_version
-from harmone.mape.loops import DriftLoop, SwitchLoop
+from harmone.mape.drift_loop import DriftLoop
+from harmone.mape.switch_loop import SwitchLoop
 from harmone.runner import run_approach
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace

@@ -65,7 +65,7 @@ def run() -> dict[str, Any]:
     train_s: dict[str, float] = {}
     holdout_r2: dict[str, float] = {}
     predict_us: dict[str, float] = {}
-    window = config.stream.window
+    window = config.stream.input_length
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds():
             version = train(kind, series, config, seed=SEED)

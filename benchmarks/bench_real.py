@@ -59,7 +59,7 @@ def load_series(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def evaluate(kind: str, config: Config, train_part: np.ndarray, test_part: np.ndarray,
              seed: int) -> dict[str, Any]:
     """Train on ``train_part``, predict every test value after the first window."""
-    window = config.stream.window
+    window = config.stream.input_length
     version = train(kind, train_part, config, seed=seed)
     history = np.concatenate([train_part, test_part])
     start = len(train_part) + window
@@ -90,7 +90,7 @@ def run() -> dict[str, Any]:
                 for setting, config in settings.items():
                     result = evaluate(kind, config, train_part, test_part, seed)
                     raw.setdefault(name, {}).setdefault(kind, {}).setdefault(setting, []).append(result)
-            window = SETTINGS["default"].stream.window
+            window = SETTINGS["default"].stream.input_length
             history = np.concatenate([train_part, test_part])
             start = len(train_part) + window
             persistence_r2.setdefault(name, []).append(r2_score(history[start:], history[start - 1:-1]))

@@ -61,3 +61,14 @@ def test_approaches_are_immutable_and_validated() -> None:
         Approach("odd", frozenset({"sleep"}), None, "")
     with pytest.raises(ValueError, match="fixed model"):
         Approach("odd", frozenset({"switch"}), "lstm", "")
+
+
+def test_every_registered_kind_gets_its_single_baselines_after_the_published_ones() -> None:
+    from harmone.approaches import build_approaches
+
+    approaches = build_approaches(["linear", "lstm", "svm", "arima"])
+    assert list(approaches)[3:] == ["single-lstm", "single-svm", "single-linear", "single-arima",
+                                    "single-lstm+retrain", "single-svm+retrain", "single-linear+retrain",
+                                    "single-arima+retrain"]
+    assert approaches["single-arima+retrain"].loops == frozenset({"retrain"})
+    assert approaches["single-arima"].fixed_model == "arima"

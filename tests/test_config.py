@@ -13,13 +13,13 @@ from harmone.workspace import Workspace
 
 def test_defaults_are_the_published_constants() -> None:
     c = Config()
-    assert (c.stream.window, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
+    assert (c.stream.input_length, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
     assert (c.switch.interval_s, c.switch.beta, c.switch.gamma, c.switch.min_score) == (40.0, 0.95, 0.8, 0.78)
     assert c.switch.initial_ema == {"lstm": 0.82, "svm": 0.79, "linear": 0.75}
     assert (c.switch.explore_probability, c.switch.max_energy, c.switch.recovery_cycles) == (0.1, 1.0, 3)
     assert (c.drift.interval_s, c.drift.warmup_s, c.drift.window, c.drift.bins) == (3.0, 400.0, 1200, 50)
     assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_s) == (0.75, 0.75, 10.0, 400.0)
-    assert (c.retrain.interval_s, c.retrain.window) == (500.0, 1500)
+    assert (c.retrain.interval_s, c.retrain.training_values) == (500.0, 1500)
     assert (c.energy.e_min_uj, c.energy.e_max_uj) == (0.0, 25000.0)
     # The published model settings are one setting away (what --published-constants selects).
     p = c.replace(models=published_models(c.models))
@@ -80,3 +80,41 @@ def test_init_is_idempotent_and_never_clobbers(tmp_path: Path) -> None:
 def test_open_refuses_a_directory_that_is_not_a_workspace(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a HarmonE workspace"):
         Workspace.open(tmp_path)
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("[energy]\ne_min_uj = 30000\n", ("[energy]", "e_min_uj = 30000.0", "e_max_uj = 25000.0")),
+    ("[energy]\ne_min_uj = 5.0\ne_max_uj = 5.0\n", ("e_min_uj", "e_max_uj")),
+    ("[switch]\nenergy_goal = 0.8\nbudget_max = 0.5\n", ("[switch]", "energy_goal", "budget_max")),
+    ("[stream]\ninput_length = 100\n[drift]\nwindow = 50\n", ("[drift]", "window = 50", "stream.input_length")),
+    ("[stream]\nwindow = 20\n[retrain]\ntraining_values = 20\n", ("[retrain]", "training_values", "stream.input_length")),
+    ("[drift]\nreuse_threshold = 11.0\n", ("reuse_threshold", "kl_clip")),
+    ("[stream]\ndefault_model = \"xgboost\"\n", ("default_model", "xgboost")),
+    ("[switch]\ninitial_ema = { lstm = 0.8, lstn = 0.7 }\n", ("[switch]", "initial_ema", "lstn")),
+])
+def test_settings_valid_alone_but_not_together_are_one_line_naming_both(tmp_path: Path, text: str,
+                                                                        names: tuple[str, ...]) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message
+    assert all(name in message for name in names), message
+
+
+def test_the_published_budget_rule_has_no_budget_max_to_respect(tmp_path: Path) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text("[switch]\nbudget_rule = \"published\"\nenergy_goal = 0.8\nbudget_max = 0.5\n", encoding="utf-8")
+    assert config.load(path).switch.energy_goal == 0.8
+
+
+def test_the_old_name_of_retrain_training_values_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "harmone.toml"
+    path.write_text("[retrain]\nwindow = 300\n", encoding="utf-8")
+    assert config.load(path).retrain.training_values == 300
+    path.write_text("[stream]\nwindow = 7\n", encoding="utf-8")
+    assert config.load(path).stream.input_length == 7
+    path.write_text("[retrain]\nwindow = 300\ntraining_values = 400\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="one setting"):
+        config.load(path)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harmone.energy import CompositeMeter, CpuTimeEstimator, EnergyAttributor, EnergyMeter, FakeMeter
+from harmone.energy import EnergyAttributor, EnergyMeter, FakeMeter
 
 
 def test_only_busy_stretches_are_charged() -> None:
@@ -125,8 +125,3 @@ def test_work_between_stretches_is_never_charged_even_by_a_thread_estimate() -> 
     assert attributor.take() == 64 * 5.0
     assert meter.reads == 1 + 64 * 2 + 1
 
-
-def test_thread_estimate_and_process_estimate_say_whether_idle_can_move_them() -> None:
-    assert CpuTimeEstimator(scope="thread").counts_while_idle is False
-    assert CpuTimeEstimator(scope="process").counts_while_idle is True  # other threads keep working
-    assert CompositeMeter([CpuTimeEstimator(), FakeMeter()]).counts_while_idle is True

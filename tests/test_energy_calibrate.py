@@ -17,7 +17,7 @@ from harmone.energy import (
     load_calibration,
     normalise,
 )
-from harmone.errors import EnergyError
+from harmone.errors import EnergyError, HarmonEError
 
 
 def predictor(meter: FakeMeter, energy_uj: float, *, cold_uj: float = 0.0,
@@ -149,7 +149,7 @@ def test_normalise_is_clamped_to_the_unit_interval() -> None:
     assert normalise(-5.0, 0.0, 100.0) == 0.0
     assert normalise(250.0, 0.0, 100.0) == 1.0
     assert normalise(75.0, 50.0, 150.0) == pytest.approx(0.25)
-    with pytest.raises(ValueError):
+    with pytest.raises(HarmonEError, match="e_max_uj"):
         normalise(1.0, 100.0, 100.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(HarmonEError, match="finite"):
         normalise(float("nan"), 0.0, 1.0)

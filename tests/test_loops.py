@@ -14,7 +14,11 @@ from harmone.config import Config
 from harmone.knowledge import Event, KnowledgeStore, PredictionRow
 from harmone.mape import execute
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, RetrainResult
-from harmone.mape.loops import DriftLoop, RetrainLoop, SwitchLoop, count_events
+from harmone.knowledge import count_events
+from harmone.knowledge.events import RetrainFigures
+from harmone.mape.drift_loop import DriftLoop
+from harmone.mape.retrain_loop import RetrainLoop
+from harmone.mape.switch_loop import SwitchLoop
 from harmone.mape.manager import Manager, build_manager
 from harmone.repository import ModelRepository
 from harmone.testing import FakeMeter
@@ -219,6 +223,9 @@ def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws
         assert (event.action, event.decision, event.model, event.version) == (
             "retrain", "retrain-no-other-version", "linear", 2)
         assert event.observed["drift_detected"] and event.observed["window_kl"] > 0.75
+        assert event.outcome == "promoted" and event.retraining is not None
+        assert (event.retraining.new_version, event.retraining.promoted, event.retraining.n_train_values) == (
+            2, True, WINDOW)
         assert repo.active_version("linear") == 2 and repo.meta("linear", 2)["reason"] == "drift"
         np.testing.assert_allclose(repo.snapshot("linear", 2), normal(600, WINDOW, seed=5))
         assert loop.next_due_s == 400.0 + ws.config.drift.cooldown_s
@@ -305,6 +312,7 @@ def test_a_background_retraining_is_recorded_when_it_ends_with_its_energy_and_co
         assert (event.action, event.version, event.time_s) == ("retrain", 2, 430.0)
         assert event.energy_uj == 7100.0  # start-up here + training in the child
         assert event.observed["started_s"] == 400.0
+        assert event.retraining is not None and event.retraining.train_meter == "child"
         # The cooldown counts from the end of the action, not from the check.
         assert loop.next_due_s == 430.0 + ws.config.drift.cooldown_s
 
@@ -321,7 +329,7 @@ def test_cancelling_a_loop_cancels_its_job_and_records_nothing(ws: Workspace) ->
 # -- periodic retraining -------------------------------------------------------------------
 
 def test_periodic_retraining_runs_every_interval_on_the_latest_window(ws: Workspace) -> None:
-    config = _config(ws, retrain={"window": 100, "interval_s": 50.0})
+    config = _config(ws, retrain={"training_values": 100, "interval_s": 50.0})
     repo = ModelRepository(ws)
     with KnowledgeStore(ws.db_path) as store:
         loop = RetrainLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
@@ -330,6 +338,7 @@ def test_periodic_retraining_runs_every_interval_on_the_latest_window(ws: Worksp
         store.append_predictions(rows("linear", normal(200, 60)))
         event = loop.run(50.0)
         assert (event.action, event.decision) == ("none", "not-enough-data")
+        assert event.figures == RetrainFigures(values=60, active_version=1)
         store.append_predictions(rows("linear", normal(300, 150, seed=8)))
         event = loop.run(100.0)
         assert (event.loop, event.action, event.model, event.version) == ("retrain", "retrain", "svm", 2)
@@ -401,7 +410,8 @@ def test_a_restarted_manager_continues_the_stored_clock(ws: Workspace) -> None:
 
 
 def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspace) -> None:
-    from harmone.mape.state import loop_status, set_approach
+    from harmone.mape.state import set_approach
+    from harmone.status import loop_status
 
     set_approach(ws, "harmone")
     with KnowledgeStore(ws.db_path) as store:
@@ -423,7 +433,7 @@ def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspa
 def test_event_totals_split_retraining_from_the_other_loop_runs() -> None:
     def event(loop: str, action: str, energy_uj: float, **observed: object) -> Event:
         return Event(time_s=0.0, loop=loop, action=action, model="svm", version=1, energy_uj=energy_uj,
-                     decision="", observed=dict(observed))
+                     decision="scheduled" if action == "retrain" else "ok", observed=dict(observed))
 
     totals = count_events([event("switch", "switch", 10.0), event("drift", "none", 5.0),
                            event("drift", "retrain", 100.0, drift_detected=True), event("drift", "reuse", 2.0,
@@ -432,3 +442,87 @@ def test_event_totals_split_retraining_from_the_other_loop_runs() -> None:
     assert (totals.switches, totals.reuses, totals.retrains, totals.drift_detections) == (1, 1, 2, 2)
     assert totals.energy_uj == 167.0 and totals.retraining_energy_uj == 150.0
     assert totals.by_loop == {"switch": 1, "drift": 3, "retrain": 1}
+
+
+def test_at_the_live_boundary_any_exception_becomes_an_error_event_and_serving_goes_on(ws: Workspace) -> None:
+    class Buggy(SwitchLoop):
+        def _run(self, now: float):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("float division by zero")
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = Buggy(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0, rng=random.Random(0))
+        live = Manager(get_approach("switch"), [loop], tolerate_errors=True)
+        [event] = live.tick(40.0)
+        assert (event.loop, event.action, event.decision, event.outcome) == ("switch", "none", "error", None)
+        assert event.error == "ZeroDivisionError: float division by zero"
+        assert loop.counts.errors == 1 and store.loop_state(loop.name).counts.errors == 1
+        assert [e.decision for e in store.events()] == ["error"]
+        assert live.next_due_s == 80.0
+        with pytest.raises(ZeroDivisionError):
+            Manager(get_approach("switch"), [loop]).tick(80.0)  # a simulated run lets it surface
+
+
+def test_an_energy_range_set_upside_down_in_code_is_an_error_event_not_a_crash(ws: Workspace) -> None:
+    with KnowledgeStore(ws.db_path) as store:
+        loop = SwitchLoop(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0,
+                          rng=random.Random(0), energy_range_uj=(30_000.0, 25_000.0))
+        store.append_predictions(rows("linear", normal(200, 50)))
+        [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
+    assert event.decision == "error" and "e_min_uj" in event.error
+
+
+def test_when_even_recording_the_error_fails_the_manager_still_goes_on(ws: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    class Buggy(SwitchLoop):
+        def _run(self, now: float):  # type: ignore[no-untyped-def]
+            raise KeyError("ema")
+
+    def locked(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = Buggy(workspace=ws, store=store, meter=FakeMeter(), config=ws.config, now=0.0, rng=random.Random(0))
+        monkeypatch.setattr(store, "record_event", locked)
+        [event] = Manager(get_approach("switch"), [loop], tolerate_errors=True).tick(40.0)
+    assert event.id is None and event.decision == "error"
+    assert event.observed == {"error": "KeyError: 'ema'", "not_recorded": "OperationalError: database is locked"}
+    assert loop.next_due_s == 80.0
+
+
+def test_a_failed_retraining_is_an_outcome_not_a_decision_suffix(ws: Workspace) -> None:
+    from harmone.mape.execute import RetrainError
+
+    class Failing(_LaterJob):
+        def poll(self) -> RetrainResult | None:
+            raise RetrainError("retraining linear failed (exit code 1): out of memory")
+
+    class FailingRetrainer:
+        def submit(self, request: RetrainRequest) -> _LaterJob:
+            return Failing(request, version=2)
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = _drift_loop(ws, store, retrainer=FailingRetrainer())
+        store.append_predictions(rows("linear", normal(200, WINDOW)))
+        store.append_predictions(rows("linear", normal(600, WINDOW, seed=5)))
+        event = loop.run(400.0)
+        assert event is not None and (event.action, event.decision, event.outcome) == (
+            "none", "retrain-no-other-version", "failed")
+        assert event.error is not None and "out of memory" in event.error and event.retraining is None
+        assert loop.counts.failures == 1 and count_events(store.events()).failures == 1
+        assert ModelRepository(ws).active_version("linear") == 1
+
+
+def test_a_detector_fed_errors_ignores_a_shift_the_serving_model_tracks(ws: Workspace) -> None:
+    level_shift = np.concatenate([normal(200, WINDOW), normal(600, WINDOW, seed=5)])
+    with KnowledgeStore(ws.db_path) as store:
+        store.append_predictions(rows("linear", level_shift, level_shift + 1.0))  # always 1 off: errors constant
+        on_values = _drift_loop(ws, store)
+        assert on_values.run(400.0).observed["drift_detected"]
+        config = _config(ws, drift={"window": WINDOW, "bins": 10, "feed": "errors"})
+        on_errors = DriftLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
+                              retrainer=InlineRetrainer(ws, config))
+        event = on_errors.run(403.0)
+    assert event is not None and event.decision == "no-drift" and event.observed["window_kl"] == 0.0
+    assert event.observed["values"] == 2 * WINDOW

@@ -153,3 +153,34 @@ def test_manage_beside_infer_switches_the_model_inference_serves(trained_workspa
             if process.poll() is None:
                 process.kill()
             process.communicate()
+
+
+def test_status_and_events_read_a_typed_model_without_writing(trained_workspace: Workspace,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.knowledge import LoopName, SwitchLoopState
+    from harmone.status import read_status
+
+    root = str(trained_workspace.root)
+    before = read_status(trained_workspace)
+    assert before.loops.approach == "harmone" and before.loops.switch is not None and before.loops.drift is None
+    assert cli(capsys, "run", "--simulate", "--approach", "switch", "--steps", "600", "--json", "-w", root)[0] == 0
+    db_bytes = trained_workspace.db_path.read_bytes()
+    status = read_status(trained_workspace, with_events=True)
+    assert isinstance(status.loops.switch, SwitchLoopState) and status.loops.switch.counts.runs == 2
+    assert status.predictions == 600 and status.recent_r2 is not None and status.events.by_loop == {"switch": 2}
+    assert status.to_dict()["switch"]["counts"] == {"runs": 2, **({"switches": status.events.switches}
+                                                                  if status.events.switches else {})}
+    code, out, _ = cli(capsys, "events", "--last", "1", "--json", "-w", root)
+    [last] = json.loads(out)
+    assert last["loop"] == LoopName.SWITCH and last["time"] > 80.0
+    assert trained_workspace.db_path.read_bytes() == db_bytes  # readers wrote nothing
+
+
+def test_status_of_a_fresh_workspace_creates_no_knowledge_base(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    workspace, _ = Workspace.init(tmp_path / "ws")
+    code, out, _ = cli(capsys, "status", "-w", str(workspace.root))
+    assert code == 0 and "approach:      harmone" in out and "predictions:   0" in out
+    code, out, _ = cli(capsys, "events", "-w", str(workspace.root))
+    assert code == 0 and out.startswith("No events")
+    assert not workspace.db_path.exists()

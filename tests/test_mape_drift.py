@@ -1,4 +1,7 @@
-"""The drift loop's rules (KL on shared bins, version choice, reuse or retrain) and retraining."""
+"""The drift loop's rules (KL on shared bins, version choice, reuse or retrain) and retraining.
+
+Every decision is a pure function over a hand-built snapshot: nothing here touches disk.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +11,23 @@ import numpy as np
 import pytest
 
 from harmone.config import Config
+from harmone.errors import DataError
+from harmone.mape.detection import kl_divergence, make_detector
 from harmone.mape.drift import (
     DriftObservation,
+    DriftPlan,
+    DriftSnapshot,
+    ReuseSnapshot,
+    TargetReason,
+    TargetSnapshot,
     analyse_drift,
-    choose_version,
     drift_target,
-    kl_divergence,
     monitor_drift,
     plan_drift,
-    plan_retrain,
 )
-from harmone.mape.snapshot import DriftSnapshot
+from harmone.mape.evaluation import Evaluation, promote
+from harmone.mape.periodic import plan_retrain
+from harmone.mape.reuse import choose_version
 
 WINDOW = 200
 
@@ -26,7 +35,7 @@ WINDOW = 200
 def make_config(**drift: object) -> Config:
     base = Config()
     return base.replace(drift=dataclasses.replace(base.drift, window=WINDOW, **drift),
-                        retrain=dataclasses.replace(base.retrain, window=300))
+                        retrain=dataclasses.replace(base.retrain, training_values=300))
 
 
 def normal(mean: float, n: int = WINDOW, seed: int = 0, sd: float = 10.0) -> np.ndarray:
@@ -76,15 +85,26 @@ def test_divergence_is_finite_and_non_negative_with_empty_bins() -> None:
 def test_divergence_ignores_non_finite_values_and_rejects_empty_samples() -> None:
     sample = normal(300, 500)
     assert kl(np.append(sample, [np.nan, np.inf]), sample) == pytest.approx(0.0, abs=1e-12)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(DataError, match="finite"):
         kl(np.array([np.nan]), sample)
 
 
 # --- Monitor and analyse -------------------------------------------------------------------
 
 
-def snapshot(values: np.ndarray, active_version: int = 1) -> DriftSnapshot:
-    return DriftSnapshot(recent=values, current_model="lstm", active_version=active_version)
+def snapshot(values: np.ndarray, active_version: int = 1, config: Config | None = None) -> DriftSnapshot:
+    """What the loop gathers: the detector fed ``values``, and the values themselves."""
+    detector = make_detector((config or make_config()).drift)
+    for value in values:
+        detector.update(float(value))
+    return DriftSnapshot(recent=values, ready=detector.ready, score=detector.score, detected=detector.drift_detected,
+                         current_model="lstm", active_version=active_version)
+
+
+def plan_drift_on(observation: DriftObservation, drifted: bool, choice: tuple[int, float] | None, config: Config,
+                  *, candidate: Evaluation | None = None, serving: Evaluation | None = None) -> DriftPlan:
+    return plan_drift(ReuseSnapshot(observation=observation, choice=choice, divergences={}, candidate=candidate,
+                                    serving=serving), drifted, config)
 
 
 def test_monitor_waits_for_two_full_windows() -> None:
@@ -109,7 +129,8 @@ def test_drift_threshold_decides() -> None:
     config = make_config()
     steady = monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7)), config)
     assert steady.kl is not None and steady.kl < 0.75 and not analyse_drift(steady, config)
-    assert analyse_drift(steady, make_config(threshold=steady.kl / 2))
+    lower = make_config(threshold=steady.kl / 2)
+    assert analyse_drift(monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7), config=lower), lower), lower)
 
 
 # --- Version choice ------------------------------------------------------------------------
@@ -149,7 +170,7 @@ def drifted_observation(active_version: int = 1) -> DriftObservation:
 def test_close_version_is_reused() -> None:
     config = make_config()
     obs = drifted_observation(active_version=3)
-    plan = plan_drift(obs, analyse_drift(obs, config), (2, 0.3), config)
+    plan = plan_drift_on(obs, analyse_drift(obs, config), (2, 0.3), config)
     assert (plan.action, plan.version, plan.reason, plan.drift_detected) == ("reuse", 2, "reuse", True)
     assert plan.version_kl == 0.3 and plan.window_kl == obs.kl and plan.training_data is None
 
@@ -157,34 +178,34 @@ def test_close_version_is_reused() -> None:
 def test_no_close_version_means_retrain_on_the_drift_data() -> None:
     config = make_config()
     obs = drifted_observation()
-    plan = plan_drift(obs, True, (2, 0.75), config)  # not strictly below the threshold
+    plan = plan_drift_on(obs, True, (2, 0.75), config)  # not strictly below the threshold
     assert (plan.action, plan.reason) == ("retrain", "retrain-no-close-version")
     assert plan.training_data is not None
     np.testing.assert_array_equal(plan.training_data, obs.drift_data)
-    only_one = plan_drift(obs, True, None, config)
+    only_one = plan_drift_on(obs, True, None, config)
     assert (only_one.action, only_one.reason) == ("retrain", "retrain-no-other-version")
 
 
 def test_reuse_threshold_is_configurable() -> None:
     obs = drifted_observation(active_version=5)
-    assert plan_drift(obs, True, (2, 1.5), make_config(reuse_threshold=2.0)).action == "reuse"
-    assert plan_drift(obs, True, (2, 1.5), make_config(reuse_threshold=1.0)).action == "retrain"
+    assert plan_drift_on(obs, True, (2, 1.5), make_config(reuse_threshold=2.0)).action == "reuse"
+    assert plan_drift_on(obs, True, (2, 1.5), make_config(reuse_threshold=1.0)).action == "retrain"
 
 
 def test_active_version_that_fits_is_kept_but_counts_as_drift() -> None:
     config = make_config()
     obs = drifted_observation(active_version=2)
-    plan = plan_drift(obs, True, (2, 0.1), config)
+    plan = plan_drift_on(obs, True, (2, 0.1), config)
     assert (plan.action, plan.reason, plan.version, plan.drift_detected) == ("none", "active-version-fits", 2, True)
 
 
 def test_without_drift_nothing_happens() -> None:
     config = make_config()
     obs = drifted_observation()
-    plan = plan_drift(obs, False, None, config)
+    plan = plan_drift_on(obs, False, None, config)
     assert (plan.action, plan.reason, plan.drift_detected) == ("none", "no-drift", False)
     young = monitor_drift(snapshot(normal(300, 10)), config)
-    assert plan_drift(young, False, None, config).reason == "not-ready"
+    assert plan_drift_on(young, False, None, config).reason == "not-ready"
 
 
 # --- Periodic retraining -------------------------------------------------------------------
@@ -211,34 +232,117 @@ ENERGY = {"lstm": 0.8, "svm": 0.23, "linear": 0.24}  # normalised, as a calibrat
 KINDS = ("linear", "lstm", "svm")
 
 
+def target(serving: str, trained: tuple[str, ...], energy: dict[str, float] | None, emas: dict[str, float],
+           config: Config) -> tuple[str, TargetReason]:
+    snap = TargetSnapshot(serving=serving, trained=trained, normalised_energy=energy, emas=emas,
+                          active_versions={kind: 1 for kind in trained})
+    return drift_target(snap, config)
+
+
 def test_published_target_is_the_serving_model_whatever_it_costs() -> None:
     from harmone.experiment import published_config
 
     assert make_config().drift.target == "frugal"  # the default
     config = published_config(make_config())
     assert config.drift.target == "serving"
-    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.9}, config) == ("lstm", "serving")
+    assert target("lstm", KINDS, ENERGY, {"svm": 0.9}, config) == ("lstm", "serving")
 
 
 def test_frugal_target_keeps_a_serving_model_within_the_energy_goal() -> None:
     config = make_config()
-    assert drift_target("svm", KINDS, ENERGY, {}, config) == ("svm", "serving-within-energy-goal")
+    assert target("svm", KINDS, ENERGY, {}, config) == ("svm", "serving-within-energy-goal")
 
 
 def test_frugal_target_of_a_costly_model_is_the_best_scoring_cheap_one() -> None:
     config = make_config()
-    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.81, "linear": 0.80, "lstm": 0.95}, config) == (
+    assert target("lstm", KINDS, ENERGY, {"svm": 0.81, "linear": 0.80, "lstm": 0.95}, config) == (
         "svm", "best-model-within-energy-goal")
     # EMAs not known yet: the configured starting EMAs decide (svm 0.79 over linear 0.75).
-    assert drift_target("lstm", KINDS, ENERGY, {}, config)[0] == "svm"
+    assert target("lstm", KINDS, ENERGY, {}, config)[0] == "svm"
     # Equal EMAs: the cheaper one.
-    assert drift_target("lstm", KINDS, ENERGY, {"svm": 0.8, "linear": 0.8}, config)[0] == "svm"
-    assert drift_target("lstm", KINDS, {**ENERGY, "linear": 0.1}, {"svm": 0.8, "linear": 0.8}, config)[0] == "linear"
+    assert target("lstm", KINDS, ENERGY, {"svm": 0.8, "linear": 0.8}, config)[0] == "svm"
+    assert target("lstm", KINDS, {**ENERGY, "linear": 0.1}, {"svm": 0.8, "linear": 0.8}, config)[0] == "linear"
 
 
 def test_frugal_target_falls_back_to_the_serving_model() -> None:
     config = make_config()
-    assert drift_target("lstm", KINDS, None, {}, config) == ("lstm", "not-calibrated")
-    assert drift_target("lstm", ("lstm",), ENERGY, {}, config) == ("lstm", "no-model-within-energy-goal")
+    assert target("lstm", KINDS, None, {}, config) == ("lstm", "not-calibrated")
+    assert target("lstm", ("lstm",), ENERGY, {}, config) == ("lstm", "no-model-within-energy-goal")
     tight = config.replace(switch=dataclasses.replace(config.switch, energy_goal=0.2))
-    assert drift_target("lstm", KINDS, ENERGY, {}, tight) == ("lstm", "no-model-within-energy-goal")
+    assert target("lstm", KINDS, ENERGY, {}, tight) == ("lstm", "no-model-within-energy-goal")
+
+
+def test_a_cheap_model_without_an_active_version_cannot_answer() -> None:
+    snap = TargetSnapshot(serving="lstm", trained=KINDS, normalised_energy=ENERGY, emas={}, active_versions={"lstm": 1})
+    assert drift_target(snap, make_config())[0] == "lstm"
+
+
+# -- validated reuse: one evaluation, one promotion rule ---------------------------------------
+
+def test_promotion_needs_no_worse_error_on_the_newest_data() -> None:
+    assert promote(Evaluation(mse=1.0, r2=0.9, n_windows=10), Evaluation(mse=1.0, r2=0.9, n_windows=10))
+    assert not promote(Evaluation(mse=1.1, r2=0.95, n_windows=10), Evaluation(mse=1.0, r2=0.9, n_windows=10))
+
+
+def test_a_reuse_that_predicts_worse_than_the_serving_version_is_vetoed() -> None:
+    config = make_config()
+    obs = drifted_observation(active_version=3)
+    worse, better = Evaluation(mse=4.0, r2=0.5, n_windows=40), Evaluation(mse=1.0, r2=0.9, n_windows=40)
+    vetoed = plan_drift_on(obs, True, (2, 0.3), config, candidate=worse, serving=better)
+    assert (vetoed.action, vetoed.reason, vetoed.version) == ("none", "active-version-better", 3)
+    kept = plan_drift_on(obs, True, (2, 0.3), config, candidate=better, serving=worse)
+    assert (kept.action, kept.version) == ("reuse", 2)
+
+
+def test_evaluate_measures_a_model_on_the_held_out_newest_windows() -> None:
+    from harmone.mape.evaluation import evaluate
+
+    class Persistence:
+        def predict(self, windows: np.ndarray) -> np.ndarray:
+            return windows[:, -1]
+
+    values = np.arange(100, dtype=np.float64)
+    result = evaluate(Persistence(), values, make_config())
+    assert result.mse == pytest.approx(1.0) and result.n_windows > 0 and result.r2 < 1.0
+
+
+# -- the detector contract ------------------------------------------------------------------------
+
+def test_the_window_kl_detector_updates_in_place_and_round_trips_its_state() -> None:
+    config = make_config()
+    detector = make_detector(config.drift)
+    assert detector.update(1.0) is detector and not detector.ready and detector.score is None
+    values = np.concatenate([normal(300, seed=12), normal(500, seed=13)])
+    for value in values:
+        detector.update(float(value))
+    assert detector.ready and detector.drift_detected
+    assert detector.score == pytest.approx(kl(values[:WINDOW], values[WINDOW:]))
+    again = make_detector(config.drift)
+    again.set_state(detector.get_state())
+    assert again.score == detector.score and again.drift_detected
+    detector.reset()
+    assert not detector.ready and not detector.drift_detected
+
+
+def test_values_appended_one_by_one_keep_the_same_window_as_batches() -> None:
+    from harmone.mape.recent import RecentValues
+
+    values = normal(0, 1000, seed=21)
+    one, batches = RecentValues(64), RecentValues(64)
+    for value in values:
+        one.append(float(value))
+    for start in range(0, 1000, 37):
+        batches.update(values[start:start + 37])
+    np.testing.assert_array_equal(one.values, values[-64:])
+    np.testing.assert_array_equal(batches.values, values[-64:])
+
+
+def test_too_few_values_to_evaluate_is_a_one_line_data_error() -> None:
+    from harmone.mape.evaluation import evaluate
+
+    class Persistence:
+        def predict(self, windows: np.ndarray) -> np.ndarray:
+            return windows[:, -1]
+
+    with pytest.raises(DataError, match="held-out windows"):
+        evaluate(Persistence(), np.arange(8, dtype=np.float64), make_config())

@@ -15,7 +15,8 @@ from harmone.errors import ConfigError, WorkspaceError
 from harmone.mape.analyse import SwitchAnalysis, analyse_switch
 from harmone.mape.monitor import monitor_switch
 from harmone.mape.plan import SwitchPlan, plan_switch
-from harmone.mape.snapshot import PredictionWindow, SwitchSnapshot, SwitchState
+from harmone.knowledge.codec import decode_switch_state, encode_switch_state
+from harmone.mape.snapshot import PredictionBatch, SwitchSnapshot, SwitchState, initial_switch_state
 
 KINDS = ("linear", "lstm", "svm")
 E_MAX_UJ = 25_000.0
@@ -41,15 +42,15 @@ def rows(model: str, n: int, *, energy_uj: float, noise: float, seed: int = 0) -
             "energy_uj": np.full(n, energy_uj), "model": np.array([model] * n)}
 
 
-def window(*parts: dict[str, np.ndarray], last_row_id: int = 100) -> PredictionWindow:
+def window(*parts: dict[str, np.ndarray], last_row_id: int = 100) -> PredictionBatch:
     keys = ("true_value", "predicted_value", "energy_uj", "model")
     joined = {k: np.concatenate([p[k] for p in parts]) if parts else np.array([]) for k in keys}
-    return PredictionWindow(**joined, last_row_id=last_row_id)
+    return PredictionBatch(**joined, last_row_id=last_row_id)
 
 
-def snapshot(win: PredictionWindow, state: SwitchState, *, current: str = "lstm",
+def snapshot(win: PredictionBatch, state: SwitchState, *, current: str = "lstm",
              available: tuple[str, ...] = KINDS) -> SwitchSnapshot:
-    return SwitchSnapshot(current_model=current, available_models=available, window=win, state=state,
+    return SwitchSnapshot(current_model=current, available_models=available, batch=win, state=state,
                           e_min_uj=0.0, e_max_uj=E_MAX_UJ)
 
 
@@ -59,7 +60,7 @@ def run(snap: SwitchSnapshot, config: Config, seed: int = 0) -> tuple[SwitchAnal
 
 
 def state(config: Config, **changes: Any) -> SwitchState:
-    return dataclasses.replace(SwitchState.initial(config, KINDS), **changes)
+    return dataclasses.replace(initial_switch_state(config, KINDS), **changes)
 
 
 NO_EXPLORE = {"explore_probability": 0.0}
@@ -140,7 +141,7 @@ def test_new_state_records_the_window_last_row_id() -> None:
     analysis, _ = run(snapshot(window(rows("lstm", 5, energy_uj=1.0, noise=1.0), last_row_id=4321),
                                state(config, last_row_id=4000)), config)
     assert analysis.state.last_row_id == 4321
-    empty, _ = run(snapshot(PredictionWindow.empty(), state(config, last_row_id=4000)), config)
+    empty, _ = run(snapshot(PredictionBatch.empty(), state(config, last_row_id=4000)), config)
     assert empty.state.last_row_id == 4000
 
 
@@ -345,7 +346,7 @@ def test_exploring_run_still_accounts_for_the_window() -> None:
 
 def test_initial_state_is_the_published_start() -> None:
     config = make_config(budget_rule="published")
-    start = SwitchState.initial(config, ["lstm", "svm", "linear", "newkind"])
+    start = initial_switch_state(config, ["lstm", "svm", "linear", "newkind"])
     assert dict(start.ema) == {"lstm": 0.82, "svm": 0.79, "linear": 0.75, "newkind": 0.75}
     assert (start.budget, start.recovery, start.last_row_id) == (1.0, 0, 0)
 
@@ -353,10 +354,10 @@ def test_initial_state_is_the_published_start() -> None:
 def test_state_round_trips_and_damage_is_named() -> None:
     config = make_config()
     start = state(config, recovery=2, last_row_id=12)
-    assert SwitchState.from_dict(start.to_dict()) == start
+    assert decode_switch_state(encode_switch_state(start)) == start
     with pytest.raises(WorkspaceError, match="budget"):
-        SwitchState.from_dict({**start.to_dict(), "budget": "lots"})
+        decode_switch_state({**encode_switch_state(start), "budget": "lots"})
     with pytest.raises(WorkspaceError, match="recovery"):
-        SwitchState.from_dict({**start.to_dict(), "recovery": -1})
+        decode_switch_state({**encode_switch_state(start), "recovery": -1})
     with pytest.raises(WorkspaceError, match="last_row_id"):
-        SwitchState.from_dict({k: v for k, v in start.to_dict().items() if k != "last_row_id"})
+        decode_switch_state({k: v for k, v in encode_switch_state(start).items() if k != "last_row_id"})

@@ -53,7 +53,7 @@ def synth_base(tmp_path_factory: pytest.TempPathFactory, synth_stream: SynthStre
 def small_base(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """A 2 100-value seasonal stream, all three kinds trained (LSTM: 2 epochs), short retrain period."""
     workspace = make_workspace(tmp_path_factory.mktemp("small") / "ws", config_edits={
-        **FAST_CONFIG, **FAKE_METER, "interval_s = 500.0": "interval_s = 60.0", "window = 1500": "window = 300"})
+        **FAST_CONFIG, **FAKE_METER, "interval_s = 500.0": "interval_s = 60.0", "training_values = 1500": "training_values = 300"})
     lifecycle.train_initial(workspace, ["linear", "lstm", "svm"])
     workspace.write_active_model("linear")
     return workspace
@@ -68,7 +68,7 @@ def harmone_run(synth_base: Workspace, tmp_path_factory: pytest.TempPathFactory)
 def change_times(stream: SynthStream, workspace: Workspace) -> list[float]:
     """Simulated time of the first prediction of each regime after the first."""
     stream_config = workspace.config.stream
-    return [(regime.start - stream.train_steps - stream_config.window) * stream_config.interval_s
+    return [(regime.start - stream.train_steps - stream_config.input_length) * stream_config.interval_s
             for regime in stream.regimes[1:]]
 
 
@@ -80,7 +80,7 @@ def _decisions(events: tuple[Event, ...]) -> list[tuple[object, ...]]:
 def test_harmone_switches_and_detects_every_regime_change_and_nothing_else(
         harmone_run: tuple[Workspace, RunSummary], synth_stream: SynthStream) -> None:
     workspace, summary = harmone_run
-    assert summary.predictions == len(synth_stream.test) - workspace.config.stream.window
+    assert summary.predictions == len(synth_stream.test) - workspace.config.stream.input_length
     assert summary.switches >= 1
     detections = [e.time_s for e in summary.events if e.observed.get("drift_detected")]
     # Each change shows within two windows (the last window must hold enough new values).
@@ -204,12 +204,24 @@ def test_every_run_starts_its_own_episode(small_base: Workspace, tmp_path: Path)
 PINNED_EVENTS = Path(__file__).parent / "data" / "pinned_harmone_events.json"
 
 
+#: How a retraining ended is now the event's ``outcome``; the pinned file (recorded before)
+#: carried it as a suffix of ``decision``, or not at all when the new version was promoted.
+_PINNED_SUFFIX = {None: "", "promoted": "", "kept-serving": "; serving-version-better", "failed": "; retrain-failed"}
+
+
+def _as_pinned(event: dict[str, object]) -> dict[str, object]:
+    """An event in the pinned file's shape: the outcome folded back into the decision."""
+    event = {k: v for k, v in event.items() if k != "id"}
+    event["decision"] = f"{event['decision']}{_PINNED_SUFFIX[event.pop('outcome')]}"  # type: ignore[index]
+    return event
+
+
 def test_a_seeded_run_takes_the_pinned_decisions(harmone_run: tuple[Workspace, RunSummary]) -> None:
     import json
 
     pinned = json.loads(PINNED_EVENTS.read_text(encoding="utf-8"))
     _, summary = harmone_run
-    recorded = [{k: v for k, v in e.to_dict().items() if k != "id"} for e in summary.events]
+    recorded = [_as_pinned(e.to_dict()) for e in summary.events]
     expected = [{k: v for k, v in e.items() if k != "id"} for e in pinned["events"]]
     assert len(recorded) == len(expected)
     for got, want in zip(recorded, expected):

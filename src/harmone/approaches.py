@@ -1,31 +1,32 @@
-"""The nine approaches: which MAPE-K loops run, and whether one model is pinned.
+"""The approaches: which MAPE-K loops run, and whether one model is pinned.
 
 The adaptive approaches are listed as data; the single-model ones are generated from the
-published model kinds, one without loops and one with periodic retraining each. (The
-original started no loop at all for ``single-*+retrain``, so those baselines silently never
-retrained; here they run the retrain loop like any other.)
+model registry, one without loops and one with periodic retraining for every registered
+kind (the published kinds first, in the published order), so a new model kind gets its
+baselines without further edits. With the three published kinds these are the nine
+published approaches. (The original started no loop at all for ``single-*+retrain``, so
+those baselines silently never retrained; here they run the retrain loop like any other.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
 from harmone.errors import ConfigError, ModelError
+from harmone.knowledge.events import LOOP_NAMES, LoopName
 
-Loop = Literal["switch", "drift", "retrain"]
-LOOPS: frozenset[str] = frozenset({"switch", "drift", "retrain"})
+LOOPS: frozenset[str] = frozenset(LOOP_NAMES)
 
 #: Kinds with a published single-model baseline, in the order the approaches are listed.
-SINGLE_MODEL_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
+PUBLISHED_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
 
 
 @dataclass(frozen=True)
 class Approach:
     name: str
-    #: Loops the managing system starts: a subset of {"switch", "drift", "retrain"}.
+    #: Loops the managing system starts: a subset of ``LOOP_NAMES``.
     loops: frozenset[str]
     #: The one model served throughout, or None when the switch loop picks.
     fixed_model: str | None
@@ -38,7 +39,7 @@ class Approach:
         if self.fixed_model is not None and "switch" in self.loops:
             raise ValueError(f"approach {self.name!r}: a fixed model cannot be switched")
 
-    def runs(self, loop: Loop) -> bool:
+    def runs(self, loop: str) -> bool:
         return loop in self.loops
 
     def check_models(self, trained: Collection[str]) -> None:
@@ -50,26 +51,44 @@ class Approach:
 
 
 _ADAPTIVE: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("harmone", frozenset({"switch", "drift"}),
+    ("harmone", frozenset({LoopName.SWITCH, LoopName.DRIFT}),
      "switch models on score or energy violations; on drift reuse a stored version or retrain"),
-    ("switch", frozenset({"switch"}), "switch models on score or energy violations only"),
-    ("switch+retrain", frozenset({"switch", "retrain"}),
+    ("switch", frozenset({LoopName.SWITCH}), "switch models on score or energy violations only"),
+    ("switch+retrain", frozenset({LoopName.SWITCH, LoopName.RETRAIN}),
      "switch models on violations and retrain the current model periodically"),
 )
 
 
-def _build() -> dict[str, Approach]:
+#: The single-model baselines: name suffix, loops, description.
+_SINGLE: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("", frozenset(), "serve only {kind}, no adaptation"),
+    ("+retrain", frozenset({LoopName.RETRAIN}), "serve only {kind}, retrained periodically"),
+)
+
+
+def build_approaches(kinds: Iterable[str]) -> dict[str, Approach]:
+    """The adaptive approaches, then ``single-<kind>`` and ``single-<kind>+retrain`` for each kind.
+
+    Published kinds come first in the published order, any other kind after them by name.
+    """
+    available = set(kinds)
+    ordered = [k for k in PUBLISHED_KINDS if k in available] + sorted(available - set(PUBLISHED_KINDS))
     approaches = {name: Approach(name, loops, None, text) for name, loops, text in _ADAPTIVE}
-    for suffix, loops, text in (("", frozenset(), "serve only {kind}, no adaptation"),
-                                ("+retrain", frozenset({"retrain"}), "serve only {kind}, retrained periodically")):
-        for kind in SINGLE_MODEL_KINDS:
+    for suffix, loops, text in _SINGLE:
+        for kind in ordered:
             name = f"single-{kind}{suffix}"
             approaches[name] = Approach(name, loops, kind, text.format(kind=kind))
     return approaches
 
 
+def _registered_kinds() -> list[str]:
+    from harmone.models import kinds
+
+    return kinds()
+
+
 #: Every approach by name, in the published order.
-APPROACHES: Mapping[str, Approach] = MappingProxyType(_build())
+APPROACHES: Mapping[str, Approach] = MappingProxyType(build_approaches(_registered_kinds()))
 
 
 def get_approach(name: str) -> Approach:

@@ -33,7 +33,8 @@ def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | Non
 
 @dataclass(frozen=True)
 class StreamConfig:
-    window: int = _setting(5, "past values per prediction", lo=1, hi=1000)
+    input_length: int = _setting(5, "past values each prediction reads (the key was once `window`, still read)",
+                                 lo=1, hi=1000)
     interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, lo_open=True)
     train_ratio: float = _setting(0.1, "leading share of the data used for the first training",
                                  lo=0, hi=1, lo_open=True, hi_open=True)
@@ -77,6 +78,10 @@ class SwitchConfig:
 class DriftConfig:
     interval_s: float = _setting(3.0, "period of the drift loop (t2), seconds", lo=0, lo_open=True)
     warmup_s: float = _setting(400.0, "wait before the first drift check, seconds", lo=0)
+    detector: str = _setting("window-kl", "drift detector: window-kl (the published windowed KL)",
+                             choices=("window-kl",))
+    feed: str = _setting("values", "what the detector is fed: values (the true values, as published) or errors "
+                                   "(the absolute error of each served prediction)", choices=("values", "errors"))
     window: int = _setting(1200, "true values per compared window", lo=2)
     bins: int = _setting(50, "histogram bins for the KL divergence", lo=2, hi=10000)
     epsilon: float = _setting(1e-10, "added to histogram probabilities to avoid zeros", lo=0, lo_open=True)
@@ -94,7 +99,8 @@ class DriftConfig:
 @dataclass(frozen=True)
 class RetrainConfig:
     interval_s: float = _setting(500.0, "period of periodic retraining (t3), seconds", lo=0, lo_open=True)
-    window: int = _setting(1500, "latest true values used as training data", lo=10)
+    training_values: int = _setting(1500, "latest true values used as training data (the key was once "
+                                          "`window`, still read)", lo=10)
     validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
                                      "than the serving one (false: always, as published for this baseline)")
 
@@ -164,10 +170,19 @@ def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) ->
     return value
 
 
-def _build_section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
+#: Keys renamed since the first release, read under their old name too: section -> old -> new.
+RENAMED_KEYS: dict[str, dict[str, str]] = {"stream": {"window": "input_length"},
+                                           "retrain": {"window": "training_values"}}
+
+
+def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mapping[str, str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values = {}
+    for old, new in renamed.items():
+        if old in raw and new in raw:
+            raise ConfigError(f"{where}: {old} and {new} are one setting ({old} is its old name); keep {new}")
     for key, value in raw.items():
+        key = renamed.get(key, key)
         if key not in fields:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(fields)})")
         values[key] = _check_value(where, key, value, fields[key])
@@ -225,11 +240,46 @@ def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
             raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join([*_SECTIONS, 'models'])})")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
-        sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]")
+        sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]", RENAMED_KEYS.get(name, {}))
     config = Config(**sections)
-    if config.drift.window * 2 > 10_000_000:
-        raise ConfigError(f"{source} [drift]: window = {config.drift.window} is too large")
+    check_across(config, source)
     return config
+
+
+def check_across(config: Config, source: str = CONFIG_FILE) -> None:
+    """Settings that are valid one by one but not together: one ``ConfigError`` naming both keys.
+
+    Each pair is one a run would otherwise trip over later (every switch run raising, a
+    drift check that can never be ready, a budget that starts below its own goal).
+    """
+    from harmone.models import kinds
+
+    energy, switch, drift, retrain, stream = config.energy, config.switch, config.drift, config.retrain, config.stream
+    checks = (
+        (energy.e_min_uj < energy.e_max_uj, "[energy]",
+         f"e_min_uj = {energy.e_min_uj!r} must be below e_max_uj = {energy.e_max_uj!r}"),
+        (switch.budget_rule != "bounded" or switch.energy_goal <= switch.budget_max, "[switch]",
+         f"energy_goal = {switch.energy_goal!r} must not exceed budget_max = {switch.budget_max!r} "
+         f"(the bounded budget starts at budget_max)"),
+        (stream.default_model in kinds(), "[stream]",
+         f"default_model = {stream.default_model!r} is not a model kind (known: {', '.join(kinds())})"),
+        (set(switch.initial_ema) <= set(kinds()), "[switch]",
+         f"initial_ema names {', '.join(sorted(set(switch.initial_ema) - set(kinds())))}, not a model kind "
+         f"(known: {', '.join(kinds())})"),
+        (drift.window * 2 <= 10_000_000, "[drift]", f"window = {drift.window} is too large"),
+        (drift.window > stream.input_length + 1, "[drift]",
+         f"window = {drift.window} must exceed stream.input_length + 1 = {stream.input_length + 1} (reused and retrained "
+         f"versions are judged on windows of the drift data)"),
+        (retrain.training_values > stream.input_length + 1, "[retrain]",
+         f"training_values = {retrain.training_values} must exceed stream.input_length + 1 = {stream.input_length + 1} "
+         f"(a retraining needs windows to fit)"),
+        (drift.reuse_threshold <= drift.kl_clip, "[drift]",
+         f"reuse_threshold = {drift.reuse_threshold!r} must not exceed kl_clip = {drift.kl_clip!r} "
+         f"(a version's KL is clipped there, so every version would look close)"),
+    )
+    for ok, section, message in checks:
+        if not ok:
+            raise ConfigError(f"{source} {section}: {message}")
 
 
 def load(path: Path) -> Config:

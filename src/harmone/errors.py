@@ -25,3 +25,7 @@ class ModelError(HarmonEError):
 
 class EnergyError(HarmonEError):
     """An energy meter cannot be read."""
+
+
+class AdaptationError(HarmonEError):
+    """A loop cannot decide on what it read (columns of different lengths, a damaged value)."""

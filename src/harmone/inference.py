@@ -22,7 +22,7 @@ from harmone.data.series import read_series
 from harmone.energy.attribution import EnergyAttributor
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError, ModelError
-from harmone.knowledge import KnowledgeStore, PredictionRow
+from harmone.knowledge import KnowledgeStore, PredictionRow, keys
 from harmone.models import kinds
 from harmone.repository import ModelRepository, ServingModel
 from harmone.workspace import Workspace
@@ -30,7 +30,7 @@ from harmone.workspace import Workspace
 log = logging.getLogger(__name__)
 
 #: Knowledge-state key holding the index of the next test value to predict.
-POSITION_KEY = "stream_position"
+POSITION_KEY = keys.STREAM_POSITION
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class InferenceEngine:
         self._warn = warn or log.warning
         self._attributor = EnergyAttributor(meter, busy=False)
         self._stream = read_series(workspace.test_path)
-        self._window = self.config.stream.window
+        self._window = self.config.stream.input_length
         if len(self._stream) <= self._window:
             raise HarmonEError(f"{workspace.test_path}: {len(self._stream)} values, need more than {self._window}")
         self.position = max(self._window, int(store.get_state(POSITION_KEY, self._window)))

@@ -10,7 +10,6 @@ import numpy as np
 from harmone.data.series import read_series
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
-from harmone.metrics import r2_score
 from harmone.models import kinds as all_kinds
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
@@ -18,8 +17,6 @@ from harmone.workspace import Workspace
 if TYPE_CHECKING:
     from harmone.inference import InferenceEngine
 
-#: Rows used for the "recent R²" figure of `status`.
-RECENT_ROWS = 1000
 
 #: Factory for a per-model progress callback: progress_for(kind, total_epochs) -> callback.
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
@@ -45,7 +42,7 @@ def use_series(workspace: Workspace, values: np.ndarray, *,
     ratio = workspace.config.stream.train_ratio if train_ratio is None else train_ratio
     if not 0 < ratio < 1:
         raise HarmonEError(f"train ratio {ratio} must be between 0 and 1")
-    train, test = split(values, ratio, window=workspace.config.stream.window)
+    train, test = split(values, ratio, window=workspace.config.stream.input_length)
     write_split(workspace.data_dir, train, test)
     return train, test
 
@@ -82,34 +79,10 @@ def train_initial(workspace: Workspace, kinds: Sequence[str], *, seed: int = 0,
 
 
 def status(workspace: Workspace) -> dict[str, Any]:
-    """What a user wants to know about a deployment at a glance."""
-    repository = ModelRepository(workspace)
-    active = workspace.read_active_model() or workspace.config.stream.default_model
-    models = {}
-    for kind in all_kinds():
-        versions = repository.versions(kind)
-        if versions:
-            models[kind] = {"versions": versions, "active_version": repository.active_version(kind)}
-    from harmone.mape.state import loop_status
+    """What a user wants to know about a deployment at a glance (``harmone.status``), as plain data."""
+    from harmone.status import read_status
 
-    with KnowledgeStore(workspace.db_path) as store:
-        count = store.count_predictions()
-        recent = store.latest_predictions(RECENT_ROWS)
-        meter = store.get_state("meter")
-        loops = loop_status(store, workspace.config)
-    result: dict[str, Any] = {
-        "workspace": str(workspace.root.resolve()),
-        "active_model": active,
-        "active_version": repository.active_version(active),
-        "models": models,
-        "predictions": count,
-        "recent_r2": r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None,
-        "recent_rows": len(recent),
-        "recent_energy_uj_per_prediction": float(recent.energy_uj.mean()) if len(recent) else None,
-        "meter": meter,
-        **loops,
-    }
-    return result
+    return read_status(workspace).to_dict()
 
 
 def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:

@@ -30,9 +30,8 @@ from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine
-from harmone.knowledge import Event, KnowledgeStore
+from harmone.knowledge import Event, KnowledgeStore, count_events, keys
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
-from harmone.mape.loops import count_events
 from harmone.mape.manager import build_manager, save_clock
 from harmone.mape.state import clear_loop_state, prepare_models
 from harmone.metrics import mean_absolute_error, r2_score
@@ -160,7 +159,7 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
             on_event(event)
 
     with KnowledgeStore(workspace.db_path) as store:
-        store.set_state({"meter": meter.describe()})
+        store.set_state({keys.METER: meter.describe()})
         if from_start:
             clear_loop_state(store)
         engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock, config=config)

@@ -97,7 +97,7 @@ def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = N
     given fewer values than its context predicts the last value.
     """
     values = np.asarray(series, dtype=np.float64)
-    window = config.stream.window
+    window = config.stream.input_length
     first = window + split_point(len(values) - window, config.stream.fit_fraction)
     wide = min(max(window, width or window), first)
     X, y = make_windows(values, wide)
@@ -109,7 +109,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout."""
     started = time.perf_counter()
     values = _check_series(series)
-    window = config.stream.window
+    window = config.stream.input_length
     fit_fraction = config.stream.fit_fraction
     needed = min_series_length(window, fit_fraction)
     if needed is None:

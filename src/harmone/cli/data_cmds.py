@@ -76,8 +76,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                                decimal=args.decimal)
     stream = workspace.config.stream
     ratio = stream.train_ratio if args.train_ratio is None else args.train_ratio
-    train, test = store(workspace.data_dir, imported, train_ratio=ratio, window=stream.window,
-                        min_train=min_series_length(stream.window, stream.fit_fraction))
+    train, test = store(workspace.data_dir, imported, train_ratio=ratio, window=stream.input_length,
+                        min_train=min_series_length(stream.input_length, stream.fit_fraction))
     stamps = " with time stamps" if imported.times is not None else ""
     print(f"Imported {len(imported.values)} values of {imported.column!r}{stamps} from {len(args.files)} file(s):"
           f" {len(train)} for training, {len(test)} for the test stream")

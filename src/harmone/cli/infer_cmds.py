@@ -11,7 +11,7 @@ from harmone.cli import workspace_dir
 from harmone.clock import WallClock
 from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine, Prediction, summarise
-from harmone.knowledge import KnowledgeStore
+from harmone.knowledge import KnowledgeStore, keys
 from harmone.workspace import Workspace
 
 
@@ -57,7 +57,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
                   f"  predicted {p.predicted_value:9.2f}  {p.latency_s * 1e6:7.1f} µs", flush=True)
 
     with KnowledgeStore(workspace.db_path) as store:
-        store.set_state({"meter": meter.describe()})
+        store.set_state({keys.METER: meter.describe()})
         engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock,
                                  warn=lambda m: print(f"harmone: warning: {m}", file=sys.stderr, flush=True))
         if args.from_start:

@@ -15,7 +15,8 @@ from harmone.approaches import APPROACHES, get_approach
 from harmone.cli import workspace_dir
 from harmone.cli.progress import ProgressBar
 from harmone.errors import HarmonEError
-from harmone.knowledge import Event, KnowledgeStore
+from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
+from harmone.knowledge.events import LOOP_NAMES
 from harmone.workspace import Workspace
 
 
@@ -49,7 +50,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("events", parents=[common], help="every decision of the loops")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--loop", choices=["switch", "drift", "retrain"], help="only this loop's events")
+    p.add_argument("--loop", choices=LOOP_NAMES, help="only this loop's events")
     p.add_argument("--acted", action="store_true", help="only events that changed something")
     p.add_argument("--last", type=int, default=None, metavar="N", help="only the last N events")
     p.set_defaults(handler=cmd_events)
@@ -58,13 +59,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 # -- approach, reset -----------------------------------------------------------------------
 
 def cmd_approach(args: argparse.Namespace) -> int:
-    from harmone.mape.state import read_approach, set_approach
+    from harmone.mape.state import DEFAULT_APPROACH, read_approach, set_approach
     from harmone.repository import ModelRepository
 
     workspace = Workspace.open(workspace_dir(args))
     if args.name is None:
-        with KnowledgeStore(workspace.db_path) as store:
-            current = read_approach(store)
+        current = get_approach(DEFAULT_APPROACH)
+        if workspace.db_path.is_file():
+            with KnowledgeStore.open_readonly(workspace.db_path) as store:
+                current = read_approach(store)
         for approach in APPROACHES.values():
             mark = "*" if approach.name == current.name else " "
             loops = ", ".join(sorted(approach.loops)) or "no loops"
@@ -125,7 +128,7 @@ def _number(value: Any, fmt: str) -> str:
 
 def _observed_text(event: Event) -> str:
     seen = event.observed
-    if event.loop == "switch":
+    if event.loop is LoopName.SWITCH:
         parts = [f"R² {_number(seen.get('r2'), '.3f')}", f"e {_number(seen.get('normalised_energy'), '.3f')}",
                  f"EMA {_number(seen.get('ema'), '.3f')}", f"T {_number(seen.get('budget'), '.2f')}"]
         if seen.get("target"):
@@ -138,10 +141,10 @@ def _observed_text(event: Event) -> str:
         parts.append(f"version KL {_number(seen.get('version_kl'), '.3f')}")
     if "values" in seen:
         parts.append(f"{seen['values']} values")
-    if "new_version" in seen:
-        parts.append(f"new version held-out R² {_number(seen.get('holdout_r2'), '.3f')}")
-    if "error" in seen:
-        parts.append(str(seen["error"]))
+    if event.retraining is not None:
+        parts.append(f"new version held-out R² {_number(event.retraining.holdout_r2, '.3f')}")
+    if event.error is not None:
+        parts.append(event.error)
     return "  ".join(parts)
 
 
@@ -149,15 +152,23 @@ EVENT_HEADER = (f"{'time_s':>10}  {'loop':<7} {'action':<7} {'model':<7} {'ver':
                 f"  {'decision':<24} observed")
 
 
+def _decision_text(event: Event) -> str:
+    """The decision, and how a retraining it started ended unless it simply took over."""
+    if event.outcome is None or event.outcome is Outcome.PROMOTED:
+        return event.decision.value
+    return f"{event.decision.value} ({event.outcome.value})"
+
+
 def format_event(event: Event) -> str:
     version = "-" if event.version is None else str(event.version)
-    return (f"{event.time_s:>10.2f}  {event.loop:<7} {event.action:<7} {event.model or '-':<7} {version:>4}"
-            f" {event.energy_uj / 1000:>10.3f}  {event.decision:<24} {_observed_text(event)}")
+    return (f"{event.time_s:>10.2f}  {event.loop.value:<7} {event.action.value:<7} {event.model or '-':<7}"
+            f" {version:>4} {event.energy_uj / 1000:>10.3f}  {_decision_text(event):<24} {_observed_text(event)}")
 
 
 def _worth_printing(event: Event) -> bool:
-    """Decisions, not routine checks: every switch-loop run, retraining, and drift found."""
-    return event.loop != "drift" or event.action != "none" or bool(event.observed.get("drift_detected"))
+    """Decisions, not routine checks: every switch-loop run, retraining, drift found, and errors."""
+    return (event.loop is not LoopName.DRIFT or event.action is not Action.NONE or event.drift_detected
+            or event.decision is Decision.ERROR or event.outcome is not None)
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -180,8 +191,8 @@ def cmd_manage(args: argparse.Namespace) -> int:
         def show(event: Event) -> None:
             if args.verbose or _worth_printing(event):
                 print(format_event(event), flush=True)
-            if event.decision == "error" or "retrain-failed" in event.decision:
-                print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr,
+            if event.decision is Decision.ERROR or event.failed:
+                print(f"harmone: warning: {event.loop} loop: {event.error}", file=sys.stderr,
                       flush=True)
 
         with detect(workspace.config.energy, scope="thread") as meter, _stop_on_signals(stop.set):
@@ -266,10 +277,14 @@ def cmd_events(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     if args.last is not None and args.last <= 0:
         raise HarmonEError(f"--last {args.last} must be positive")
-    with KnowledgeStore(workspace.db_path) as store:
-        events = store.events(loop=args.loop)
+    if not workspace.db_path.is_file():
+        events: list[Event] = []
+    else:
+        with KnowledgeStore.open_readonly(workspace.db_path) as store:
+            # Without --acted, only the newest N rows are read.
+            events = store.events(loop=args.loop, last=None if args.acted else args.last)
     if args.acted:
-        events = [e for e in events if e.action != "none"]
+        events = [e for e in events if e.action is not Action.NONE]
     if args.last is not None:
         events = events[-args.last:]
     if args.json:

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harmone import lifecycle
 from harmone.cli import workspace_dir
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
@@ -44,36 +43,37 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from harmone.status import read_status
+
     workspace = Workspace.open(workspace_dir(args))
-    info = lifecycle.status(workspace)
+    status = read_status(workspace)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(status.to_dict(), indent=2))
         return 0
-    print(f"workspace:     {info['workspace']}")
-    if "approach" in info:
-        print(f"approach:      {info['approach']}")
-    version = info["active_version"]
-    print(f"active model:  {info['active_model']}" + (f" (version {version})" if version else " (not trained)"))
-    if not info["models"]:
+    print(f"workspace:     {status.workspace}")
+    print(f"approach:      {status.loops.approach}")
+    version = status.active_version
+    print(f"active model:  {status.active_model}" + (f" (version {version})" if version else " (not trained)"))
+    if not status.models:
         print("models:        none trained (run `harmone train`)")
-    for kind, entry in info["models"].items():
-        versions = ", ".join(str(v) for v in entry["versions"])
-        print(f"  {kind:<8} versions {versions}; active {entry['active_version']}")
-    print(f"predictions:   {info['predictions']}")
-    if info["recent_r2"] is not None:
-        print(f"recent R²:     {info['recent_r2']:.4f} (last {info['recent_rows']} predictions)")
-    if info["recent_energy_uj_per_prediction"] is not None:
-        meter = info.get("meter") or {}
+    for kind, entry in status.models.items():
+        versions = ", ".join(str(v) for v in entry.versions)
+        print(f"  {kind:<8} versions {versions}; active {entry.active_version}")
+    print(f"predictions:   {status.predictions}")
+    if status.recent_r2 is not None:
+        print(f"recent R²:     {status.recent_r2:.4f} (last {status.recent_rows} predictions)")
+    if status.recent_energy_uj_per_prediction is not None:
+        meter = status.meter or {}
         label = f" ({meter.get('kind')}, {meter.get('source')})" if meter else ""
-        print(f"recent energy: {info['recent_energy_uj_per_prediction']:.2f} µJ per prediction{label}")
-    print(f"loops:         {', '.join(info['loops']) or 'none (a fixed model)'}")
-    switch = info.get("switch")
-    if switch and "switch" in info["loops"]:
-        emas = ", ".join(f"{k} {v:.3f}" for k, v in sorted((switch.get("ema") or {}).items()))
-        print(f"  switch: EMA {emas}; energy budget {switch['budget']:.3f}; recovery cycles {switch['recovery']}")
-    drift = info.get("drift")
-    if drift and "drift" in info["loops"] and drift.get("last_kl") is not None:
-        print(f"  drift:  last KL {drift['last_kl']:.3f}")
+        print(f"recent energy: {status.recent_energy_uj_per_prediction:.2f} µJ per prediction{label}")
+    loops = status.loops
+    print(f"loops:         {', '.join(loops.loops) or 'none (a fixed model)'}")
+    if loops.switch is not None and "switch" in loops.loops:
+        state = loops.switch.switch
+        emas = ", ".join(f"{k} {v:.3f}" for k, v in sorted(state.ema.items()))
+        print(f"  switch: EMA {emas}; energy budget {state.budget:.3f}; recovery cycles {state.recovery}")
+    if loops.drift is not None and "drift" in loops.loops and loops.drift.last_score is not None:
+        print(f"  drift:  last KL {loops.drift.last_score:.3f}")
     return 0
 
 

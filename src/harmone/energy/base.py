@@ -40,11 +40,6 @@ class EnergyMeter(ABC):
     #: How often the counter advances, seconds; 0 for a counter that moves continuously.
     #: A window much shorter than this mostly reads 0 (see docs/energy.md, granularity).
     update_interval_s: float = 0.0
-    #: Whether the counter can advance while the reading thread sleeps (other threads or
-    #: processes, idle power). When False, idle time costs nothing by construction and
-    #: ``EnergyAttributor`` skips the readings around sleeps.
-    counts_while_idle: bool = True
-
     @abstractmethod
     def read_uj(self) -> float:
         """Energy consumed since an arbitrary origin, µJ."""

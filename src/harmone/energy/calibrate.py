@@ -31,7 +31,7 @@ from typing import Any
 from harmone import atomic
 from harmone.config import EnergyConfig
 from harmone.energy.base import EnergyMeter, MeterKind, window
-from harmone.errors import EnergyError
+from harmone.errors import ConfigError, EnergyError
 
 #: E_M = DEFAULT_HEADROOM x the most expensive kind's energy per prediction.
 DEFAULT_HEADROOM = 1.25
@@ -206,10 +206,10 @@ def energy_range(config: EnergyConfig, calibration: Calibration | None) -> tuple
 
 
 def normalise(energy_uj: float, e_min_uj: float, e_max_uj: float) -> float:
-    """``(E - E_m) / (E_M - E_m)`` clamped to [0, 1]."""
+    """``(E - E_m) / (E_M - E_m)`` clamped to [0, 1]: the one energy normalisation of the project."""
     if not e_max_uj > e_min_uj:
-        raise ValueError(f"e_max_uj ({e_max_uj!r}) must exceed e_min_uj ({e_min_uj!r})")
+        raise ConfigError(f"energy range: e_max_uj ({e_max_uj!r}) must exceed e_min_uj ({e_min_uj!r})")
     if not math.isfinite(energy_uj):
-        raise ValueError(f"energy_uj must be finite, got {energy_uj!r}")
+        raise EnergyError(f"energy per prediction must be finite, got {energy_uj!r} µJ")
     e = (energy_uj - e_min_uj) / (e_max_uj - e_min_uj)
     return 0.0 if e < 0.0 else 1.0 if e > 1.0 else e

@@ -23,7 +23,6 @@ class CompositeMeter(EnergyMeter):
         self.source = "+".join(p.source for p in self.parts)
         self.resolution_uj = max(p.resolution_uj for p in self.parts)
         self.update_interval_s = max(p.update_interval_s for p in self.parts)
-        self.counts_while_idle = any(p.counts_while_idle for p in self.parts)
         self._reads = tuple(p.read_uj for p in self.parts)
 
     def read_uj(self) -> float:

@@ -47,8 +47,6 @@ class CpuTimeEstimator(EnergyMeter):
         self.scope = scope
         clock_name = "thread_time" if scope == "thread" else "process_time"
         self._cpu_clock: Callable[[], float] = getattr(time, clock_name)
-        # A sleeping thread gains no CPU time; other threads of the process may.
-        self.counts_while_idle = scope == "process"
         self._uj_per_cpu_s = float(watts_per_core) * _UJ_PER_J
         self.source = f"cpu-time-estimate:{scope}@{watts_per_core:g}W/core"
         self.resolution_uj = time.get_clock_info(clock_name).resolution * self._uj_per_cpu_s

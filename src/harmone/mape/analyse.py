@@ -5,8 +5,8 @@ Two budget rules (docs/algorithm.md):
 - ``published``: ``T <- T + gain * (max_energy - e)``, then a violation when ``e > T``.
   With max_energy = 1 and e <= 1, T starts at 1 and never falls, so this rule can never
   report an energy violation; it is kept only to reproduce the published runs.
-- ``bounded``: T is the allowance of normalised energy for one window, the goal plus the
-  credit saved in earlier windows. A window that spent above the goal and more than its
+- ``bounded``: T is the allowance of normalised energy for one batch, the goal plus the
+  credit saved in earlier batches. A batch that spent above the goal and more than its
   allowance (``e > goal`` and ``e > T``) is an energy violation; then
   ``T <- clamp(T + gain * (goal - e), 0, budget_max)``, so running above the goal drains
   the allowance and running below it refills it.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harmone.config import Config
-from harmone.mape.monitor import SwitchObservation, WindowFigures
+from harmone.mape.monitor import SwitchObservation, ModelFigures
 from harmone.mape.snapshot import BudgetSettings, SwitchSnapshot, SwitchState
 
 Violation = Literal["score", "energy"]
@@ -30,7 +30,7 @@ def update_ema(previous: float, new_score: float, gamma: float) -> float:
 
 
 def update_budget(budget: float, e: float, settings: BudgetSettings) -> float:
-    """The budget after a window that used normalised energy ``e``."""
+    """The budget after a batch that used normalised energy ``e``."""
     updated = budget + settings.gain * (settings.goal - e)
     if settings.rule == "bounded":
         updated = min(settings.budget_max, max(0.0, updated))
@@ -40,7 +40,7 @@ def update_budget(budget: float, e: float, settings: BudgetSettings) -> float:
 def energy_violated(budget_before: float, budget_after: float, e: float, settings: BudgetSettings) -> bool:
     """Published: e exceeds the updated budget.
 
-    Bounded: the window spent above the goal and more than its allowance. A window at or
+    Bounded: the batch spent above the goal and more than its allowance. A batch at or
     below the goal is paying back earlier overspending, so it is never a violation (else
     a cheap model would be switched out, possibly for a costlier one, while T refills).
     """
@@ -56,8 +56,8 @@ class SwitchAnalysis:
     #: The state the run started from.
     previous: SwitchState
     current_model: str
-    #: The current model's figures over this window; None when it served too few rows.
-    current: WindowFigures | None
+    #: The current model's figures over this batch; None when it served too few rows.
+    current: ModelFigures | None
     violation: Violation | None
     #: True when this run fell inside a recovery period (switching blocked).
     in_recovery: bool
@@ -73,7 +73,7 @@ class SwitchAnalysis:
 
 
 def analyse_switch(observation: SwitchObservation, snapshot: SwitchSnapshot, config: Config) -> SwitchAnalysis:
-    """Fold one window into the loop state and decide whether a goal was violated.
+    """Fold one batch into the loop state and decide whether a goal was violated.
 
     Every observed model's EMA moves; unobserved ones keep theirs. The budget moves with
     the current model's energy. Without figures for the current model nothing is judged
@@ -87,7 +87,7 @@ def analyse_switch(observation: SwitchObservation, snapshot: SwitchSnapshot, con
     ema = dict(previous.ema)
     ema.setdefault(current_model, config.initial_ema(current_model))
     for kind, figures in observation.per_model.items():
-        ema[kind] = update_ema(previous.ema_of(kind, config), figures.score, switch.gamma)
+        ema[kind] = update_ema(previous.ema.get(kind, config.initial_ema(kind)), figures.score, switch.gamma)
 
     current = observation.current
     budget = previous.budget
@@ -104,7 +104,7 @@ def analyse_switch(observation: SwitchObservation, snapshot: SwitchSnapshot, con
         elif ema[current_model] < switch.min_score:
             violation = "score"
 
-    # Never move backwards: an empty window must not make the next run re-read old rows.
+    # Never move backwards: an empty batch must not make the next run re-read old rows.
     last_row_id = max(previous.last_row_id, observation.last_row_id)
     state = SwitchState(ema=ema, budget=budget, recovery=recovery, last_row_id=last_row_id)
     return SwitchAnalysis(state=state, previous=previous, current_model=current_model, current=current,

@@ -1,79 +1,58 @@
-"""The drift loop (t2) and periodic retraining (t3) as pure decisions.
+"""The drift loop (t2) as pure decisions over typed snapshots.
 
-KL directions (docs/algorithm.md says why): the drift check is KL(window before || last
-window), as in the original, so drift fires once the last window is mostly the new regime;
-a version is judged by KL(drift data || its training snapshot), large when today's values
-land where the version's training data had little mass. Natural logarithm: nats.
+The loop feeds its detector (``harmone.mape.detection``) and gathers, before each
+decision, one frozen snapshot: ``DriftSnapshot`` (detector reading and newest values)
+for detection, ``TargetSnapshot`` (calibrated energies, switch EMAs, trained kinds) for
+which model answers a drift, ``ReuseSnapshot`` (versions' training samples and, with
+validation, evaluations) for reuse or retrain. Each decision here only reads its snapshot
+and the config; ``plan_drift`` returns data that the loop executes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
 
 from harmone.config import Config
-from harmone.mape.snapshot import DriftSnapshot
+from harmone.knowledge.events import Action, Decision
+from harmone.mape.detection import finite
+from harmone.mape.evaluation import Evaluation, promote
+from harmone.mape.snapshot import frozen_array
 
-DriftAction = Literal["none", "reuse", "retrain"]
 TargetReason = Literal["serving", "not-calibrated", "serving-within-energy-goal", "no-model-within-energy-goal",
                        "best-model-within-energy-goal"]
-DriftReason = Literal["not-ready", "no-drift", "reuse", "active-version-fits", "active-version-better",
-                      "retrain-no-close-version", "retrain-no-other-version"]
-RetrainAction = Literal["none", "retrain"]
 
 
-def _finite(values: np.ndarray | list[float]) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64).ravel()
-    finite = np.isfinite(array)
-    return array if finite.all() else array[finite]
+@dataclass(frozen=True, eq=False)
+class DriftSnapshot:
+    """The detector's reading and the newest true values, for one drift-loop run."""
 
+    #: The last 2 x drift.window true values (fewer when the stream is young), oldest first.
+    recent: np.ndarray
+    #: The detector has seen enough values to judge.
+    ready: bool
+    #: Its score (the windowed KL), None until ready.
+    score: float | None
+    detected: bool
+    current_model: str
+    #: Version of ``current_model`` being served.
+    active_version: int
 
-def _split_divergence(values: np.ndarray, split: int, bins: int, epsilon: float) -> float:
-    """KL(values[:split] || values[split:]) over shared equal-width bins of all the values.
-
-    One pass for both samples: bin indices by arithmetic (what np.histogram computes for
-    uniform edges), the second sample's shifted by ``bins``, one bincount. The drift check
-    runs every few seconds, so this is most of its energy.
-    """
-    lo = float(values.min())
-    hi = float(values.max())
-    if hi <= lo:
-        return 0.0  # both samples are one and the same constant
-    index = np.minimum(((values - lo) / ((hi - lo) / bins)).astype(np.intp), bins - 1)
-    index[split:] += bins
-    counts = np.bincount(index, minlength=2 * bins).reshape(2, bins)
-    probabilities = counts / np.array([[split], [values.size - split]], dtype=np.float64) + epsilon
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    p, q = probabilities
-    return max(0.0, float(np.sum(p * np.log(p / q))))
-
-
-def kl_divergence(p_values: np.ndarray, q_values: np.ndarray, *, bins: int, epsilon: float) -> float:
-    """KL(P || Q) of the two samples' histograms over one shared set of bin edges.
-
-    The edges split the range of both samples together into ``bins`` equal bins, so bin i
-    means the same values in P and Q (the original binned each sample over its own range,
-    so a shifted window looked identical to the old one). Each histogram becomes
-    probabilities, gets ``epsilon`` added to every bin (no empty bin, no log 0) and is
-    renormalised to sum to one. Non-finite values are ignored.
-    """
-    p, q = _finite(p_values), _finite(q_values)
-    if p.size == 0 or q.size == 0:
-        raise ValueError(f"both samples need finite values (got {p.size} and {q.size})")
-    if bins < 1:
-        raise ValueError(f"bins must be >= 1, got {bins}")
-    return _split_divergence(np.concatenate([p, q]), p.size, bins, epsilon)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "recent", frozen_array(self.recent, np.float64, "recent"))
 
 
 @dataclass(frozen=True, eq=False)
 class DriftObservation:
-    #: True once 2 x drift.window finite true values exist.
+    #: True once the detector has 2 x drift.window values to compare.
     ready: bool
-    #: KL(window before || last window); None until ready.
+    #: The detector's score (KL(window before || last window)); None until ready.
     kl: float | None
+    detected: bool
     #: The last window of true values: the data to compare versions with or retrain on.
     drift_data: np.ndarray
     n_values: int
@@ -82,62 +61,45 @@ class DriftObservation:
 
 
 def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
-    """Compare the last ``window`` true values with the ``window`` before them."""
-    window = config.drift.window
-    values = _finite(snapshot.recent)
-    ready = values.size >= 2 * window
-    kl = None
-    drift_data = values[-window:] if ready else values[:0]
-    if ready:
-        # KL(before || last), as the original: it crosses the threshold only once most of the
-        # last window belongs to the new regime, so the drift data describe the new regime.
-        kl = _split_divergence(values[-2 * window:], window, config.drift.bins, config.drift.epsilon)
-    drift_data = drift_data.copy()
+    """The detector's verdict, and the last ``drift.window`` values as the drift data."""
+    values = finite(snapshot.recent)
+    drift_data = values[-config.drift.window:].copy() if snapshot.ready else values[:0].copy()
     drift_data.setflags(write=False)
-    return DriftObservation(ready=ready, kl=kl, drift_data=drift_data, n_values=int(values.size),
+    return DriftObservation(ready=snapshot.ready, kl=snapshot.score if snapshot.ready else None,
+                            detected=snapshot.ready and snapshot.detected,
+                            drift_data=drift_data, n_values=int(values.size),
                             current_model=snapshot.current_model, active_version=snapshot.active_version)
 
 
 def analyse_drift(observation: DriftObservation, config: Config) -> bool:
-    """Drift when the two windows' KL exceeds the threshold."""
-    return observation.kl is not None and observation.kl > config.drift.threshold
+    """Drift when the detector says so (for the windowed KL: KL above ``drift.threshold``)."""
+    return observation.detected
 
 
-def version_divergences(drift_data: np.ndarray, snapshots: Mapping[int, np.ndarray],
-                        config: Config) -> dict[int, float]:
-    """KL(drift data || version snapshot) per version, clipped to [0, kl_clip].
+# -- which model answers a drift -------------------------------------------------------------
 
-    A version whose snapshot holds no finite value cannot be compared and is left out.
-    """
-    drift = config.drift
-    divergences: dict[int, float] = {}
-    for version, snapshot in snapshots.items():
-        if _finite(snapshot).size == 0:
-            continue
-        kl = kl_divergence(drift_data, snapshot, bins=drift.bins, epsilon=drift.epsilon)
-        divergences[version] = min(drift.kl_clip, kl)
-    return divergences
+@dataclass(frozen=True)
+class TargetSnapshot:
+    """What choosing the model that answers a drift looks at."""
 
+    serving: str
+    trained: tuple[str, ...]
+    #: Calibrated normalised energy per prediction by kind; None without a calibration.
+    normalised_energy: Mapping[str, float] | None
+    #: The switch loop's score EMA by kind (empty before its first run).
+    emas: Mapping[str, float]
+    #: Active version of each trained kind.
+    active_versions: Mapping[str, int]
 
-def choose_version(drift_data: np.ndarray, snapshots: Mapping[int, np.ndarray],
-                   config: Config) -> tuple[int, float] | None:
-    """The stored version whose training data looks most like the drift data.
-
-    ``snapshots`` maps every stored version of the current model to its training-data
-    snapshot. With one version or none there is nothing to choose from: None. Equal KLs
-    (for instance several clipped at kl_clip) go to the newest version.
-    """
-    if len(snapshots) <= 1:
-        return None
-    divergences = version_divergences(drift_data, snapshots, config)
-    if not divergences:
-        return None
-    version = min(divergences, key=lambda v: (divergences[v], -v))
-    return version, divergences[version]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trained", tuple(sorted(self.trained)))
+        if self.normalised_energy is not None:
+            object.__setattr__(self, "normalised_energy", MappingProxyType(dict(self.normalised_energy)))
+        object.__setattr__(self, "emas", MappingProxyType(dict(self.emas)))
+        object.__setattr__(self, "active_versions", MappingProxyType(dict(self.active_versions)))
 
 
-def drift_target(serving: str, trained: Sequence[str], normalised_energy: Mapping[str, float] | None,
-                 emas: Mapping[str, float], config: Config) -> tuple[str, TargetReason]:
+def drift_target(snapshot: TargetSnapshot, config: Config) -> tuple[str, TargetReason]:
     """The model kind a detected drift is answered with, and why.
 
     ``drift.target = "serving"`` (published): the serving kind. ``"frugal"``: the serving
@@ -146,22 +108,42 @@ def drift_target(serving: str, trained: Sequence[str], normalised_energy: Mappin
     back to when the budget runs out. Retraining a model that the energy budget keeps
     switching away from can cost more than all the inference of a cheap one (an LSTM
     retraining ~30 J against ~6 J for a cheap model's hour), so frugal adapts the fallback.
-    Without a calibration to say what each kind costs, the serving kind.
+    Without a calibration to say what each kind costs, the serving kind. A kind without an
+    active version cannot answer: then the serving kind too.
     """
+    serving, energy = snapshot.serving, snapshot.normalised_energy
     if config.drift.target == "serving":
         return serving, "serving"
-    if normalised_energy is None or serving not in normalised_energy:
+    if energy is None or serving not in energy:
         return serving, "not-calibrated"
     goal = config.switch.energy_goal
-    if normalised_energy[serving] <= goal:
+    if energy[serving] <= goal:
         return serving, "serving-within-energy-goal"
-    frugal = [kind for kind in sorted(trained)
-              if kind != serving and kind in normalised_energy and normalised_energy[kind] <= goal]
+    frugal = [kind for kind in snapshot.trained if kind != serving and kind in energy and energy[kind] <= goal]
     if not frugal:
         return serving, "no-model-within-energy-goal"
     # Best EMA; on a tie the cheaper kind, then the name (sorted above).
-    best = max(frugal, key=lambda kind: (emas.get(kind, config.initial_ema(kind)), -normalised_energy[kind]))
+    best = max(frugal, key=lambda kind: (snapshot.emas.get(kind, config.initial_ema(kind)), -energy[kind]))
+    if best not in snapshot.active_versions:
+        return serving, "best-model-within-energy-goal"
     return best, "best-model-within-energy-goal"
+
+
+# -- reuse or retrain ------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ReuseSnapshot:
+    """What deciding between reuse and retraining looks at, for the model that answers."""
+
+    observation: DriftObservation
+    #: The closest stored version and its KL to the drift data (``reuse.choose_version``).
+    choice: tuple[int, float] | None
+    #: KL per comparable version.
+    divergences: Mapping[int, float]
+    #: With ``drift.validate``, when the closest version is not the serving one: the
+    #: candidate's and the serving version's evaluation on the drift data.
+    candidate: Evaluation | None = None
+    serving: Evaluation | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,8 +155,8 @@ class DriftPlan:
     ``drift.cooldown_s`` after every such plan.
     """
 
-    action: DriftAction
-    reason: DriftReason
+    action: Action
+    reason: Decision
     drift_detected: bool
     #: Version to make active ("reuse") or that already fits ("active-version-fits").
     version: int | None
@@ -185,61 +167,33 @@ class DriftPlan:
     training_data: np.ndarray | None
 
 
-def plan_drift(observation: DriftObservation, drifted: bool, choice: tuple[int, float] | None,
-               config: Config, *, reuse_errors: tuple[float, float] | None = None) -> DriftPlan:
+def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftPlan:
     """Reuse the closest stored version when its KL is below reuse_threshold, else retrain.
 
-    ``reuse_errors`` (the candidate's and the serving version's mean squared error on the
-    newest data, given when ``drift.validate`` is on) vetoes a reuse that would predict
-    worse than what serves now: the serving version stays, and nothing is spent.
+    Evaluations in the snapshot (``drift.validate``) veto a reuse that would predict worse
+    than what serves now (``evaluation.promote``): the serving version stays, and nothing
+    is spent.
     """
-    def make(action: DriftAction, reason: DriftReason, *, detected: bool = True,
+    observation, choice = snapshot.observation, snapshot.choice
+
+    def make(action: Action, reason: Decision, *, detected: bool = True,
              version: int | None = None, training: bool = False) -> DriftPlan:
         return DriftPlan(action=action, reason=reason, drift_detected=detected, version=version,
                          window_kl=observation.kl, version_kl=choice[1] if choice else None,
                          training_data=observation.drift_data if training else None)
 
     if not observation.ready:
-        return make("none", "not-ready", detected=False)
+        return make(Action.NONE, Decision.NOT_READY, detected=False)
     if not drifted:
-        return make("none", "no-drift", detected=False)
+        return make(Action.NONE, Decision.NO_DRIFT, detected=False)
     if choice is None:
-        return make("retrain", "retrain-no-other-version", training=True)
+        return make(Action.RETRAIN, Decision.RETRAIN_NO_OTHER_VERSION, training=True)
     version, kl = choice
     if kl >= config.drift.reuse_threshold:
-        return make("retrain", "retrain-no-close-version", training=True)
+        return make(Action.RETRAIN, Decision.RETRAIN_NO_CLOSE_VERSION, training=True)
     if version == observation.active_version:
-        return make("none", "active-version-fits", version=version)
-    if reuse_errors is not None and not better_or_equal(*reuse_errors):
-        return make("none", "active-version-better", version=observation.active_version)
-    return make("reuse", "reuse", version=version)
-
-
-def better_or_equal(candidate_error: float, serving_error: float) -> bool:
-    """The promotion test of validated adaptation: no worse on the newest data."""
-    return candidate_error <= serving_error
-
-
-@dataclass(frozen=True, eq=False)
-class RetrainPlan:
-    action: RetrainAction
-    #: "scheduled" when retraining, "not-enough-data" otherwise.
-    reason: Literal["scheduled", "not-enough-data"]
-    #: The last retrain.window finite true values ("retrain"), else None.
-    training_data: np.ndarray | None
-    n_values: int
-
-
-def plan_retrain(recent_true: np.ndarray, config: Config) -> RetrainPlan:
-    """Retrain on the last ``retrain.window`` true values; wait until that many exist.
-
-    Anything shorter than the full window would train on less data than the configuration
-    promises (and, early in a stream, on little more than the first training saw).
-    """
-    window = config.retrain.window
-    values = _finite(recent_true)
-    if values.size < window:
-        return RetrainPlan(action="none", reason="not-enough-data", training_data=None, n_values=int(values.size))
-    training = values[-window:].copy()
-    training.setflags(write=False)
-    return RetrainPlan(action="retrain", reason="scheduled", training_data=training, n_values=int(values.size))
+        return make(Action.NONE, Decision.ACTIVE_VERSION_FITS, version=version)
+    if snapshot.candidate is not None and snapshot.serving is not None and not promote(snapshot.candidate,
+                                                                                        snapshot.serving):
+        return make(Action.NONE, Decision.ACTIVE_VERSION_BETTER, version=observation.active_version)
+    return make(Action.REUSE, Decision.REUSE, version=version)

@@ -6,7 +6,7 @@ Every action is atomic for the serving process:
 - version reuse re-points ``models/<kind>`` in one rename (``ModelRepository.promote``); the
   model and its own scaler live in the version directory, so they change together;
 - retraining fits a new model with its own scaler on the given data (``training.train``),
-  stores it as a complete new version with its data snapshot, then promotes it.
+  stores it as a complete new version with its training sample, then promotes it.
 
 Retraining runs either in the calling thread (``InlineRetrainer``: simulated runs, where
 simulated time stands still while it trains) or in a child process
@@ -33,7 +33,8 @@ import numpy as np
 from harmone import atomic
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
-from harmone.errors import HarmonEError
+from harmone.errors import AdaptationError, HarmonEError
+from harmone.knowledge.events import Action
 from harmone.mape.plan import SwitchPlan
 from harmone.mape.state import RETRAIN_SCRATCH_PREFIX
 from harmone.repository import ModelRepository, ServingModel
@@ -50,17 +51,20 @@ class RetrainError(HarmonEError):
     """A retraining job failed; the message names the model and the cause."""
 
 
-def apply_switch(workspace: Workspace, plan: SwitchPlan) -> None:
-    """Make the plan's target the model that serves (no effect for ``none``)."""
-    if plan.action == "switch":
+def apply_switch(workspace: Workspace, plan: SwitchPlan) -> str:
+    """Make the plan's target the model that serves (no effect for ``none``); the model serving now."""
+    if plan.action is Action.SWITCH:
         if plan.target is None:
-            raise ValueError("a switch plan needs a target model")
+            raise AdaptationError("a switch plan needs a target model")
         workspace.write_active_model(plan.target)
+        return plan.target
+    return plan.source
 
 
-def apply_reuse(repository: ModelRepository, kind: str, version: int) -> None:
-    """Serve a stored version again: model and scaler travel together in its directory."""
+def apply_reuse(repository: ModelRepository, kind: str, version: int) -> int:
+    """Serve a stored version again (model and scaler travel together in its directory); that version."""
     repository.promote(kind, version)
+    return version
 
 
 @dataclass(frozen=True)
@@ -142,16 +146,15 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
 
 def _beats_serving(trained: TrainedModel, serving: ServingModel, request: RetrainRequest,
                    config: Config) -> tuple[bool, float]:
-    """Does the new fit predict the held-out newest values no worse than the serving version?"""
-    from harmone.mape.drift import better_or_equal
-    from harmone.metrics import r2_score
-    from harmone.training import holdout_windows
+    """Does the new fit predict the held-out newest values no worse than the serving version?
 
-    X, y = holdout_windows(request.values, config)
-    new_predictions = ServingModel(trained.kind, 0, trained.model, trained.scaler).predict(X)
-    old_predictions = serving.predict(X)
-    promoted = better_or_equal(float(np.mean((new_predictions - y) ** 2)), float(np.mean((old_predictions - y) ** 2)))
-    return promoted, r2_score(y, old_predictions)
+    Returns the verdict of ``evaluation.promote`` and the serving version's R² there.
+    """
+    from harmone.mape.evaluation import evaluate, promote
+
+    fresh = evaluate(ServingModel(trained.kind, 0, trained.model, trained.scaler), request.values, config)
+    current = evaluate(serving, request.values, config)
+    return promote(fresh, current), current.r2
 
 
 class RetrainJob(Protocol):

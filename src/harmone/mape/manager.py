@@ -19,17 +19,19 @@ from harmone.approaches import Approach
 from harmone.clock import Clock, WallClock
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
-from harmone.errors import HarmonEError
-from harmone.knowledge import Event, KnowledgeStore
+from harmone.knowledge import Event, KnowledgeStore, LoopName
+from harmone.knowledge.events import LOOP_NAMES
+from harmone.mape.drift_loop import DriftLoop
 from harmone.mape.execute import Retrainer
-from harmone.mape.loops import DriftLoop, Loop, RetrainLoop, SwitchLoop
+from harmone.mape.loop_base import Loop
+from harmone.mape.retrain_loop import RetrainLoop
 from harmone.mape.state import CLOCK_KEY
+from harmone.mape.switch_loop import SwitchLoop
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
-#: Order in which due loops run within one tick (the switch loop first: it reads the
-#: rows since its last run, which are the freshest evidence).
-LOOP_ORDER = ("switch", "drift", "retrain")
+#: Order in which due loops run within one tick (``LoopName`` says why).
+LOOP_ORDER = LOOP_NAMES
 #: Real seconds between checks on a running retraining job while nothing else is due.
 JOB_POLL_S = 0.25
 #: Longest real sleep between checks of the stop flag.
@@ -47,8 +49,9 @@ class Manager:
         self.approach = approach
         self.loops = sorted(loops, key=lambda loop: LOOP_ORDER.index(loop.name))
         self.on_event = on_event
-        #: Live managers keep running when one loop run fails (the failure becomes an event);
-        #: simulated runs let the error surface.
+        #: Live managers keep running when one loop run raises, whatever it raises (the
+        #: failure becomes an ``error`` event and serving goes on); simulated runs let the
+        #: error surface.
         self.tolerate_errors = tolerate_errors
         self._refresh()
 
@@ -72,7 +75,7 @@ class Manager:
         for loop in self.loops:
             try:
                 event = loop.poll(now) if loop.pending else loop.run(now) if loop.due(now) else None
-            except HarmonEError as exc:
+            except Exception as exc:  # noqa: BLE001 - the live boundary: anything becomes an event
                 if not self.tolerate_errors:
                     raise
                 event = loop.fail(now, exc)
@@ -127,11 +130,11 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
               "repository": repository}
     base_seed = 0 if seed is None else seed
     loops: list[Loop] = []
-    if approach.runs("switch"):
+    if approach.runs(LoopName.SWITCH):
         loops.append(SwitchLoop(**common, rng=random.Random(seed)))
-    if approach.runs("drift"):
+    if approach.runs(LoopName.DRIFT):
         loops.append(DriftLoop(**common, retrainer=retrainer, seed=base_seed))
-    if approach.runs("retrain"):
+    if approach.runs(LoopName.RETRAIN):
         loops.append(RetrainLoop(**common, retrainer=retrainer, model=approach.fixed_model, seed=base_seed))
     return Manager(approach, loops, on_event=on_event, tolerate_errors=tolerate_errors)
 

@@ -1,4 +1,6 @@
-"""Monitor of the switch loop: accuracy, energy and score of each model over the last window.
+"""Monitor of the switch loop: accuracy, energy and score of each model over one batch.
+
+A batch is the rows logged since the loop's last run (``PredictionBatch``).
 
 Rows are credited to the model that actually served them. The original credited every row
 since its last run to whichever model was current at the time, so right after a switch the
@@ -14,16 +16,12 @@ from types import MappingProxyType
 import numpy as np
 
 from harmone.config import Config
+from harmone.energy.calibrate import normalise
 from harmone.mape.snapshot import SwitchSnapshot
 from harmone.metrics import r2_score
 
-#: A model needs at least this many rows in the window to be observed (R² needs two).
+#: A model needs at least this many rows in the batch to be observed (R² needs two).
 MIN_ROWS = 2
-
-
-def normalised_energy(energy_uj: float, e_min_uj: float, e_max_uj: float) -> float:
-    """``(E - E_m) / (E_M - E_m)`` clamped to [0, 1]."""
-    return min(1.0, max(0.0, (energy_uj - e_min_uj) / (e_max_uj - e_min_uj)))
 
 
 def score(r2: float, normalised: float, beta: float) -> float:
@@ -32,8 +30,8 @@ def score(r2: float, normalised: float, beta: float) -> float:
 
 
 @dataclass(frozen=True)
-class WindowFigures:
-    """How one model (or the whole pipeline) did over the rows it served in a window."""
+class ModelFigures:
+    """How one model (or the whole pipeline) did over the rows it served in one batch."""
 
     n_rows: int
     r2: float
@@ -46,28 +44,28 @@ class WindowFigures:
 class SwitchObservation:
     current_model: str
     #: Figures per model kind that served at least ``MIN_ROWS`` usable rows.
-    per_model: Mapping[str, WindowFigures]
+    per_model: Mapping[str, ModelFigures]
     #: Figures over every usable row regardless of model (None below ``MIN_ROWS``).
-    overall: WindowFigures | None
-    #: Rows in the window, and those dropped for a non-finite value.
+    overall: ModelFigures | None
+    #: Rows in the batch, and those dropped for a non-finite value.
     n_rows: int
     n_dropped: int
     last_row_id: int
 
     @property
-    def current(self) -> WindowFigures | None:
+    def current(self) -> ModelFigures | None:
         """The current model's figures, or None when it served too few rows."""
         return self.per_model.get(self.current_model)
 
 
 def _figures(true: np.ndarray, pred: np.ndarray, energy_uj: np.ndarray,
-             snapshot: SwitchSnapshot, beta: float) -> WindowFigures | None:
+             snapshot: SwitchSnapshot, beta: float) -> ModelFigures | None:
     if len(true) < MIN_ROWS:
         return None
     r2 = r2_score(true, pred)
     mean_energy_uj = float(np.mean(energy_uj))
-    e = normalised_energy(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
-    return WindowFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj,
+    e = normalise(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
+    return ModelFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj,
                          normalised_energy=e, score=score(r2, e, beta))
 
 
@@ -77,12 +75,12 @@ def monitor_switch(snapshot: SwitchSnapshot, config: Config) -> SwitchObservatio
     Rows with a non-finite true value, prediction or energy are left out (a NaN would
     otherwise poison the stored EMA for good).
     """
-    window = snapshot.window
+    batch = snapshot.batch
     beta = config.switch.beta
-    usable = np.isfinite(window.true_value) & np.isfinite(window.predicted_value) & np.isfinite(window.energy_uj)
-    true, pred = window.true_value[usable], window.predicted_value[usable]
-    energy_uj, model = window.energy_uj[usable], window.model[usable]
-    per_model: dict[str, WindowFigures] = {}
+    usable = np.isfinite(batch.true_value) & np.isfinite(batch.predicted_value) & np.isfinite(batch.energy_uj)
+    true, pred = batch.true_value[usable], batch.predicted_value[usable]
+    energy_uj, model = batch.energy_uj[usable], batch.model[usable]
+    per_model: dict[str, ModelFigures] = {}
     for kind in np.unique(model):
         rows = model == kind
         figures = _figures(true[rows], pred[rows], energy_uj[rows], snapshot, beta)
@@ -92,7 +90,7 @@ def monitor_switch(snapshot: SwitchSnapshot, config: Config) -> SwitchObservatio
         current_model=snapshot.current_model,
         per_model=MappingProxyType(per_model),
         overall=_figures(true, pred, energy_uj, snapshot, beta),
-        n_rows=len(window),
-        n_dropped=int(len(window) - np.count_nonzero(usable)),
-        last_row_id=window.last_row_id,
+        n_rows=len(batch),
+        n_dropped=int(len(batch) - np.count_nonzero(usable)),
+        last_row_id=batch.last_row_id,
     )

@@ -10,14 +10,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from harmone.config import Config
+from harmone.knowledge.events import Action, Decision
 from harmone.mape.analyse import SwitchAnalysis, Violation
 from harmone.mape.snapshot import SwitchSnapshot
 
-SwitchAction = Literal["none", "switch"]
-SwitchReason = Literal["explore", "energy-violation", "score-violation", "recovery", "no-data", "ok"]
 
 
 @dataclass(frozen=True)
@@ -28,14 +27,17 @@ class SwitchPlan:
     A violation can end in ``action == "none"`` when no better model is available.
     """
 
-    action: SwitchAction
+    #: ``Action.NONE`` or ``Action.SWITCH``.
+    action: Action
     #: The model serving when the plan was made.
     source: str
     #: The model to serve next; None when the action is "none".
     target: str | None
-    reason: SwitchReason
+    #: One of the switch loop's decisions (``ok``, ``no-data``, ``explore``, ``energy-violation``,
+    #: ``score-violation``, ``recovery``).
+    reason: Decision
     violation: Violation | None
-    #: The current model's R² and normalised energy over the window (None without data).
+    #: The current model's R² and normalised energy over the batch (None without data).
     r2: float | None
     normalised_energy: float | None
     #: The current model's EMA and the budget T after this run.
@@ -43,10 +45,14 @@ class SwitchPlan:
     budget: float
     recovery: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", Action(self.action))
+        object.__setattr__(self, "reason", Decision(self.reason))
+
     def to_record(self) -> dict[str, Any]:
         """Plain values for the knowledge base's event log."""
-        return {"action": self.action, "source": self.source, "target": self.target,
-                "reason": self.reason, "violation": self.violation, "r2": self.r2,
+        return {"action": self.action.value, "source": self.source, "target": self.target,
+                "reason": self.reason.value, "violation": self.violation, "r2": self.r2,
                 "normalised_energy": self.normalised_energy, "ema": self.ema,
                 "budget": self.budget, "recovery": self.recovery}
 
@@ -67,11 +73,11 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
     violation (best EMA overall, no switch if that is the current model).
     """
     current = snapshot.current_model
-    ema = {kind: analysis.state.ema_of(kind, config) for kind in (*snapshot.available_models, current)}
+    ema = {kind: analysis.state.ema.get(kind, config.initial_ema(kind)) for kind in (*snapshot.available_models, current)}
     others = [kind for kind in snapshot.available_models if kind != current]
     explore = rng.random() < config.switch.explore_probability
 
-    def make(action: SwitchAction, target: str | None, reason: SwitchReason) -> SwitchPlan:
+    def make(action: Action, target: str | None, reason: Decision) -> SwitchPlan:
         figures = analysis.current
         return SwitchPlan(action=action, source=current, target=target, reason=reason,
                           violation=analysis.violation,
@@ -80,17 +86,17 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
                           ema=ema[current], budget=analysis.state.budget, recovery=analysis.state.recovery)
 
     if analysis.in_recovery:
-        return make("none", None, "recovery")
+        return make(Action.NONE, None, Decision.RECOVERY)
     if not analysis.has_data:
-        return make("none", None, "no-data")
+        return make(Action.NONE, None, Decision.NO_DATA)
     if explore and others:
-        return make("switch", rng.choice(others), "explore")
+        return make(Action.SWITCH, rng.choice(others), Decision.EXPLORE)
     if analysis.violation == "energy":
         target = best_by_ema(others, ema)
-        return make("switch", target, "energy-violation") if target else make("none", None, "energy-violation")
+        return make(Action.SWITCH if target else Action.NONE, target, Decision.ENERGY_VIOLATION)
     if analysis.violation == "score":
         target = best_by_ema(snapshot.available_models, ema)
         if target is None or target == current:
-            return make("none", None, "score-violation")
-        return make("switch", target, "score-violation")
-    return make("none", None, "ok")
+            return make(Action.NONE, None, Decision.SCORE_VIOLATION)
+        return make(Action.SWITCH, target, Decision.SCORE_VIOLATION)
+    return make(Action.NONE, None, Decision.OK)

@@ -34,6 +34,16 @@ class RecentValues:
         self._end += new_values.size
         return self
 
+    def append(self, value: float) -> RecentValues:
+        """``update`` with one value, without building an array."""
+        if self._end == self._buffer.size:
+            keep = self.capacity - 1
+            self._buffer[:keep] = self._buffer[self._end - keep:self._end]
+            self._end = keep
+        self._buffer[self._end] = value
+        self._end += 1
+        return self
+
     @property
     def values(self) -> np.ndarray:
         """The newest ``capacity`` values (fewer until that many arrived), oldest first."""

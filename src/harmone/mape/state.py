@@ -1,38 +1,23 @@
 """What the managing system keeps in the knowledge base, and the operations on it as a whole.
 
-Keys of the knowledge base's ``state`` table used here:
-
-``approach``        the approach the workspace runs (default ``harmone``)
-``switch_loop``     switch loop: ``SwitchState``, next due time, counters
-``drift_loop``      drift loop: next due time, last row checked, last KL, counters
-``retrain_loop``    periodic retraining: next due time, counters
-``manager_clock``   where the live manager's clock stood (clock and Unix seconds), so a
-                    restarted ``harmone manage`` continues the same schedule
-
-Each loop writes its whole key in one transaction, so a reader (``harmone status``, a
-restarted manager) sees the state before a run or after it, never half of it.
+The state keys are named in ``harmone.knowledge.keys``; each loop writes its whole key in
+one transaction, so a reader (``harmone status``, a restarted manager) sees the state
+before a run or after it, never half of it.
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import Any
 
 from harmone.approaches import Approach, get_approach
-from harmone.config import Config
 from harmone.errors import WorkspaceError
-from harmone.knowledge import KnowledgeStore
+from harmone.knowledge import KnowledgeStore, keys
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
-APPROACH_KEY = "approach"
-SWITCH_KEY = "switch_loop"
-DRIFT_KEY = "drift_loop"
-RETRAIN_KEY = "retrain_loop"
-CLOCK_KEY = "manager_clock"
-#: Every key that belongs to the loops (not the approach, which is a user setting).
-LOOP_KEYS = (SWITCH_KEY, DRIFT_KEY, RETRAIN_KEY, CLOCK_KEY)
+APPROACH_KEY = keys.APPROACH
+CLOCK_KEY = keys.MANAGER_CLOCK
 
 #: The approach of a workspace that never chose one.
 DEFAULT_APPROACH = "harmone"
@@ -82,7 +67,7 @@ def prepare_models(workspace: Workspace, approach: Approach) -> str:
 
 def clear_loop_state(store: KnowledgeStore) -> None:
     """Forget loop state and schedules: the next loops start from the configured defaults."""
-    store.delete_state(LOOP_KEYS)
+    store.delete_state(keys.LOOP_STATE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -111,7 +96,7 @@ def reset(workspace: Workspace) -> ResetReport:
                        if entry.is_dir())
     with KnowledgeStore(workspace.db_path) as store:
         predictions = store.count_predictions()
-        events = len(store.events())
+        events = store.event_count()
         approach = read_approach(store)
         repository.clear()
         store.clear()
@@ -124,32 +109,3 @@ def reset(workspace: Workspace) -> ResetReport:
     else:
         workspace.model_switch_path.unlink(missing_ok=True)
     return ResetReport(versions=versions, predictions=predictions, events=events, active_model=active)
-
-
-def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
-    """The managing system at a glance, for ``harmone status``.
-
-    ``approach`` and the loops it runs; per loop its stored state (``None`` for a loop that
-    has not run yet, so its state is still the configured default). The switch loop adds
-    ``ema`` per model, ``budget`` and ``recovery``; every loop has ``next_due_s`` (manager
-    clock seconds) and ``counts``.
-    """
-    approach = read_approach(store)
-    result: dict[str, Any] = {"approach": approach.name, "loops": sorted(approach.loops)}
-    switch = store.get_state(SWITCH_KEY)
-    if switch is None and config is not None:
-        from harmone.mape.snapshot import SwitchState
-
-        initial = SwitchState.initial(config, config.switch.initial_ema)
-        switch = {"state": initial.to_dict(), "next_due_s": None, "counts": {}}
-    if switch is not None:
-        state = switch.get("state", {})
-        result["switch"] = {"ema": state.get("ema"), "budget": state.get("budget"),
-                            "recovery": state.get("recovery"), "last_row_id": state.get("last_row_id"),
-                            "next_due_s": switch.get("next_due_s"), "counts": switch.get("counts", {})}
-    else:
-        result["switch"] = None
-    for key, name in ((DRIFT_KEY, "drift"), (RETRAIN_KEY, "retrain")):
-        stored = store.get_state(key)
-        result[name] = dict(stored) if isinstance(stored, dict) else None
-    return result

@@ -3,6 +3,10 @@
 WAL mode lets one writer (inference) and concurrent readers (the managing system, `status`)
 work across processes. Reads are incremental by row id, so a loop's cost does not grow with
 the length of the history. All SQL of the project lives in this module.
+
+The schema version is the database's ``PRAGMA user_version``; ``MIGRATIONS`` brings any
+older database up to date, in order, when it is opened for writing. ``open_readonly``
+never creates, migrates or writes.
 """
 
 from __future__ import annotations
@@ -10,16 +14,21 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harmone.errors import WorkspaceError
+from harmone.knowledge import codec
+from harmone.knowledge.events import Event, LoopName
+from harmone.knowledge.keys import LOOP_KEYS
+from harmone.knowledge.loop_state import LoopState
 
-SCHEMA = """
+#: The layout of the first release (schema version 0 had these tables and no version).
+_FIRST_TABLES = """
 CREATE TABLE IF NOT EXISTS predictions (
     id INTEGER PRIMARY KEY,
     time_s REAL NOT NULL,
@@ -46,6 +55,28 @@ CREATE TABLE IF NOT EXISTS state (
     value TEXT NOT NULL
 );
 """
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    """Version 1: the first release's tables (a no-op on a database that has them)."""
+    for statement in _FIRST_TABLES.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _add_event_outcome(db: sqlite3.Connection) -> None:
+    """Version 2: how a retraining ended is a column, no longer a suffix of ``decision``."""
+    db.execute("ALTER TABLE events ADD COLUMN outcome TEXT")
+    rows = db.execute("SELECT id, action, decision, observed FROM events").fetchall()
+    for row_id, action, decision, observed in rows:
+        split, outcome = codec.split_legacy_decision(action, decision, observed)
+        if (split, outcome) != (decision, None):
+            db.execute("UPDATE events SET decision = ?, outcome = ? WHERE id = ?", (split, outcome, row_id))
+
+
+#: Ordered migrations: ``MIGRATIONS[i]`` takes a database from version i to i + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_event_outcome)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 #: One logged prediction, in column order of the `predictions` table (without id).
 PredictionRow = tuple[float, float, float, str, int, float, float]
@@ -75,44 +106,62 @@ class Predictions:
         return len(self.row_id)
 
 
-@dataclass(frozen=True)
-class Event:
-    """One decision of a loop: what it saw, what it chose, what acting cost."""
-
-    time_s: float
-    loop: str
-    action: str
-    model: str | None = None
-    version: int | None = None
-    energy_uj: float = 0.0
-    decision: str = ""
-    observed: Mapping[str, Any] = field(default_factory=dict)
-    id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "time": self.time_s, "loop": self.loop, "action": self.action,
-            "model": self.model, "version": self.version, "energy_uj": self.energy_uj,
-            "decision": self.decision, "observed": dict(self.observed),
-        }
-
-
 class KnowledgeStore:
-    """One connection to `knowledge.db`; open one per process (or thread)."""
+    """One connection to `knowledge.db`; open one per process (or thread).
 
-    def __init__(self, path: Path, *, timeout_s: float = 30.0) -> None:
+    ``KnowledgeStore(path)`` opens for writing: it creates the database and migrates an
+    older one. ``KnowledgeStore.open_readonly(path)`` is for readers such as ``status``.
+    """
+
+    def __init__(self, path: Path, *, timeout_s: float = 30.0, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         try:
+            if readonly:
+                if not self.path.is_file():
+                    raise WorkspaceError(f"{self.path}: no knowledge base (nothing has run in this workspace yet)")
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s,
+                                           isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA query_only=ON")
+                self.schema_version = self._user_version()
+                if self.schema_version > SCHEMA_VERSION:
+                    self._db.close()
+                    raise WorkspaceError(f"{self.path}: knowledge base schema version {self.schema_version} is "
+                                         f"newer than this HarmonE understands ({SCHEMA_VERSION})")
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: commits are atomic and durable up to the last checkpoint, without an
             # fsync per batch of predictions.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(f"{self.path}: cannot open the knowledge base ({exc})") from None
+
+    @classmethod
+    def open_readonly(cls, path: Path, *, timeout_s: float = 30.0) -> KnowledgeStore:
+        """A connection that never creates, migrates or writes; a missing database is an error."""
+        return cls(path, timeout_s=timeout_s, readonly=True)
+
+    def _user_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Bring the schema to ``SCHEMA_VERSION``, each step in its own transaction."""
+        version = self._user_version()
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise WorkspaceError(f"{self.path}: knowledge base schema version {version} is newer than this "
+                                 f"HarmonE understands ({SCHEMA_VERSION})")
+        while version < SCHEMA_VERSION:
+            with self._transaction():
+                if self._user_version() == version:  # another process may have migrated meanwhile
+                    MIGRATIONS[version](self._db)
+                    self._db.execute(f"PRAGMA user_version = {version + 1}")
+            version = self._user_version()
+        self.schema_version = version
 
     def close(self) -> None:
         self._db.close()
@@ -170,6 +219,16 @@ class KnowledgeStore:
             return np.empty(0), row_id
         return np.array([r[1] for r in rows], dtype=np.float64), int(rows[-1][0])
 
+    def outcomes_after(self, row_id: int, *, newest: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """``true_values_after`` with the predictions of the same rows: (true, predicted, last row id)."""
+        rows = self._db.execute("SELECT id, true_value, predicted_value FROM predictions WHERE id > ?"
+                                " ORDER BY id DESC LIMIT ?", (row_id, newest)).fetchall()
+        rows.reverse()
+        if not rows:
+            return np.empty(0), np.empty(0), row_id
+        pairs = np.array([(r[1], r[2]) for r in rows], dtype=np.float64)
+        return pairs[:, 0].copy(), pairs[:, 1].copy(), int(rows[-1][0])
+
     def last_row_id(self) -> int:
         row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()
         return int(row[0] or 0)
@@ -206,34 +265,56 @@ class KnowledgeStore:
     def record_event(self, event: Event) -> int:
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO events (time_s, loop, action, model, version, energy_uj, decision, observed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (event.time_s, event.loop, event.action, event.model, event.version, event.energy_uj,
-                 event.decision, json.dumps(dict(event.observed), default=_json_default)))
+                f"INSERT INTO events ({', '.join(codec.EVENT_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+                codec.encode_event(event))
         return int(cursor.lastrowid or 0)
 
-    def events(self, after_id: int = 0, *, loop: str | None = None) -> list[Event]:
-        sql = "SELECT id, time_s, loop, action, model, version, energy_uj, decision, observed FROM events WHERE id > ?"
+    def events(self, after_id: int = 0, *, loop: str | None = None, last: int | None = None) -> list[Event]:
+        """Events after ``after_id`` in order, of one loop if given, only the newest ``last`` if given."""
+        outcome = "outcome" if self.schema_version >= 2 else "NULL"
+        sql = (f"SELECT id, time_s, loop, action, model, version, energy_uj, decision, observed, {outcome}"
+               " FROM events WHERE id > ?")
         params: list[Any] = [after_id]
         if loop is not None:
             sql += " AND loop = ?"
-            params.append(loop)
-        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
-        return [Event(id=r[0], time_s=r[1], loop=r[2], action=r[3], model=r[4], version=r[5],
-                      energy_uj=r[6], decision=r[7], observed=json.loads(r[8])) for r in rows]
+            params.append(str(loop))
+        if last is not None:
+            rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, last]).fetchall()
+            rows.reverse()
+        else:
+            rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+        if self.schema_version < 2:
+            rows = [codec.legacy_event_row(row) for row in rows]
+        return [codec.decode_event(row) for row in rows]
+
+    def event_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
     # -- state -----------------------------------------------------------------------------
 
     def get_state(self, key: str, default: Any = None) -> Any:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        if row is None:
+            return default
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            raise WorkspaceError(f"{self.path}: knowledge state {key!r} is not valid JSON: {row[0][:60]!r}") from None
+
+    def loop_state(self, loop: LoopName) -> LoopState | None:
+        """A loop's stored state; None before its first run."""
+        raw = self.get_state(LOOP_KEYS[LoopName(loop)])
+        return None if raw is None else codec.decode_loop_state(LoopName(loop), raw)
+
+    def save_loop_state(self, state: LoopState) -> None:
+        self.set_state({LOOP_KEYS[state.loop]: codec.encode_loop_state(state)})
 
     def set_state(self, items: Mapping[str, Any]) -> None:
         """Write several keys in one transaction, so readers never see half an update."""
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(k, json.dumps(v, default=_json_default)) for k, v in items.items()])
+                [(k, codec.dumps(v)) for k, v in items.items()])
 
     def delete_state(self, keys: Iterable[str]) -> None:
         with self._transaction():
@@ -249,6 +330,8 @@ class KnowledgeStore:
     # -- internals -------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
+        if self.readonly:
+            raise WorkspaceError(f"{self.path}: opened read-only; nothing can be written")
         return _Transaction(self._db)
 
 
@@ -279,11 +362,3 @@ def _to_predictions(rows: list[tuple[Any, ...]]) -> Predictions:
         latency_s=np.array(cols[6], dtype=np.float64),
         energy_uj=np.array(cols[7], dtype=np.float64),
     )
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,38 @@
+"""Periodic retraining (t3) as a pure decision: retrain on the latest values once there are enough."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from harmone.config import Config
+from harmone.mape.detection import finite
+
+RetrainAction = Literal["none", "retrain"]
+
+
+@dataclass(frozen=True, eq=False)
+class RetrainPlan:
+    action: RetrainAction
+    #: "scheduled" when retraining, "not-enough-data" otherwise.
+    reason: Literal["scheduled", "not-enough-data"]
+    #: The last ``retrain.training_values`` finite true values ("retrain"), else None.
+    training_data: np.ndarray | None
+    n_values: int
+
+
+def plan_retrain(recent_true: np.ndarray, config: Config) -> RetrainPlan:
+    """Retrain on the last ``retrain.training_values`` true values; wait until that many exist.
+
+    Anything shorter would train on less data than the configuration promises (and, early
+    in a stream, on little more than the first training saw).
+    """
+    wanted = config.retrain.training_values
+    values = finite(recent_true)
+    if values.size < wanted:
+        return RetrainPlan(action="none", reason="not-enough-data", training_data=None, n_values=int(values.size))
+    training = values[-wanted:].copy()
+    training.setflags(write=False)
+    return RetrainPlan(action="retrain", reason="scheduled", training_data=training, n_values=int(values.size))

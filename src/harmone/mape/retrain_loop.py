@@ -1,0 +1,54 @@
+"""t3, periodic retraining: every ``retrain.interval_s``, retrain the serving model on the latest values."""
+
+from __future__ import annotations
+
+from harmone.config import Config
+from harmone.energy.base import EnergyMeter
+from harmone.knowledge import Action, Decision, KnowledgeStore, LoopName, RetrainLoopState
+from harmone.mape.execute import Retrainer
+from harmone.mape.loop_base import Loop, RunOutcome, next_time
+from harmone.mape.periodic import plan_retrain
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+
+class RetrainLoop(Loop):
+    """t3: every ``retrain.interval_s``, retrain the serving model on the latest true values."""
+
+    name = LoopName.RETRAIN
+
+    def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
+                 now: float, retrainer: Retrainer, model: str | None = None, seed: int = 0,
+                 repository: ModelRepository | None = None) -> None:
+        super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
+                         repository=repository)
+        self.retrainer = retrainer
+        #: The model to retrain; None retrains whichever model serves at the time.
+        self.model = model
+        self.seed = seed
+        stored = store.loop_state(self.name)
+        if isinstance(stored, RetrainLoopState):
+            self.next_due_s, self.counts = stored.next_due_s, stored.counts
+        else:
+            self.next_due_s = now + config.retrain.interval_s
+            self._save()
+
+    @property
+    def state(self) -> RetrainLoopState:
+        return RetrainLoopState(next_due_s=self.next_due_s, counts=self.counts)
+
+    def _run(self, now: float) -> RunOutcome:
+        # Fixed rate from the due time: a slow retraining does not shift later periods.
+        self.next_due_s = next_time(self.next_due_s, self.config.retrain.interval_s, now)
+        kind = self.model or self._current_model()
+        active = self.repository.active_version(kind)
+        if active is None:
+            return RunOutcome(Action.NONE, kind, None, Decision.NO_TRAINED_MODEL, {})
+        recent = self.store.latest_true_values(self.config.retrain.training_values)
+        plan = plan_retrain(recent, self.config)
+        outcome = RunOutcome(action=Action(plan.action), model=kind, version=active, decision=Decision(plan.reason),
+                             observed={"values": plan.n_values, "active_version": active})
+        if plan.action == "retrain":
+            assert plan.training_data is not None
+            outcome.job = self._retrain(kind, plan.training_data, "periodic")
+        return outcome

@@ -1,0 +1,146 @@
+"""The deployment at a glance, as one typed read model: what ``status`` and ``events`` print.
+
+Built from a read-only connection to the knowledge base (``KnowledgeStore.open_readonly``)
+and the model repository, so a reader (the CLI, a dashboard) never creates or changes
+anything, and can run beside ``harmone infer`` and ``harmone manage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from harmone.approaches import get_approach
+from harmone.config import Config
+from harmone.knowledge import (
+    DriftLoopState,
+    EventCounts,
+    KnowledgeStore,
+    LoopName,
+    RetrainLoopState,
+    SwitchLoopState,
+    count_events,
+    keys,
+)
+from harmone.knowledge.codec import encode_loop_state
+from harmone.mape.snapshot import initial_switch_state
+from harmone.mape.state import DEFAULT_APPROACH, read_approach
+from harmone.metrics import r2_score
+from harmone.models import kinds
+from harmone.repository import ModelRepository
+from harmone.workspace import Workspace
+
+#: Predictions the recent R² and energy are taken over.
+RECENT_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class LoopsStatus:
+    """The approach, the loops it runs, and each loop's typed state (None before its first run)."""
+
+    approach: str
+    loops: tuple[str, ...]
+    switch: SwitchLoopState | None
+    drift: DriftLoopState | None
+    retrain: RetrainLoopState | None
+    #: True when ``switch`` is the configured start, not a stored state.
+    switch_is_initial: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values; the layout ``harmone status --json`` has always printed."""
+        switch = None
+        if self.switch is not None:
+            state = self.switch.switch
+            switch = {"ema": dict(state.ema), "budget": state.budget, "recovery": state.recovery,
+                      "last_row_id": state.last_row_id,
+                      "next_due_s": None if self.switch_is_initial else self.switch.next_due_s,
+                      "counts": self.switch.counts.nonzero()}
+        return {"approach": self.approach, "loops": list(self.loops), "switch": switch,
+                "drift": None if self.drift is None else encode_loop_state(self.drift),
+                "retrain": None if self.retrain is None else encode_loop_state(self.retrain)}
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    versions: tuple[int, ...]
+    active_version: int | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a user (or a dashboard) wants to know about a deployment."""
+
+    workspace: str
+    active_model: str
+    active_version: int | None
+    models: Mapping[str, ModelStatus]
+    predictions: int
+    recent_r2: float | None
+    recent_rows: int
+    recent_energy_uj_per_prediction: float | None
+    meter: Mapping[str, Any] | None
+    loops: LoopsStatus
+    events: EventCounts = field(default_factory=EventCounts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "active_model": self.active_model,
+                "active_version": self.active_version,
+                "models": {kind: {"versions": list(m.versions), "active_version": m.active_version}
+                           for kind, m in self.models.items()},
+                "predictions": self.predictions, "recent_r2": self.recent_r2, "recent_rows": self.recent_rows,
+                "recent_energy_uj_per_prediction": self.recent_energy_uj_per_prediction,
+                "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict()}
+
+
+def _switch_start(config: Config) -> SwitchLoopState:
+    """A switch loop that has not run yet: the configured start."""
+    return SwitchLoopState(switch=initial_switch_state(config, config.switch.initial_ema), next_due_s=0.0)
+
+
+def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStatus:
+    """The loops' typed state; with ``config``, a switch loop that never ran shows its start."""
+    approach = read_approach(store)
+    switch = store.loop_state(LoopName.SWITCH)
+    initial = switch is None and config is not None
+    if initial and config is not None:
+        switch = _switch_start(config)
+    drift, retrain = store.loop_state(LoopName.DRIFT), store.loop_state(LoopName.RETRAIN)
+    return LoopsStatus(approach=approach.name, loops=tuple(sorted(approach.loops)),
+                       switch=switch if isinstance(switch, SwitchLoopState) else None,
+                       drift=drift if isinstance(drift, DriftLoopState) else None,
+                       retrain=retrain if isinstance(retrain, RetrainLoopState) else None,
+                       switch_is_initial=initial)
+
+
+def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
+    """The managing system at a glance as plain data (``LoopsStatus.to_dict``)."""
+    return read_loops(store, config).to_dict()
+
+
+def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
+    """The status of ``workspace``, read without writing anything."""
+    repository = ModelRepository(workspace)
+    active = workspace.read_active_model() or workspace.config.stream.default_model
+    models = {kind: ModelStatus(tuple(versions), repository.active_version(kind))
+              for kind in kinds() if (versions := repository.versions(kind))}
+    if workspace.db_path.is_file():
+        with KnowledgeStore.open_readonly(workspace.db_path) as store:
+            count, recent = store.count_predictions(), store.latest_predictions(RECENT_ROWS)
+            meter = store.get_state(keys.METER)
+            loops = read_loops(store, workspace.config)
+            events = count_events(store.events()) if with_events else EventCounts()
+    else:
+        # Nothing has run here yet: the defaults, without creating the knowledge base.
+        count, recent, meter, events = 0, None, None, EventCounts()
+        loops = LoopsStatus(approach=DEFAULT_APPROACH, loops=tuple(sorted(get_approach(DEFAULT_APPROACH).loops)),
+                            switch=_switch_start(workspace.config), drift=None, retrain=None, switch_is_initial=True)
+    rows = 0 if recent is None else len(recent)
+    return Status(
+        workspace=str(workspace.root.resolve()), active_model=active, active_version=repository.active_version(active),
+        models=MappingProxyType(models), predictions=count,
+        recent_r2=r2_score(recent.true_value, recent.predicted_value) if recent is not None and rows > 1 else None,
+        recent_rows=rows,
+        recent_energy_uj_per_prediction=float(recent.energy_uj.mean()) if recent is not None and rows else None,
+        meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events)
