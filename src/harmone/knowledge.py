@@ -134,6 +134,20 @@ class KnowledgeStore:
                 "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
                 " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def append_predictions_and_state(self, rows: Iterable[PredictionRow], state: Mapping[str, Any]) -> None:
+        """Log a batch and update state keys (the stream position) in one transaction.
+
+        A reader, or a restart after a crash, sees both or neither: never rows logged whose
+        position was not saved (they would be predicted and logged twice).
+        """
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
+                " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v, default=_json_default)) for k, v in state.items()])
+
     def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
         """Rows logged after `row_id`, oldest first (reads only those rows)."""
         sql = ("SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"

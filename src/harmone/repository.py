@@ -61,11 +61,16 @@ class ServingModel:
 class ModelRepository:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        #: ``models/<kind>`` as a string, and each link target seen with its version: the
+        #: serving path asks for the active version before every prediction, so the answer
+        #: costs one readlink and two dictionary lookups.
+        self._links: dict[str, str] = {}
+        self._parsed: dict[str, int | None] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
     def version_dir(self, kind: str, version: int) -> Path:
-        return self.workspace.versions_dir / kind / f"version_{version}"
+        return self.workspace.version_dir(kind, version)
 
     def versions(self, kind: str) -> list[int]:
         """Stored versions of `kind`, oldest first; half-written ones are invisible."""
@@ -87,13 +92,24 @@ class ModelRepository:
         return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and self.active_version(p.name))
 
     def active_version(self, kind: str) -> int | None:
-        """The version `models/<kind>` points at; cheap enough to call on every prediction."""
+        """The version `models/<kind>` points at; cheap enough to call on every prediction.
+
+        Always reads the link (a promotion is seen at the next call); only parsing a target
+        not seen before costs more than the readlink itself.
+        """
+        link = self._links.get(kind)
+        if link is None:
+            link = self._links[kind] = os.path.join(os.fspath(self.workspace.models_dir), kind)
         try:
-            target = os.readlink(self.workspace.models_dir / kind)
-        except (FileNotFoundError, OSError):
+            target = os.readlink(link)
+        except OSError:
             return None
-        match = _VERSION_DIR.match(os.path.basename(target))
-        return int(match.group(1)) if match else None
+        try:
+            return self._parsed[target]
+        except KeyError:
+            match = _VERSION_DIR.match(os.path.basename(target))
+            version = self._parsed[target] = int(match.group(1)) if match else None
+            return version
 
     def meta(self, kind: str, version: int) -> dict[str, Any]:
         path = self.version_dir(kind, version) / META_FILE

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "infer_cmds",
     "energy_cmds",
     "manage_cmds",
+    "run_cmds",
     "experiment_cmds",
 )
 

@@ -32,6 +32,7 @@ from harmone import atomic
 from harmone.config import EnergyConfig
 from harmone.energy.base import EnergyMeter, MeterKind, window
 from harmone.errors import EnergyError
+from harmone.workspace import CALIBRATION_FILE
 
 #: E_M = DEFAULT_HEADROOM x the most expensive kind's energy per prediction.
 DEFAULT_HEADROOM = 1.25
@@ -41,7 +42,6 @@ DEFAULT_WARMUP = 20
 #: state (background load, clock frequency, temperature) spread over all kinds alike.
 DEFAULT_ROUNDS = 3
 #: Suggested file name for a workspace's calibration.
-CALIBRATION_FILE = "calibration.json"
 _FORMAT = 1
 
 

@@ -24,7 +24,7 @@ from harmone.config import Config
 from harmone.errors import WorkspaceError
 from harmone.knowledge import KnowledgeStore
 from harmone.repository import ModelRepository
-from harmone.workspace import Workspace
+from harmone.workspace import RETRAIN_SCRATCH_PREFIX, Workspace
 
 APPROACH_KEY = "approach"
 SWITCH_KEY = "switch_loop"
@@ -36,8 +36,6 @@ LOOP_KEYS = (SWITCH_KEY, DRIFT_KEY, RETRAIN_KEY, CLOCK_KEY)
 
 #: The approach of a workspace that never chose one.
 DEFAULT_APPROACH = "harmone"
-#: Prefix of the scratch directories of live retraining jobs in ``knowledge/``.
-RETRAIN_SCRATCH_PREFIX = ".retrain-"
 
 
 def read_approach(store: KnowledgeStore) -> Approach:
