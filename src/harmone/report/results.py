@@ -120,15 +120,17 @@ class RunResult:
                               f"({self.adaptation_energy_uj!r}), got {self.retraining_energy_uj!r}")
         if self.meter_kind not in METER_KINDS:
             raise ReportError(f"{where}: meter_kind {self.meter_kind!r} is not one of {', '.join(METER_KINDS)}")
-        sizes = set()
+        empty = []
         for name, dtype in SERIES:
             array = np.array(getattr(self, name), dtype=dtype).reshape(-1)
-            sizes.add(array.size)
+            if array.size == 0:
+                empty.append(name)
+            elif array.size != self.predictions:
+                raise ReportError(f"{where}: {name} has {array.size} values but predictions = {self.predictions}")
             array.flags.writeable = False
             object.__setattr__(self, name, array)
-        if sizes != {0} and sizes != {self.predictions}:
-            raise ReportError(f"{where}: the per-prediction series have {sorted(sizes)} values"
-                              f" but predictions = {self.predictions}")
+        if 0 < len(empty) < len(SERIES) and self.predictions:
+            raise ReportError(f"{where}: per-prediction series incomplete ({', '.join(empty)} empty)")
         if self.has_series and self.predictions > 1 and np.any(np.diff(self.time_s) < 0):
             raise ReportError(f"{where}: time_s must not decrease")
         object.__setattr__(self, "events", tuple(self.events))
