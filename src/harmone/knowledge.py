@@ -184,6 +184,13 @@ class KnowledgeStore:
             return np.empty(0), row_id
         return np.array([r[1] for r in rows], dtype=np.float64), int(rows[-1][0])
 
+    def latency_order_statistic(self, first_row_id: int, last_row_id: int, rank: int) -> float | None:
+        """The ``rank``-th smallest latency (0 = fastest) among rows first..last; sorted in SQLite."""
+        row = self._db.execute(
+            "SELECT latency_s FROM predictions WHERE id BETWEEN ? AND ? ORDER BY latency_s LIMIT 1 OFFSET ?",
+            (first_row_id, last_row_id, rank)).fetchone()
+        return None if row is None else float(row[0])
+
     def last_row_id(self) -> int:
         row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()
         return int(row[0] or 0)

@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from harmone.approaches import Approach, get_approach
 from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.energy.base import EnergyMeter
@@ -35,7 +33,7 @@ from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
 from harmone.mape.loops import count_events
 from harmone.mape.state import clear_loop_state, prepare_models
-from harmone.metrics import mean_absolute_error, r2_score
+from harmone.metrics import RunningScores
 from harmone.report.results import RunResult
 from harmone.session import PROGRESS_EVERY, Progress, Session
 from harmone.workspace import Workspace
@@ -43,7 +41,7 @@ from harmone.workspace import Workspace
 __all__ = ["PROGRESS_EVERY", "Progress", "RunResult", "row_figures", "run_approach", "run_inference"]
 
 #: Rows read per query when summarising a run.
-SUMMARY_BATCH = 50_000
+SUMMARY_BATCH = 4096
 
 
 def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int | None = None, seed: int = 0,
@@ -156,25 +154,36 @@ def _prepare(workspace: Workspace, approach: Approach, initial_model: str | None
 
 
 def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> dict[str, Any]:
-    """Count, accuracy, inference energy and latency over rows first..last, read in batches."""
-    true: list[np.ndarray] = []
-    predicted: list[np.ndarray] = []
-    latency: list[np.ndarray] = []
-    energy_uj = 0.0
+    """Count, accuracy, inference energy and latency over rows first..last, in constant memory.
+
+    Rows are read in batches of ``SUMMARY_BATCH`` and folded into running sums; the 95th
+    percentile of latency (interpolated like ``numpy.percentile``) is two order statistics
+    that SQLite sorts out.
+    """
+    scores = RunningScores()
+    energy_uj = latency_sum_s = 0.0
     after = first_row_id - 1
     while after < last_row_id:
         chunk = store.predictions_after(after, SUMMARY_BATCH)
         if not len(chunk):
             break
         keep = chunk.row_id <= last_row_id
-        true.append(chunk.true_value[keep])
-        predicted.append(chunk.predicted_value[keep])
-        latency.append(chunk.latency_s[keep])
+        scores.update(chunk.true_value[keep], chunk.predicted_value[keep])
+        latency_sum_s += float(chunk.latency_s[keep].sum())
         energy_uj += float(chunk.energy_uj[keep].sum())
         after = chunk.last_row_id
-    if not true or not sum(len(t) for t in true):
+    n = scores.n
+    if not n:
         return {"n": 0, "r2": None, "mae": None, "energy_uj": 0.0, "latency_mean_s": None, "latency_p95_s": None}
-    y_true, y_pred, lat = np.concatenate(true), np.concatenate(predicted), np.concatenate(latency)
-    return {"n": int(len(y_true)), "r2": r2_score(y_true, y_pred) if len(y_true) > 1 else None,
-            "mae": mean_absolute_error(y_true, y_pred), "energy_uj": energy_uj,
-            "latency_mean_s": float(lat.mean()), "latency_p95_s": float(np.percentile(lat, 95))}
+    return {"n": n, "r2": scores.r2(), "mae": scores.mae(), "energy_uj": energy_uj,
+            "latency_mean_s": latency_sum_s / n, "latency_p95_s": _percentile_95(store, first_row_id, last_row_id, n)}
+
+
+def _percentile_95(store: KnowledgeStore, first_row_id: int, last_row_id: int, n: int) -> float | None:
+    position = 0.95 * (n - 1)
+    low = int(position)
+    below = store.latency_order_statistic(first_row_id, last_row_id, low)
+    if below is None or low + 1 >= n:
+        return below
+    above = store.latency_order_statistic(first_row_id, last_row_id, low + 1)
+    return below if above is None else below + (position - low) * (above - below)
