@@ -32,7 +32,6 @@ from harmone import atomic
 from harmone.config import EnergyConfig
 from harmone.energy.base import EnergyMeter, MeterKind, window
 from harmone.errors import EnergyError
-from harmone.workspace import CALIBRATION_FILE
 
 #: E_M = DEFAULT_HEADROOM x the most expensive kind's energy per prediction.
 DEFAULT_HEADROOM = 1.25
