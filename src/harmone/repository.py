@@ -25,7 +25,7 @@ from harmone import atomic
 from harmone.errors import ModelError
 from harmone.models import Model, model_class
 from harmone.scaling import MinMaxScaler
-from harmone.workspace import Workspace
+from harmone.workspace import VERSION_TMP_PREFIX, Workspace
 
 if TYPE_CHECKING:
     from harmone.training import TrainedModel
@@ -99,7 +99,7 @@ class ModelRepository:
         """
         link = self._links.get(kind)
         if link is None:
-            link = self._links[kind] = os.path.join(os.fspath(self.workspace.models_dir), kind)
+            link = self._links[kind] = os.fspath(self.workspace.active_link(kind))
         try:
             target = os.readlink(link)
         except OSError:
@@ -155,7 +155,7 @@ class ModelRepository:
         root = self.workspace.versions_dir / trained.kind
         root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temporaries(root)
-        tmp = root / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+        tmp = root / f"{VERSION_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         tmp.mkdir()
         try:
             trained.model.save(tmp)
@@ -188,10 +188,10 @@ class ModelRepository:
         if not self.version_dir(kind, version).is_dir():
             raise ModelError(f"{self.version_dir(kind, version)}: no version {version} of model {kind!r}")
         self.workspace.models_dir.mkdir(parents=True, exist_ok=True)
-        link = self.workspace.models_dir / kind
+        link = self.workspace.active_link(kind)
         if link.exists() and not link.is_symlink():
             raise ModelError(f"{link}: expected a link to the active version, found a plain file or directory")
-        atomic.replace_symlink(link, os.path.join("..", "versionedMR", kind, f"version_{version}"))
+        atomic.replace_symlink(link, self.workspace.active_link_target(kind, version))
 
     def clear(self) -> None:
         """Remove every active model and every stored version."""
@@ -230,7 +230,7 @@ class ModelRepository:
     def _remove_stale_temporaries(root: Path) -> None:
         """Leftovers of a writer that crashed mid-way (older than an hour)."""
         cutoff = time.time() - 3600
-        for entry in root.glob(".tmp-*"):
+        for entry in root.glob(VERSION_TMP_PREFIX + "*"):
             try:
                 if entry.stat().st_mtime < cutoff:
                     shutil.rmtree(entry, ignore_errors=True)

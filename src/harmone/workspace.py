@@ -36,6 +36,8 @@ CALIBRATION_FILE = "calibration.json"
 #: Prefix of a retraining job's scratch directory inside knowledge/.
 RETRAIN_SCRATCH_PREFIX = ".retrain-"
 EXPERIMENT_DIR = "experiment"
+#: Prefix of a version being written in versionedMR/<kind>/ (invisible until renamed).
+VERSION_TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,14 @@ class Workspace:
 
     def version_dir(self, kind: str, version: int) -> Path:
         return self.versions_dir / kind / f"version_{version}"
+
+    def active_link(self, kind: str) -> Path:
+        """``models/<kind>``: the link to the active version of ``kind``."""
+        return self.models_dir / kind
+
+    def active_link_target(self, kind: str, version: int) -> str:
+        """What ``models/<kind>`` holds for ``version``: a relative path, so the workspace can move."""
+        return os.path.join("..", self.versions_dir.name, kind, f"version_{version}")
 
     @cached_property
     def config(self) -> Config:
