@@ -90,7 +90,6 @@ class Session:
                 meter = detect(self.config.energy, scope="thread")
                 self._closers.append(meter.close)
             self.meter = meter
-            self.store.set_state({METER_KEY: meter.describe()})
         except BaseException:
             self.close()
             raise
@@ -122,9 +121,13 @@ class Session:
 
     def start_engine(self, *, from_start: bool = False, fixed_model: str | None = None,
                      warn: Callable[[str], None] | None = None) -> InferenceEngine:
-        """The inference engine over the test stream, at the stored position (or the start)."""
+        """The inference engine over the test stream, at the stored position (or the start).
+
+        Records which meter measures the energy of the rows it logs (``status`` shows it).
+        """
         from harmone.data.series import read_series
 
+        self.store.set_state({METER_KEY: self.meter.describe()})
         self.engine = InferenceEngine(
             stream=read_series(self.workspace.test_path), repository=self.repository,
             active_model=self.workspace.follow_active_model(), store=self.store, meter=self.meter,

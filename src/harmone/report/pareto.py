@@ -22,8 +22,6 @@ def _boxes_overlap(a: Any, b: Any) -> float:
 
 def plot_energy_vs_r2(results: Sequence[RunResult], path: Path) -> Path:
     """Energy per prediction against R², the Pareto front (less energy, more R²) joined up."""
-    from matplotlib.transforms import Bbox
-
     results = [r for r in checked(results) if r.r2 is not None]  # no R², no place on the plot
     if not results:
         raise ReportError("no approach has an R² to plot against energy")
@@ -53,40 +51,7 @@ def plot_energy_vs_r2(results: Sequence[RunResult], path: Path) -> Path:
         ax.scatter([], [], s=60, marker="o", facecolor="white", edgecolor="black", linewidth=0.6,
                    label="dominated")
 
-    # Labels: try a few positions around each point; keep the first that hits nothing.
-    renderer = figure.canvas.get_renderer()
-    figure.draw_without_rendering()
-    point_xy = ax.transData.transform(np.column_stack([energy, r2]))
-    obstacles = [Bbox.from_extents(x - 7, y - 7, x + 7, y + 7) for x, y in point_xy]
-    axes_box = ax.get_window_extent(renderer)
-    candidates = [(9, 4, "left", "bottom"), (9, -4, "left", "top"), (-9, 4, "right", "bottom"),
-                  (-9, -4, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
-                  (16, 14, "left", "bottom"), (-16, -14, "right", "top"), (16, -14, "left", "top"),
-                  (-16, 14, "right", "bottom")]
-    placed: list[Any] = []
-    for i, result in enumerate(results):
-        best: tuple[float, Any] | None = None
-        for dx, dy, ha, va in candidates:
-            text = ax.annotate(result.approach, (energy[i], r2[i]), xytext=(dx, dy), textcoords="offset points",
-                               ha=ha, va=va, fontsize=9, zorder=4,
-                               fontweight="bold" if result.approach == "harmone" else "normal",
-                               bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
-                                     "alpha": 0.75})
-            box = text.get_window_extent(renderer).expanded(1.04, 1.1)
-            cost = sum(_boxes_overlap(box, other) for other in placed)
-            cost += sum(_boxes_overlap(box, other) for j, other in enumerate(obstacles) if j != i)
-            inside = _boxes_overlap(box, axes_box)
-            cost += 4.0 * (box.width * box.height - inside)
-            if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, text)
-            else:
-                text.remove()
-            if cost == 0.0:
-                break
-        assert best is not None
-        placed.append(best[1].get_window_extent(renderer).expanded(1.04, 1.1))
+    _place_labels(figure, ax, [r.approach for r in results], energy, r2)
 
     ax.set_xlabel("energy per prediction, mJ (inference + adaptation)")
     ax.set_ylabel("R² over the whole run")
@@ -97,3 +62,44 @@ def plot_energy_vs_r2(results: Sequence[RunResult], path: Path) -> Path:
     ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
     save(figure, path)
     return Path(path)
+
+
+#: Offsets (points) and alignments tried around a point for its label, in order of preference.
+_LABEL_SPOTS = [(9, 4, "left", "bottom"), (9, -4, "left", "top"), (-9, 4, "right", "bottom"),
+                (-9, -4, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
+                (16, 14, "left", "bottom"), (-16, -14, "right", "top"), (16, -14, "left", "top"),
+                (-16, 14, "right", "bottom")]
+
+
+def _place_labels(figure: Any, ax: Any, names: Sequence[str], energy: np.ndarray, r2: np.ndarray) -> None:
+    """Label each point at the spot that overlaps other labels, points and the frame least."""
+    from matplotlib.transforms import Bbox
+
+    renderer = figure.canvas.get_renderer()
+    figure.draw_without_rendering()
+    point_xy = ax.transData.transform(np.column_stack([energy, r2]))
+    obstacles = [Bbox.from_extents(x - 7, y - 7, x + 7, y + 7) for x, y in point_xy]
+    axes_box = ax.get_window_extent(renderer)
+    placed: list[Any] = []
+    for i, name in enumerate(names):
+        best: tuple[float, Any] | None = None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            text = ax.annotate(name, (energy[i], r2[i]), xytext=(dx, dy), textcoords="offset points",
+                               ha=ha, va=va, fontsize=9, zorder=4,
+                               fontweight="bold" if name == "harmone" else "normal",
+                               bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                     "alpha": 0.75})
+            box = text.get_window_extent(renderer).expanded(1.04, 1.1)
+            cost = sum(_boxes_overlap(box, other) for other in placed)
+            cost += sum(_boxes_overlap(box, other) for j, other in enumerate(obstacles) if j != i)
+            cost += 4.0 * (box.width * box.height - _boxes_overlap(box, axes_box))
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, text)
+            else:
+                text.remove()
+            if cost == 0.0:
+                break
+        assert best is not None
+        placed.append(best[1].get_window_extent(renderer).expanded(1.04, 1.1))

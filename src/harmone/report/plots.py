@@ -101,15 +101,7 @@ def plot_harmone_timeline(result: RunResult, path: Path, *, window: int = ROLLIN
 
     figure = new_figure(13.0, 6.2)
     band, curve = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.0, 1.3]})
-    starts, ends = _model_runs(result.model)
-    for k, kind in enumerate(kinds):
-        mine = result.model[starts] == kind
-        left = times[starts[mine]]
-        right = np.where(ends[mine] < times.size, times[np.minimum(ends[mine], times.size - 1)],
-                         times[-1] + step_s)
-        spans = [(float(x(a)), max(b - a, step_s) / x.unit_s) for a, b in zip(left, right)]
-        band.broken_barh(spans, (row_of[kind] - 0.32, 0.64), facecolors=model_colour(kind, k),
-                         alpha=0.8, label=f"serving {kind}")
+    _draw_serving_bands(band, result, x, kinds, row_of, step_s)
     band.set_yticks([row_of[k] for k in kinds], labels=kinds)
     band.set_ylim(-0.7, len(kinds) - 0.3)
     band.set_ylabel("active model")
@@ -119,21 +111,7 @@ def plot_harmone_timeline(result: RunResult, path: Path, *, window: int = ROLLIN
         for t in drift_times:
             axis.axvline(float(x(t)), color="#444444", linestyle=":", linewidth=1.1, zorder=1)
 
-    def serving_at(t: float) -> str:
-        return str(result.model[max(int(np.searchsorted(times, t, side="right")) - 1, 0)])
-
-    for n, event in enumerate(adaptations(result)):
-        kind = event.model or serving_at(event.time_s)
-        y = row_of.get(kind, 0)
-        marker = ACTION_MARKERS[event.action]
-        band.scatter([float(x(event.time_s))], [y], marker=marker, s=70 if event.action != "switch" else 40,
-                     facecolor="white", edgecolor="black", linewidth=1.2, zorder=5)
-        if event.action in ("reuse", "retrain") and event.version is not None:
-            offset = 11 if n % 2 == 0 else -17
-            band.annotate(f"v{event.version}", (float(x(event.time_s)), y), xytext=(0, offset),
-                          textcoords="offset points", ha="center", fontsize=9, zorder=6,
-                          bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
-                                "alpha": 0.8})
+    _mark_decisions(band, result, x, row_of)
 
     roll_times, values, w = rolling_series(result, window)
     keep = thin(values.size)
@@ -161,6 +139,42 @@ def plot_harmone_timeline(result: RunResult, path: Path, *, window: int = ROLLIN
     figure.legend(handles=handles, loc="outside right upper", frameon=False)
     save(figure, path)
     return Path(path)
+
+
+def _draw_serving_bands(band: Any, result: RunResult, x: Any, kinds: list[str], row_of: dict[str, int],
+                        step_s: float) -> None:
+    """One bar per stretch of consecutive predictions served by one model, on that model's row."""
+    times = result.time_s
+    starts, ends = _model_runs(result.model)
+    for k, kind in enumerate(kinds):
+        mine = result.model[starts] == kind
+        left = times[starts[mine]]
+        right = np.where(ends[mine] < times.size, times[np.minimum(ends[mine], times.size - 1)],
+                         times[-1] + step_s)
+        spans = [(float(x(a)), max(b - a, step_s) / x.unit_s) for a, b in zip(left, right)]
+        band.broken_barh(spans, (row_of[kind] - 0.32, 0.64), facecolors=model_colour(kind, k),
+                         alpha=0.8, label=f"serving {kind}")
+
+
+def _mark_decisions(band: Any, result: RunResult, x: Any, row_of: dict[str, int]) -> None:
+    """A marker per switch, reuse and retrain on the row of the model it chose, versions annotated."""
+    times = result.time_s
+
+    def serving_at(t: float) -> str:
+        return str(result.model[max(int(np.searchsorted(times, t, side="right")) - 1, 0)])
+
+    for n, event in enumerate(adaptations(result)):
+        kind = event.model or serving_at(event.time_s)
+        y = row_of.get(kind, 0)
+        band.scatter([float(x(event.time_s))], [y], marker=ACTION_MARKERS[event.action],
+                     s=70 if event.action != "switch" else 40, facecolor="white", edgecolor="black",
+                     linewidth=1.2, zorder=5)
+        if event.action in ("reuse", "retrain") and event.version is not None:
+            offset = 11 if n % 2 == 0 else -17
+            band.annotate(f"v{event.version}", (float(x(event.time_s)), y), xytext=(0, offset),
+                          textcoords="offset points", ha="center", fontsize=9, zorder=6,
+                          bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                                "alpha": 0.8})
 
 
 def _count(n: int, word: str) -> str:
