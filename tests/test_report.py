@@ -300,3 +300,15 @@ def test_a_missing_r2_stays_missing_and_reads_n_a(tmp_path: Path) -> None:
     paths = write_results([one, make_result("harmone")], tmp_path, seed=0, meter={})
     assert "| single-svm | n/a |" in paths["md"].read_text(encoding="utf-8")
     assert json.loads(paths["json"].read_text(encoding="utf-8"))[0]["r2"] is None
+
+
+def test_a_run_result_without_its_series_has_figures_but_no_plots(tmp_path: Path) -> None:
+    full = make_result("harmone")
+    bare = dataclasses.replace(full, time_s=[], true_value=[], predicted_value=[], model=[])
+    assert not bare.has_series and bare.energy_mj_per_prediction == full.energy_mj_per_prediction
+    assert format_table([bare]) == format_table([full])
+    with pytest.raises(ReportError, match="series not loaded"):
+        write_results([bare], tmp_path, seed=0, meter={})
+    restored = bare.with_series(time_s=full.time_s, true_value=full.true_value,
+                                predicted_value=full.predicted_value, model=full.model)
+    assert restored.has_series
