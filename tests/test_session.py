@@ -211,3 +211,18 @@ def test_the_in_memory_store_is_the_real_one(tmp_path: Path) -> None:
     with memory_store() as store:
         store.append_predictions([(0.0, 1.0, 1.5, "linear", 1, 1e-5, 2.0)])
         assert store.last_row_id() == 1 and not list(tmp_path.iterdir())
+
+
+def test_the_public_names_of_testing_and_report_are_pinned() -> None:
+    import harmone.report
+    import harmone.testing
+
+    assert sorted(harmone.testing.__all__) == ["FakeMeter", "ReplayMeter", "SimulatedClock", "memory_store",
+                                               "seeded_series", "small_workspace"]
+    assert sorted(harmone.report.__all__) == sorted([
+        "CLAIM_ENERGY_RATIO_MAX", "CLAIM_R2_RATIO_MIN", "MISSING", "ROLLING_WINDOW", "Claim", "EventMark",
+        "ReportError", "RunResult", "claims", "effective_window", "format_table", "meter_label", "pareto_front",
+        "plot_energy_vs_r2", "plot_harmone_timeline", "plot_rolling_r2", "results_markdown", "results_rows",
+        "rolling_r2", "write_results"])
+    for module in (harmone.testing, harmone.report):
+        assert all(hasattr(module, name) for name in module.__all__)
