@@ -23,13 +23,14 @@ def main(argv: list[str]) -> int:
     for name in names:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         print(f"== {name}", flush=True)
+        load_before = _load()
         started = time.perf_counter()
         result = module.run()
         document = {
             "benchmark": name,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                        "cores": _cores()},
+                        "cores": _cores(), "load_before": load_before, "load_after": _load()},
             "duration_s": round(time.perf_counter() - started, 2),
             "results": result,
         }
@@ -38,6 +39,13 @@ def main(argv: list[str]) -> int:
         print(json.dumps(result, indent=2))
         print(f"-> {path.relative_to(HERE.parent)}", flush=True)
     return 0
+
+
+def _load() -> list[float]:
+    """1, 5 and 15-minute load averages: above the core count, figures are inflated."""
+    import os
+
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def _cores() -> int:

@@ -1,7 +1,13 @@
 """Per-prediction cost of the streaming engine (predict + log), and the serving process's memory.
 
-Targets (medians, this 2-core machine): linear and svm <= 50 µs, lstm <= 300 µs per
-prediction with logging; serving linear or svm must not import torch and stay <= 150 MiB.
+Each round drives the engine through the session's drive loop (the one `harmone infer`
+and `harmone run` use), so the figure holds everything a served prediction costs:
+checking which model is active, windowing, scaling, predicting, metering, buffering and
+logging with the stream position.
+
+Targets (medians, this 2-core machine): linear and svm <= 12 µs, lstm <= 80 µs per
+prediction with logging and metering; serving linear or svm must not import torch and
+stay <= 150 MiB.
 """
 
 from __future__ import annotations
@@ -17,9 +23,8 @@ from typing import Any
 
 from harmone import lifecycle
 from harmone.clock import SimulatedClock
-from harmone.inference import InferenceEngine
-from harmone.knowledge import KnowledgeStore
 from harmone.energy.detect import detect
+from harmone.session import Session
 from harmone.workspace import Workspace
 
 ROUNDS = 5
@@ -27,16 +32,13 @@ STEPS_PER_ROUND = 4000
 
 _MEMORY_PROBE = """
 import sys, json
-from harmone.clock import SimulatedClock
-from harmone.energy.detect import detect
-from harmone.inference import InferenceEngine
-from harmone.knowledge import KnowledgeStore
+from harmone.session import Session
 from harmone.workspace import Workspace
 ws = Workspace.open(sys.argv[1])
 ws.write_active_model(sys.argv[2])
-with KnowledgeStore(ws.db_path) as store:
-    engine = InferenceEngine(ws, store=store, meter=detect(ws.config.energy), clock=SimulatedClock())
-    engine.run(5000)
+with Session(ws) as session:
+    session.start_engine(from_start=True)
+    session.drive(5000)
 # VmHWM is this process's own peak (ru_maxrss would inherit the parent's peak across fork+exec).
 hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"peak_rss_mib": round(hwm_kib / 1024, 1),
@@ -53,13 +55,13 @@ def _workspace(root: Path) -> Workspace:
 def _per_prediction_us(workspace: Workspace, kind: str) -> dict[str, float]:
     workspace.write_active_model(kind)
     samples = []
-    with KnowledgeStore(workspace.db_path) as store:
-        engine = InferenceEngine(workspace, store=store, meter=detect(workspace.config.energy), clock=SimulatedClock())
-        engine.run(500)  # warm-up: load the model, fill caches
+    with detect(workspace.config.energy) as meter, Session(workspace, meter=meter, clock=SimulatedClock()) as session:
+        engine = session.start_engine(from_start=True)
+        session.drive(500)  # warm-up: load the model, fill caches
         for _ in range(ROUNDS):
             engine.restart()
             started = time.perf_counter()
-            engine.run(STEPS_PER_ROUND)
+            session.drive(STEPS_PER_ROUND)
             samples.append((time.perf_counter() - started) / STEPS_PER_ROUND * 1e6)
     return {"median_us": round(statistics.median(samples), 2), "min_us": round(min(samples), 2),
             "max_us": round(max(samples), 2)}

@@ -20,8 +20,11 @@ PUBLISHED = {
 }
 
 
-def test_exactly_the_nine_published_approaches_in_order() -> None:
-    assert list(APPROACHES) == list(PUBLISHED)
+def test_the_nine_published_approaches_come_first_in_order() -> None:
+    assert list(APPROACHES)[:9] == list(PUBLISHED)
+    # After them, only the single baselines of the other registered kinds.
+    assert all(name.startswith("single-") and APPROACHES[name].fixed_model not in {"lstm", "svm", "linear"}
+               for name in list(APPROACHES)[9:])
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
@@ -67,8 +70,8 @@ def test_every_registered_kind_gets_its_single_baselines_after_the_published_one
     from harmone.approaches import build_approaches
 
     approaches = build_approaches(["linear", "lstm", "svm", "arima"])
-    assert list(approaches)[3:] == ["single-lstm", "single-svm", "single-linear", "single-arima",
+    assert list(approaches)[3:] == ["single-lstm", "single-svm", "single-linear",
                                     "single-lstm+retrain", "single-svm+retrain", "single-linear+retrain",
-                                    "single-arima+retrain"]
+                                    "single-arima", "single-arima+retrain"]
     assert approaches["single-arima+retrain"].loops == frozenset({"retrain"})
     assert approaches["single-arima"].fixed_model == "arima"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harmone import lifecycle
+import harmone.status
 from harmone.cli import main
 from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
@@ -19,7 +19,7 @@ def fail_status_with(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> Non
     def broken(workspace: Workspace) -> dict:
         raise exc
 
-    monkeypatch.setattr(lifecycle, "status", broken)
+    monkeypatch.setattr(harmone.status, "read_status", broken)
 
 
 def test_an_unexpected_exception_is_one_line_naming_command_and_type(

@@ -197,7 +197,7 @@ def test_the_engine_serves_a_seasonal_version_with_a_whole_season_of_history(tmp
     assert season is not None and 250 < season < 320
     test = np.loadtxt(workspace.test_path, skiprows=1)
     with KnowledgeStore(workspace.db_path) as store:
-        engine = InferenceEngine(workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
+        engine = InferenceEngine.for_workspace(workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
         predictions = [engine.step() for _ in range(season + 20)]
     late = [p for p in predictions if p is not None and p.position >= season]
     assert late and all(p.predicted_value == test[p.position - season] for p in late)

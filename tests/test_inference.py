@@ -9,6 +9,7 @@ from harmone.errors import ModelError
 from harmone.inference import InferenceEngine
 from harmone.knowledge import KnowledgeStore
 from harmone.repository import ModelRepository, ServingModel
+from harmone.session import Session
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
 
@@ -16,8 +17,14 @@ from harmone.workspace import Workspace
 def _engine(workspace: Workspace, store: KnowledgeStore, meter: FakeMeter | None = None,
             warnings: list[str] | None = None) -> InferenceEngine:
     sink = warnings if warnings is not None else []
-    return InferenceEngine(workspace, store=store, meter=meter or FakeMeter(), clock=SimulatedClock(),
-                           warn=sink.append)
+    return InferenceEngine.for_workspace(workspace, store=store, meter=meter or FakeMeter(), clock=SimulatedClock(),
+                                         warn=sink.append)
+
+
+def _run(engine: InferenceEngine, steps: int) -> None:
+    for _ in range(steps):
+        engine.step()
+    engine.flush()
 
 
 def test_predicts_the_next_value_from_the_last_window_with_the_versions_scaler(trained_workspace: Workspace) -> None:
@@ -89,7 +96,7 @@ def test_logged_rows_carry_model_version_latency_and_metered_energy(
         engine = _engine(trained_workspace, store, meter)
         flush_rows = trained_workspace.config.stream.flush_rows
 
-        engine.run(flush_rows * 2 + 3)
+        _run(engine, flush_rows * 2 + 3)
         rows = store.predictions_after(0)
     assert len(rows) == flush_rows * 2 + 3
     np.testing.assert_allclose(rows.energy_uj, 10.0)
@@ -123,7 +130,7 @@ def test_a_batch_never_mixes_models(trained_workspace: Workspace, monkeypatch: p
 
 def test_the_stream_position_survives_a_restart(trained_workspace: Workspace) -> None:
     with KnowledgeStore(trained_workspace.db_path) as store:
-        _engine(trained_workspace, store).run(7)
+        _run(_engine(trained_workspace, store), 7)
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store)
         assert engine.step().position == 5 + 7
@@ -142,10 +149,10 @@ def test_live_mode_does_not_charge_idle_time(trained_workspace: Workspace) -> No
             self.meter.advance(1_000_000.0)
 
     meter = FakeMeter()
-    with KnowledgeStore(trained_workspace.db_path) as store:
-        engine = InferenceEngine(trained_workspace, store=store, meter=meter, clock=BusyWhileIdleClock(meter))
-        engine.run(20, interval_s=0.15)
-        rows = store.predictions_after(0)
+    with Session(trained_workspace, meter=meter, clock=BusyWhileIdleClock(meter)) as session:
+        session.start_engine()
+        session.drive(20, interval_s=0.15)
+        rows = session.store.predictions_after(0)
     assert len(rows) == 20
     assert rows.energy_uj.max() == 0.0
     assert rows.time_s[-1] == pytest.approx(19 * 0.15)

@@ -46,7 +46,7 @@ def _wait(job: execute.RetrainJob, timeout_s: float = 60.0) -> RetrainResult:
 
 def test_a_switch_plan_changes_the_model_the_engine_serves(trained_workspace: Workspace) -> None:
     with KnowledgeStore(trained_workspace.db_path) as store:
-        engine = InferenceEngine(trained_workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
+        engine = InferenceEngine.for_workspace(trained_workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
         assert engine.step().model == "linear"
         execute.apply_switch(trained_workspace, _plan("none", None))
         assert engine.step().model == "linear"
@@ -78,7 +78,7 @@ def test_reuse_serves_the_old_version_with_its_own_scaler(published_workspace: W
 
     assert repo.active_version("linear") == 1
     with KnowledgeStore(trained_workspace.db_path) as store:
-        engine = InferenceEngine(trained_workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
+        engine = InferenceEngine.for_workspace(trained_workspace, store=store, meter=FakeMeter(), clock=SimulatedClock())
         first = engine.step()
     test = np.loadtxt(trained_workspace.test_path, skiprows=1)
     assert first.version == 1

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from harmone.errors import HarmonEError
+from harmone.knowledge import Event
 from harmone.metrics import r2_score
 from harmone.report import (
-    ApproachResult,
     EventMark,
     ReportError,
+    RunResult,
     claims,
     effective_window,
     format_table,
@@ -48,7 +49,7 @@ PUBLISHED = {
 
 
 def make_result(name: str, *, n: int = 600, r2: float = 0.8, energy_mj: float = 10.0, seed: int = 0,
-                events: tuple[EventMark, ...] = (), **changes: object) -> ApproachResult:
+                events: tuple[Event, ...] = (), **changes: object) -> RunResult:
     """A run of ``n`` predictions every 0.15 s; 90 % of the energy is inference, 6 % retraining."""
     rng = np.random.default_rng(seed)
     time_s = np.arange(n) * 0.15
@@ -59,27 +60,27 @@ def make_result(name: str, *, n: int = 600, r2: float = 0.8, energy_mj: float = 
     total_uj = energy_mj * 1000 * n
     fields: dict[str, object] = dict(
         approach=name, predictions=n, r2=r2, mae=16.0, inference_energy_uj=0.9 * total_uj,
-        adaptation_energy_uj=0.1 * total_uj, retraining_energy_uj=0.06 * total_uj, latency_ms_mean=0.3, latency_ms_p95=0.6,
+        adaptation_energy_uj=0.1 * total_uj, retraining_energy_uj=0.06 * total_uj, latency_mean_s=0.3e-3, latency_p95_s=0.6e-3,
         switches=sum(e.action == "switch" for e in events), reuses=sum(e.action == "reuse" for e in events),
         retrains=sum(e.action == "retrain" for e in events),
-        drift_detections=sum(e.drift_detected for e in events), meter_kind="estimated", meter_source="fake",
+        drift_detections=sum(bool(e.observed.get("drift_detected")) for e in events), meter_kind="estimated", meter_source="fake",
         wall_time_s=1.5, time_s=time_s, true_value=true_value, predicted_value=predicted, model=model,
         events=events)
     fields.update(changes)
-    return ApproachResult(**fields)  # type: ignore[arg-type]
+    return RunResult(**fields)  # type: ignore[arg-type]
 
 
-def harmone_events(n: int) -> tuple[EventMark, ...]:
+def harmone_events(n: int) -> tuple[Event, ...]:
     end_s = n * 0.15
     return (
-        EventMark(0.5 * end_s, "switch", "switch", "svm", None, False),
-        EventMark(0.6 * end_s, "drift", "retrain", "svm", 2, True),
-        EventMark(0.8 * end_s, "drift", "reuse", "svm", 1, True),
-        EventMark(0.9 * end_s, "switch", "none", None, None, False),
+        Event(0.5 * end_s, "switch", "switch", "svm", None),
+        Event(0.6 * end_s, "drift", "retrain", "svm", 2, observed={"drift_detected": True}),
+        Event(0.8 * end_s, "drift", "reuse", "svm", 1, observed={"drift_detected": True}),
+        Event(0.9 * end_s, "switch", "none", None, None),
     )
 
 
-def all_approaches(n: int = 600) -> list[ApproachResult]:
+def all_approaches(n: int = 600) -> list[RunResult]:
     results = []
     for k, (name, (r2, energy_mj)) in enumerate(PUBLISHED.items()):
         events = harmone_events(n) if name == "harmone" else ()   # the others have no events
@@ -88,14 +89,14 @@ def all_approaches(n: int = 600) -> list[ApproachResult]:
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[ApproachResult], dict[str, Path]]:
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[RunResult], dict[str, Path]]:
     results = all_approaches()
     out_dir = tmp_path_factory.mktemp("report")
     paths = write_results(results, out_dir, seed=7, meter=METER, extra={"stream": "synthetic", "preset": "quick"})
     return results, paths
 
 
-def test_write_results_writes_every_file(written: tuple[list[ApproachResult], dict[str, Path]]) -> None:
+def test_write_results_writes_every_file(written: tuple[list[RunResult], dict[str, Path]]) -> None:
     _, paths = written
     assert set(paths) == {"csv", "json", "md", "run", "rolling_r2", "energy_vs_r2", "harmone_timeline"}
     for key in ("rolling_r2", "energy_vs_r2", "harmone_timeline"):
@@ -105,7 +106,7 @@ def test_write_results_writes_every_file(written: tuple[list[ApproachResult], di
 
 
 def test_results_json_is_a_list_of_rows_with_derived_energy(
-        written: tuple[list[ApproachResult], dict[str, Path]]) -> None:
+        written: tuple[list[RunResult], dict[str, Path]]) -> None:
     results, paths = written
     rows = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert isinstance(rows, list) and [row["approach"] for row in rows] == list(PUBLISHED)
@@ -123,7 +124,7 @@ def test_results_json_is_a_list_of_rows_with_derived_energy(
     assert (harmone["switches"], harmone["reuses"], harmone["retrains"], harmone["drift_detections"]) == (1, 1, 1, 2)
 
 
-def test_results_csv_and_run_json(written: tuple[list[ApproachResult], dict[str, Path]]) -> None:
+def test_results_csv_and_run_json(written: tuple[list[RunResult], dict[str, Path]]) -> None:
     _, paths = written
     with paths["csv"].open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -138,7 +139,7 @@ def test_results_csv_and_run_json(written: tuple[list[ApproachResult], dict[str,
 
 
 def test_results_markdown_names_the_meter_and_checks_claims(
-        written: tuple[list[ApproachResult], dict[str, Path]]) -> None:
+        written: tuple[list[RunResult], dict[str, Path]]) -> None:
     _, paths = written
     text = paths["md"].read_text(encoding="utf-8")
     assert "Energies are estimated by fake" in text
@@ -273,3 +274,41 @@ def test_importing_the_report_does_not_import_matplotlib() -> None:
     code = "import sys, harmone.report; print(any(m.startswith('matplotlib') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+GOLDEN = Path(__file__).parent / "data" / "report_golden"
+
+
+def test_the_report_writes_the_same_files_as_before_the_split(tmp_path: Path) -> None:
+    """results.csv/json/md, run.json and the table, byte for byte as the single-module report wrote them."""
+    results = all_approaches(n=300)
+    paths = write_results(results, tmp_path, seed=7, meter=METER, extra={"stream": "synthetic"})
+    for key in ("csv", "json", "md", "run"):
+        assert paths[key].read_text(encoding="utf-8") == (GOLDEN / paths[key].name).read_text(encoding="utf-8"), key
+    assert format_table(results) + "\n" == (GOLDEN / "table.txt").read_text(encoding="utf-8")
+
+
+def test_a_missing_r2_stays_missing_and_reads_n_a(tmp_path: Path) -> None:
+    one = make_result("single-svm", n=1, r2=None)
+    assert one.r2 is None
+    rows = results_rows([one, make_result("harmone")], seed=0, meter={})
+    assert rows[0]["r2"] is None
+    line = next(line for line in format_table([one]).splitlines() if line.startswith("single-svm"))
+    assert line.split()[1] == "n/a"
+    checked = claims([make_result("harmone", r2=None), make_result("switch")])
+    assert len(checked) == 1 and not checked[0].holds and "R² n/a vs" in checked[0].detail
+    paths = write_results([one, make_result("harmone")], tmp_path, seed=0, meter={})
+    assert "| single-svm | n/a |" in paths["md"].read_text(encoding="utf-8")
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))[0]["r2"] is None
+
+
+def test_a_run_result_without_its_series_has_figures_but_no_plots(tmp_path: Path) -> None:
+    full = make_result("harmone")
+    bare = dataclasses.replace(full, time_s=[], true_value=[], predicted_value=[], model=[])
+    assert not bare.has_series and bare.energy_mj_per_prediction == full.energy_mj_per_prediction
+    assert format_table([bare]) == format_table([full])
+    with pytest.raises(ReportError, match="series not loaded"):
+        write_results([bare], tmp_path, seed=0, meter={})
+    restored = bare.with_series(time_s=full.time_s, true_value=full.true_value,
+                                predicted_value=full.predicted_value, model=full.model)
+    assert restored.has_series

@@ -14,7 +14,7 @@ from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import InlineRetrainer, RetrainJob, RetrainRequest
 from harmone.metrics import r2_score
 from harmone.repository import ModelRepository
-from harmone.runner import RunSummary, run_approach
+from harmone.runner import RunResult, run_approach
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
 
@@ -60,7 +60,7 @@ def small_base(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 
 @pytest.fixture(scope="module")
-def harmone_run(synth_base: Workspace, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, RunSummary]:
+def harmone_run(synth_base: Workspace, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, RunResult]:
     workspace = _copy(synth_base, tmp_path_factory.mktemp("run") / "ws")
     return workspace, run_approach(workspace, "harmone", seed=3, meter=FakeMeter())
 
@@ -78,7 +78,7 @@ def _decisions(events: tuple[Event, ...]) -> list[tuple[object, ...]]:
 
 
 def test_harmone_switches_and_detects_every_regime_change_and_nothing_else(
-        harmone_run: tuple[Workspace, RunSummary], synth_stream: SynthStream) -> None:
+        harmone_run: tuple[Workspace, RunResult], synth_stream: SynthStream) -> None:
     workspace, summary = harmone_run
     assert summary.predictions == len(synth_stream.test) - workspace.config.stream.input_length
     assert summary.switches >= 1
@@ -96,7 +96,7 @@ def test_harmone_switches_and_detects_every_regime_change_and_nothing_else(
     assert len(switch_runs) == int(summary.duration_s // workspace.config.switch.interval_s)
 
 
-def test_the_log_shows_the_models_the_manager_chose(harmone_run: tuple[Workspace, RunSummary]) -> None:
+def test_the_log_shows_the_models_the_manager_chose(harmone_run: tuple[Workspace, RunResult]) -> None:
     workspace, summary = harmone_run
     with KnowledgeStore(workspace.db_path) as store:
         logged = store.predictions_after(summary.first_row_id - 1)
@@ -109,7 +109,7 @@ def test_the_log_shows_the_models_the_manager_chose(harmone_run: tuple[Workspace
 
 
 def test_two_runs_with_the_same_seed_take_identical_decisions(
-        harmone_run: tuple[Workspace, RunSummary], synth_base: Workspace, tmp_path: Path) -> None:
+        harmone_run: tuple[Workspace, RunResult], synth_base: Workspace, tmp_path: Path) -> None:
     _, summary = harmone_run
     again = run_approach(_copy(synth_base, tmp_path / "ws"), "harmone", seed=3, meter=FakeMeter())
     assert _decisions(again.events) == _decisions(summary.events)
@@ -216,7 +216,7 @@ def _as_pinned(event: dict[str, object]) -> dict[str, object]:
     return event
 
 
-def test_a_seeded_run_takes_the_pinned_decisions(harmone_run: tuple[Workspace, RunSummary]) -> None:
+def test_a_seeded_run_takes_the_pinned_decisions(harmone_run: tuple[Workspace, RunResult]) -> None:
     import json
 
     pinned = json.loads(PINNED_EVENTS.read_text(encoding="utf-8"))

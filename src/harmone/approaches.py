@@ -69,15 +69,18 @@ _SINGLE: tuple[tuple[str, frozenset[str], str], ...] = (
 def build_approaches(kinds: Iterable[str]) -> dict[str, Approach]:
     """The adaptive approaches, then ``single-<kind>`` and ``single-<kind>+retrain`` for each kind.
 
-    Published kinds come first in the published order, any other kind after them by name.
+    The nine published approaches come first in the published order, then the baselines of
+    any other kind by name.
     """
     available = set(kinds)
     ordered = [k for k in PUBLISHED_KINDS if k in available] + sorted(available - set(PUBLISHED_KINDS))
     approaches = {name: Approach(name, loops, None, text) for name, loops, text in _ADAPTIVE}
-    for suffix, loops, text in _SINGLE:
-        for kind in ordered:
-            name = f"single-{kind}{suffix}"
-            approaches[name] = Approach(name, loops, kind, text.format(kind=kind))
+    published = [k for k in ordered if k in PUBLISHED_KINDS]
+    for group in (published, [k for k in ordered if k not in PUBLISHED_KINDS]):
+        for suffix, loops, text in _SINGLE:
+            for kind in group:
+                name = f"single-{kind}{suffix}"
+                approaches[name] = Approach(name, loops, kind, text.format(kind=kind))
     return approaches
 
 

@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harmone import atomic
 from harmone import config as config_mod
@@ -24,7 +23,8 @@ from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
 from harmone.models import published_models
 from harmone.repository import ModelRepository
-from harmone.runner import RunSummary, run_approach
+from harmone.report.results import RunResult
+from harmone.runner import run_approach
 from harmone.workspace import Workspace
 
 #: Sub-directory of the output directory holding one workspace copy per approach.
@@ -100,7 +100,7 @@ def prepare_copy(source: Workspace, root: Path, config: Config) -> Workspace:
 
 @dataclass(frozen=True)
 class ApproachRun:
-    summary: RunSummary
+    summary: RunResult
     workspace: Workspace
 
 
@@ -125,27 +125,10 @@ def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str
     return runs
 
 
-def to_result(run: ApproachRun) -> Any:
-    """The report's view of one run: its figures plus the per-prediction series."""
-    from harmone.report import ApproachResult, EventMark
-
+def to_result(run: ApproachRun) -> RunResult:
+    """The run's result with its per-prediction series, read back from the copy's rows."""
     summary = run.summary
     with KnowledgeStore(run.workspace.db_path) as store:
         rows = store.predictions_after(summary.first_row_id - 1, summary.predictions)
-    marks = tuple(
-        EventMark(time_s=event.time_s, loop=event.loop, action=event.action, model=event.model,
-                  version=event.version, drift_detected=bool(event.observed.get("drift_detected")))
-        for event in summary.events
-    )
-    return ApproachResult(
-        approach=summary.approach, predictions=summary.predictions, r2=float(summary.r2 or 0.0),
-        mae=float(summary.mae or 0.0), inference_energy_uj=summary.inference_energy_uj,
-        adaptation_energy_uj=summary.adaptation_energy_uj, retraining_energy_uj=summary.retraining_energy_uj,
-        latency_ms_mean=float(summary.latency_mean_s or 0.0) * 1e3,
-        latency_ms_p95=float(summary.latency_p95_s or 0.0) * 1e3,
-        switches=summary.switches, reuses=summary.reuses, retrains=summary.retrains,
-        drift_detections=summary.drift_detections, meter_kind=summary.meter_kind,
-        meter_source=summary.meter_source, wall_time_s=summary.wall_time_s,
-        time_s=rows.time_s, true_value=rows.true_value, predicted_value=rows.predicted_value,
-        model=rows.model.astype(str), events=marks,
-    )
+    return summary.with_series(time_s=rows.time_s, true_value=rows.true_value,
+                               predicted_value=rows.predicted_value, model=rows.model.astype(str))

@@ -106,14 +106,17 @@ def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
         raise HarmonEError("no trained model to calibrate (run `harmone train`)")
     if workspace.config.energy.meter == "fake":
         return None
-    meter = detect(workspace.config.energy)
-    with tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
+    test = read_series(workspace.test_path)
+    with detect(workspace.config.energy) as meter, \
+            tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
         stores = [KnowledgeStore(Path(scratch) / f"{kind}.db") for kind in trained]
         try:
             predictors: dict[str, Callable[[], float]] = {}
             for kind, store in zip(trained, stores):
-                engine = InferenceEngine(workspace, store=store, meter=meter, clock=SimulatedClock(),
-                                         fixed_model=kind)
+                engine = InferenceEngine(stream=test, repository=repository,
+                                         active_model=workspace.follow_active_model(), store=store, meter=meter,
+                                         clock=SimulatedClock(), config=workspace.config, fixed_model=kind,
+                                         source=str(workspace.test_path))
                 predictors[kind] = _endless(engine)
             calibration = calibrate(predictors, meter, predictions=predictions)
         finally:

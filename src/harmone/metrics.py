@@ -50,3 +50,43 @@ def skill_over_persistence(y_true: np.ndarray, y_pred: np.ndarray, y_persistence
     if sse_base == 0.0:
         return 0.0 if sse == 0.0 else -1.0
     return 1.0 - sse / sse_base
+
+
+class RunningScores:
+    """R² and MAE over batches of a long run, in constant memory.
+
+    Sums are taken around the first value seen (a shift), so the sum of squares does not
+    lose the digits a plain ``sum(y**2) - sum(y)**2 / n`` would; constant true values give
+    an exactly zero ``SS_tot`` and follow ``r2_score``'s convention.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._shift: float | None = None
+        self._sum = self._sum_sq = self._ss_res = self._abs = 0.0
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        if not len(y_true):
+            return
+        y_true, y_pred = _pair(y_true, y_pred)
+        if self._shift is None:
+            self._shift = float(y_true[0])
+        centred = y_true - self._shift
+        error = y_true - y_pred
+        self.n += int(y_true.size)
+        self._sum += float(centred.sum())
+        self._sum_sq += float(np.dot(centred, centred))
+        self._ss_res += float(np.dot(error, error))
+        self._abs += float(np.abs(error).sum())
+
+    def r2(self) -> float | None:
+        """None below two values (R² of one prediction says nothing)."""
+        if self.n < 2:
+            return None
+        ss_tot = max(self._sum_sq - self._sum * self._sum / self.n, 0.0)
+        if ss_tot == 0.0:
+            return 1.0 if self._ss_res == 0.0 else 0.0
+        return 1.0 - self._ss_res / ss_tot
+
+    def mae(self) -> float | None:
+        return self._abs / self.n if self.n else None

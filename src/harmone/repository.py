@@ -25,7 +25,7 @@ from harmone import atomic
 from harmone.errors import ModelError
 from harmone.models import Model, model_class
 from harmone import scaling
-from harmone.workspace import Workspace
+from harmone.workspace import VERSION_TMP_PREFIX, Workspace
 
 if TYPE_CHECKING:
     from harmone.training import TrainedModel
@@ -60,11 +60,16 @@ class ServingModel:
 class ModelRepository:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        #: ``models/<kind>`` as a string, and each link target seen with its version: the
+        #: serving path asks for the active version before every prediction, so the answer
+        #: costs one readlink and two dictionary lookups.
+        self._links: dict[str, str] = {}
+        self._parsed: dict[str, int | None] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
     def version_dir(self, kind: str, version: int) -> Path:
-        return self.workspace.versions_dir / kind / f"version_{version}"
+        return self.workspace.version_dir(kind, version)
 
     def versions(self, kind: str) -> list[int]:
         """Stored versions of `kind`, oldest first; half-written ones are invisible."""
@@ -86,13 +91,24 @@ class ModelRepository:
         return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and self.active_version(p.name))
 
     def active_version(self, kind: str) -> int | None:
-        """The version `models/<kind>` points at; cheap enough to call on every prediction."""
+        """The version `models/<kind>` points at; cheap enough to call on every prediction.
+
+        Always reads the link (a promotion is seen at the next call); only parsing a target
+        not seen before costs more than the readlink itself.
+        """
+        link = self._links.get(kind)
+        if link is None:
+            link = self._links[kind] = os.fspath(self.workspace.active_link(kind))
         try:
-            target = os.readlink(self.workspace.models_dir / kind)
-        except (FileNotFoundError, OSError):
+            target = os.readlink(link)
+        except OSError:
             return None
-        match = _VERSION_DIR.match(os.path.basename(target))
-        return int(match.group(1)) if match else None
+        try:
+            return self._parsed[target]
+        except KeyError:
+            match = _VERSION_DIR.match(os.path.basename(target))
+            version = self._parsed[target] = int(match.group(1)) if match else None
+            return version
 
     def meta(self, kind: str, version: int) -> dict[str, Any]:
         path = self.version_dir(kind, version) / META_FILE
@@ -138,7 +154,7 @@ class ModelRepository:
         root = self.workspace.versions_dir / trained.kind
         root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temporaries(root)
-        tmp = root / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+        tmp = root / f"{VERSION_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         tmp.mkdir()
         try:
             trained.model.save(tmp)
@@ -171,10 +187,10 @@ class ModelRepository:
         if not self.version_dir(kind, version).is_dir():
             raise ModelError(f"{self.version_dir(kind, version)}: no version {version} of model {kind!r}")
         self.workspace.models_dir.mkdir(parents=True, exist_ok=True)
-        link = self.workspace.models_dir / kind
+        link = self.workspace.active_link(kind)
         if link.exists() and not link.is_symlink():
             raise ModelError(f"{link}: expected a link to the active version, found a plain file or directory")
-        atomic.replace_symlink(link, os.path.join("..", "versionedMR", kind, f"version_{version}"))
+        atomic.replace_symlink(link, self.workspace.active_link_target(kind, version))
 
     def clear(self) -> None:
         """Remove every active model and every stored version."""
@@ -213,7 +229,7 @@ class ModelRepository:
     def _remove_stale_temporaries(root: Path) -> None:
         """Leftovers of a writer that crashed mid-way (older than an hour)."""
         cutoff = time.time() - 3600
-        for entry in root.glob(".tmp-*"):
+        for entry in root.glob(VERSION_TMP_PREFIX + "*"):
             try:
                 if entry.stat().st_mtime < cutoff:
                     shutil.rmtree(entry, ignore_errors=True)

@@ -1,9 +1,9 @@
 """Inference and management in one process: one approach over the test stream, summarised.
 
-``run_approach`` is the one in-process driver, used by ``harmone run`` and by experiments
-that compare approaches. After every prediction it asks the manager whether a loop is
-due (a float comparison); only then does it flush the buffered predictions, so the loop
-sees them, and run the loops.
+``run_approach`` runs an approach in a ``Session`` (used by ``harmone run`` and by
+experiments that compare approaches): the session's drive loop asks the manager after
+every prediction whether a loop is due (a float comparison), and only then flushes the
+buffered predictions, so the loop sees them, and runs the loops.
 
 - Simulated (``simulate=True``): a ``SimulatedClock`` advances by the stream cadence per
   prediction, retraining runs inline while simulated time stands still, and with the fake
@@ -13,113 +13,43 @@ sees them, and run the loops.
 
 Energy is split honestly: the engine meters only its own steps, so loop and retraining
 energy is never charged to predictions; each loop measures its own runs, and that energy
-is recorded with its events (adaptation energy).
+is recorded with its events (adaptation energy). The result's figures are read back from
+the rows the run logged (by row id), never kept in memory.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import numpy as np
 
 from harmone.approaches import Approach, get_approach
 from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
-from harmone.inference import InferenceEngine
-from harmone.knowledge import Event, KnowledgeStore, count_events, keys
+from harmone.inference import Prediction
+from harmone.knowledge import Event, KnowledgeStore, count_events
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
-from harmone.mape.manager import build_manager, save_clock
+
 from harmone.mape.state import clear_loop_state, prepare_models
-from harmone.metrics import mean_absolute_error, r2_score
+from harmone.metrics import RunningScores
+from harmone.report.results import RunResult
+from harmone.session import PROGRESS_EVERY, Progress, Session
 from harmone.workspace import Workspace
 
-#: Predictions between two progress callbacks.
-PROGRESS_EVERY = 256
+__all__ = ["PROGRESS_EVERY", "Progress", "RunResult", "row_figures", "run_approach", "run_inference"]
+
 #: Rows read per query when summarising a run.
-SUMMARY_BATCH = 50_000
-
-#: progress(done, total): called every ``PROGRESS_EVERY`` predictions and at the end.
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What one run did; energies in µJ, the rows and events it wrote by id range."""
-
-    approach: str
-    simulated: bool
-    predictions: int
-    r2: float | None
-    mae: float | None
-    #: Energy charged to predictions, and spent by the loops (checks, switches, reuse, retraining).
-    inference_energy_uj: float
-    adaptation_energy_uj: float
-    #: The part of adaptation spent retraining (the rest: loop runs, switches, reuse).
-    retraining_energy_uj: float
-    latency_mean_s: float | None
-    latency_p95_s: float | None
-    switches: int
-    reuses: int
-    retrains: int
-    drift_detections: int
-    retrain_failures: int
-    meter_kind: str
-    meter_source: str
-    #: Prediction-log rows of this run: ids first_row_id..last_row_id (0, 0 when none).
-    first_row_id: int
-    last_row_id: int
-    #: Clock seconds the run covered (simulated or scaled), and the real seconds it took.
-    duration_s: float
-    wall_time_s: float
-    seed: int
-    #: Every event the managing system recorded during the run, in order.
-    events: tuple[Event, ...] = field(default=(), repr=False)
-
-    @property
-    def energy_uj(self) -> float:
-        return self.inference_energy_uj + self.adaptation_energy_uj
-
-    @property
-    def energy_mj_per_prediction(self) -> float | None:
-        """Total energy per prediction in mJ (the published comparison's unit)."""
-        return self.energy_uj / self.predictions / 1000.0 if self.predictions else None
-
-    @property
-    def first_event_id(self) -> int | None:
-        return self.events[0].id if self.events else None
-
-    @property
-    def last_event_id(self) -> int | None:
-        return self.events[-1].id if self.events else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values (events by id range, not inline)."""
-        return {
-            "approach": self.approach, "simulated": self.simulated, "seed": self.seed,
-            "predictions": self.predictions, "r2": self.r2, "mae": self.mae,
-            "inference_energy_uj": self.inference_energy_uj, "adaptation_energy_uj": self.adaptation_energy_uj,
-            "retraining_energy_uj": self.retraining_energy_uj,
-            "energy_mj_per_prediction": self.energy_mj_per_prediction,
-            "latency_mean_s": self.latency_mean_s, "latency_p95_s": self.latency_p95_s,
-            "switches": self.switches, "reuses": self.reuses, "retrains": self.retrains,
-            "drift_detections": self.drift_detections, "retrain_failures": self.retrain_failures,
-            "meter_kind": self.meter_kind, "meter_source": self.meter_source,
-            "first_row_id": self.first_row_id, "last_row_id": self.last_row_id,
-            "first_event_id": self.first_event_id, "last_event_id": self.last_event_id,
-            "events": len(self.events), "duration_s": self.duration_s, "wall_time_s": self.wall_time_s,
-        }
+SUMMARY_BATCH = 4096
 
 
 def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int | None = None, seed: int = 0,
                  simulate: bool = True, meter: EnergyMeter | None = None, clock: Clock | None = None,
                  progress: Progress | None = None, time_scale: float = 1.0, from_start: bool = True,
                  initial_model: str | None = None, retrainer: Retrainer | None = None,
-                 on_event: Callable[[Event], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> RunSummary:
+                 on_event: Callable[[Event], None] | None = None, stop: threading.Event | None = None,
+                 handle_signals: bool = False) -> RunResult:
     """Stream the test data through the approach's model(s) while its loops manage them.
 
     ``from_start`` (the default) makes the run an episode of its own: the stream restarts
@@ -127,29 +57,16 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
     schedules). Models are used as the repository has them; for runs that must be
     comparable, start each from the same trained repository. ``initial_model`` picks the
     first model of an adaptive approach (default: the one ``model.csv`` names).
-    ``meter`` defaults to ``energy.detect`` for the workspace; ``clock`` to a
-    ``SimulatedClock`` (simulated) or a ``WallClock(time_scale)`` (live).
+    ``meter`` defaults to ``energy.detect`` for the workspace (closed at the end);
+    ``clock`` to a ``SimulatedClock`` (simulated) or a ``WallClock(time_scale)`` (live).
+    Setting ``stop`` (or, with ``handle_signals``, SIGINT/SIGTERM) ends the run early.
     """
-    if isinstance(approach, str):
-        approach = get_approach(approach)
+    approach = get_approach(approach) if isinstance(approach, str) else approach
     if steps is not None and steps <= 0:
         raise HarmonEError(f"steps = {steps} must be positive")
-    config = workspace.config
-    if initial_model is not None and approach.fixed_model is None:
-        from harmone.repository import ModelRepository
-
-        if initial_model not in ModelRepository(workspace).trained_kinds():
-            raise HarmonEError(f"initial model {initial_model!r} has no trained version (run `harmone train`)")
-        workspace.write_active_model(initial_model)
-    prepare_models(workspace, approach)
-    own_meter = meter is None
-    if meter is None:
-        from harmone.energy.detect import detect
-
-        meter = detect(config.energy, scope="thread")
+    _prepare(workspace, approach, initial_model)
     if clock is None:
         clock = SimulatedClock() if simulate else WallClock(time_scale=time_scale)
-    interval_s = config.stream.interval_s
     started_wall = time.perf_counter()
     events: list[Event] = []
 
@@ -158,87 +75,115 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
         if on_event is not None:
             on_event(event)
 
-    with KnowledgeStore(workspace.db_path) as store:
-        store.set_state({keys.METER: meter.describe()})
+    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals) as session:
         if from_start:
-            clear_loop_state(store)
-        engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock, config=config)
-        if from_start:
-            engine.restart()
+            clear_loop_state(session.store)
+        engine = session.start_engine(from_start=from_start)
         if engine.remaining <= 0:
             raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); run from the start")
-        first_row_id = store.last_row_id() + 1
+        first_row_id = session.store.last_row_id() + 1
         start_s = clock.now()
         if retrainer is None:
-            retrainer = InlineRetrainer(workspace, config, meter) if simulate else SubprocessRetrainer(workspace)
-        manager = build_manager(workspace, approach, store=store, meter=meter, retrainer=retrainer,
-                                now=start_s, seed=seed, config=config, on_event=collect)
-        total = engine.remaining if steps is None else min(steps, engine.remaining)
-        done = 0
-        finished = False
-        try:
-            while done < total:
-                if should_stop is not None and should_stop():
-                    break
-                if engine.step() is None:
-                    break
-                done += 1
-                now = clock.now()
-                if manager.due(now):
-                    engine.flush()  # the loops read the log: hand them every row so far
-                    manager.tick(now)
-                if progress is not None and done % PROGRESS_EVERY == 0:
-                    progress(done, total)
-                engine.idle(interval_s)
-            # A run that ended by itself lets running retraining jobs finish; a stopped one cancels them.
-            finished = done >= total or engine.remaining <= 0
-        finally:
-            engine.flush()
-            if finished and not simulate:
-                manager.finish(clock, should_stop=should_stop)
-            manager.close()
-            # A later `harmone manage` continues this run's schedule from where it ended.
-            save_clock(store, clock)
-            if own_meter:
-                meter.close()
-        if progress is not None:
-            progress(done, total)
+            retrainer = (InlineRetrainer(workspace, session.config, session.meter) if simulate
+                         else SubprocessRetrainer(workspace))
+        session.start_manager(approach, retrainer=retrainer, seed=seed, on_event=collect)
+        drive = session.drive(steps, interval_s=session.config.stream.interval_s, progress=progress)
+        if drive.finished and not simulate:
+            session.finish_jobs()  # a run that ended by itself lets running retraining finish
+        meter_kind, meter_source = session.meter.kind, session.meter.source
+    # The session is closed: every row is flushed, jobs cancelled, the clock saved.
+    return _result(approach.name, workspace, first_row_id, drive.done, meter_kind, meter_source, events=events,
+                   seed=seed, simulated=simulate, duration_s=clock.now() - start_s,
+                   wall_time_s=time.perf_counter() - started_wall)
+
+
+def run_inference(workspace: Workspace, *, steps: int | None = None, interval_s: float = 0.0,
+                  clock: Clock | None = None, meter: EnergyMeter | None = None, from_start: bool = False,
+                  on_prediction: Callable[[Prediction], None] | None = None,
+                  warn: Callable[[str], None] | None = None, stop: threading.Event | None = None,
+                  handle_signals: bool = False) -> RunResult:
+    """Stream the test data through the active model, unmanaged (`harmone infer`).
+
+    Continues at the stored stream position unless ``from_start``. Nothing per prediction
+    is kept: ``on_prediction`` sees each one, the result is read back from the logged rows.
+    """
+    started_wall = time.perf_counter()
+    clock = clock if clock is not None else SimulatedClock()
+    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals) as session:
+        engine = session.start_engine(from_start=from_start, warn=warn)
+        if engine.remaining <= 0:
+            raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); use --from-start")
+        first_row_id = session.store.last_row_id() + 1
+        start_s = clock.now()
+        drive = session.drive(steps, interval_s=interval_s, on_prediction=on_prediction)
+        meter_kind, meter_source = session.meter.kind, session.meter.source
+    return _result("unmanaged", workspace, first_row_id, drive.done, meter_kind, meter_source, simulated=False,
+                   duration_s=clock.now() - start_s, wall_time_s=time.perf_counter() - started_wall)
+
+
+def _result(approach: str, workspace: Workspace, first_row_id: int, done: int, meter_kind: str, meter_source: str,
+            *, events: Sequence[Event] = (), seed: int = 0, simulated: bool, duration_s: float,
+            wall_time_s: float) -> RunResult:
+    """A finished run's result: figures over the rows it logged, counts over its events."""
+    with KnowledgeStore(workspace.db_path) as store:
         last_row_id = store.last_row_id() if done else first_row_id - 1
-        figures = _row_figures(store, first_row_id, last_row_id)
-        duration_s = clock.now() - start_s
-    counts = count_events(events)
-    return RunSummary(
-        approach=approach.name, simulated=simulate, predictions=figures["n"], r2=figures["r2"], mae=figures["mae"],
+        figures = row_figures(store, first_row_id, last_row_id)
+    counts = count_events(list(events))
+    n = figures["n"]
+    return RunResult(
+        approach=approach, simulated=simulated, predictions=n, r2=figures["r2"], mae=figures["mae"],
         inference_energy_uj=figures["energy_uj"], adaptation_energy_uj=counts.energy_uj,
         retraining_energy_uj=counts.retraining_energy_uj,
         latency_mean_s=figures["latency_mean_s"], latency_p95_s=figures["latency_p95_s"],
         switches=counts.switches, reuses=counts.reuses, retrains=counts.retrains,
         drift_detections=counts.drift_detections, retrain_failures=counts.failures,
-        meter_kind=meter.kind, meter_source=meter.source,
-        first_row_id=first_row_id if figures["n"] else 0, last_row_id=last_row_id if figures["n"] else 0,
-        duration_s=duration_s, wall_time_s=time.perf_counter() - started_wall, seed=seed, events=tuple(events))
+        meter_kind=meter_kind, meter_source=meter_source,
+        first_row_id=first_row_id if n else 0, last_row_id=last_row_id if n else 0,
+        duration_s=duration_s, wall_time_s=wall_time_s, seed=seed, events=tuple(events))
 
 
-def _row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> dict[str, Any]:
-    """Accuracy, inference energy and latency over the run's rows, read in batches."""
-    true: list[np.ndarray] = []
-    predicted: list[np.ndarray] = []
-    latency: list[np.ndarray] = []
-    energy_uj = 0.0
+def _prepare(workspace: Workspace, approach: Approach, initial_model: str | None) -> None:
+    """Point ``model.csv`` at the model the run starts with."""
+    if initial_model is not None and approach.fixed_model is None:
+        from harmone.repository import ModelRepository
+
+        if initial_model not in ModelRepository(workspace).trained_kinds():
+            raise HarmonEError(f"initial model {initial_model!r} has no trained version (run `harmone train`)")
+        workspace.write_active_model(initial_model)
+    prepare_models(workspace, approach)
+
+
+def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> dict[str, Any]:
+    """Count, accuracy, inference energy and latency over rows first..last, in constant memory.
+
+    Rows are read in batches of ``SUMMARY_BATCH`` and folded into running sums; the 95th
+    percentile of latency (interpolated like ``numpy.percentile``) is two order statistics
+    that SQLite sorts out.
+    """
+    scores = RunningScores()
+    energy_uj = latency_sum_s = 0.0
     after = first_row_id - 1
     while after < last_row_id:
         chunk = store.predictions_after(after, SUMMARY_BATCH)
         if not len(chunk):
             break
         keep = chunk.row_id <= last_row_id
-        true.append(chunk.true_value[keep])
-        predicted.append(chunk.predicted_value[keep])
-        latency.append(chunk.latency_s[keep])
+        scores.update(chunk.true_value[keep], chunk.predicted_value[keep])
+        latency_sum_s += float(chunk.latency_s[keep].sum())
         energy_uj += float(chunk.energy_uj[keep].sum())
         after = chunk.last_row_id
-    if not true or not sum(len(t) for t in true):
+    n = scores.n
+    if not n:
         return {"n": 0, "r2": None, "mae": None, "energy_uj": 0.0, "latency_mean_s": None, "latency_p95_s": None}
-    y_true, y_pred, lat = np.concatenate(true), np.concatenate(predicted), np.concatenate(latency)
-    return {"n": int(len(y_true)), "r2": r2_score(y_true, y_pred) if len(y_true) > 1 else None,
-            "mae": mean_absolute_error(y_true, y_pred), "energy_uj": energy_uj,
-            "latency_mean_s": float(lat.mean()), "latency_p95_s": float(np.percentile(lat, 95))}
+    return {"n": n, "r2": scores.r2(), "mae": scores.mae(), "energy_uj": energy_uj,
+            "latency_mean_s": latency_sum_s / n, "latency_p95_s": _percentile_95(store, first_row_id, last_row_id, n)}
+
+
+def _percentile_95(store: KnowledgeStore, first_row_id: int, last_row_id: int, n: int) -> float | None:
+    position = 0.95 * (n - 1)
+    low = int(position)
+    below = store.latency_order_statistic(first_row_id, last_row_id, low)
+    if below is None or low + 1 >= n:
+        return below
+    above = store.latency_order_statistic(first_row_id, last_row_id, low + 1)
+    return below if above is None else below + (position - low) * (above - below)

@@ -1,5 +1,59 @@
-"""Fakes that ship with HarmonE, so tests (ours and users') need no hardware or wall time."""
+"""Fakes that ship with HarmonE, so tests (ours and users') need no hardware, wall time or training run.
 
+- ``FakeMeter`` / ``ReplayMeter``: energy that moves only when told to, or replays readings.
+- ``SimulatedClock``: time that moves only when told to.
+- ``memory_store()``: a ``KnowledgeStore`` in memory (the same class and SQL, no file).
+- ``small_workspace(root)``: a workspace with a seeded series and tiny trained linear and svm
+  models, built in well under a second, so a loop or session test needs no trained workspace
+  on disk beforehand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from harmone.clock import SimulatedClock
 from harmone.energy.fake import FakeMeter, ReplayMeter
+from harmone.knowledge import KnowledgeStore
+from harmone.workspace import Workspace
 
-__all__ = ["FakeMeter", "ReplayMeter"]
+__all__ = ["FakeMeter", "ReplayMeter", "SimulatedClock", "memory_store", "seeded_series", "small_workspace"]
+
+#: SQLite's name for a database that lives only as long as its connection.
+MEMORY = ":memory:"
+
+
+def memory_store() -> KnowledgeStore:
+    """A knowledge store in memory: predictions, events and state, gone when closed."""
+    return KnowledgeStore(Path(MEMORY))
+
+
+def seeded_series(n: int = 1200, seed: int = 0) -> np.ndarray:
+    """A traffic-like series: a daily cycle of 288 steps plus seeded noise, never negative."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    daily = 200 + 150 * np.sin(2 * np.pi * t / 288) + 60 * np.sin(4 * np.pi * t / 288)
+    return np.clip(daily + rng.normal(0, 15, n), 0, None)
+
+
+def small_workspace(root: Path, *, n: int = 1200, seed: int = 0, kinds: Sequence[str] = ("linear", "svm"),
+                    active: str = "linear", meter: str = "fake") -> Workspace:
+    """A workspace at ``root``: ``n`` seeded values (30 % train), ``kinds`` trained, ``active`` serving.
+
+    The meter defaults to the fake one, so runs in it are deterministic for a seed.
+    """
+    from harmone import lifecycle
+    from harmone import config as config_mod
+
+    workspace, _ = Workspace.init(Path(root))
+    text = workspace.config_path.read_text(encoding="utf-8").replace('meter = "auto"', f'meter = "{meter}"')
+    workspace.config_path.write_text(text, encoding="utf-8")
+    config_mod.load(workspace.config_path)  # the edit must leave a valid config
+    workspace = Workspace.open(workspace.root)
+    lifecycle.use_series(workspace, seeded_series(n, seed), train_ratio=0.3)
+    lifecycle.train_initial(workspace, list(kinds), seed=seed)
+    workspace.write_active_model(active)
+    return workspace

@@ -7,7 +7,12 @@ models/<kind>              the active version of each model kind (a link into ve
 versionedMR/<kind>/version_<n>/   every trained version: model, scaler, data snapshot, meta
 knowledge/model.csv        name of the model kind that serves predictions
 knowledge/knowledge.db     predictions, events and loop state (SQLite, WAL)
+knowledge/calibration.json measured energy per prediction of each model (`harmone calibrate`)
+knowledge/.retrain-*/      scratch of running retraining jobs (removed when they end)
+experiment/                default output of `harmone experiment` and `harmone demo`
 ```
+
+Every name above is defined here and nowhere else; other modules ask the workspace.
 """
 
 from __future__ import annotations
@@ -23,6 +28,16 @@ from harmone.config import Config
 from harmone.errors import WorkspaceError
 
 SUBDIRS = ("models", "versionedMR", "knowledge", "data")
+TRAIN_FILE = "flow_data_train.csv"
+TEST_FILE = "flow_data_test.csv"
+MODEL_SWITCH_FILE = "model.csv"
+DB_FILE = "knowledge.db"
+CALIBRATION_FILE = "calibration.json"
+#: Prefix of a retraining job's scratch directory inside knowledge/.
+RETRAIN_SCRATCH_PREFIX = ".retrain-"
+EXPERIMENT_DIR = "experiment"
+#: Prefix of a version being written in versionedMR/<kind>/ (invisible until renamed).
+VERSION_TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -51,29 +66,38 @@ class Workspace:
 
     @property
     def model_switch_path(self) -> Path:
-        return self.knowledge_dir / "model.csv"
+        return self.knowledge_dir / MODEL_SWITCH_FILE
 
     @property
     def db_path(self) -> Path:
-        return self.knowledge_dir / "knowledge.db"
+        return self.knowledge_dir / DB_FILE
 
     @property
     def calibration_path(self) -> Path:
-        from harmone.energy.calibrate import CALIBRATION_FILE
-
         return self.knowledge_dir / CALIBRATION_FILE
 
     @property
     def train_path(self) -> Path:
-        from harmone.data.series import TRAIN_FILE
-
         return self.data_dir / TRAIN_FILE
 
     @property
     def test_path(self) -> Path:
-        from harmone.data.series import TEST_FILE
-
         return self.data_dir / TEST_FILE
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.root / EXPERIMENT_DIR
+
+    def version_dir(self, kind: str, version: int) -> Path:
+        return self.versions_dir / kind / f"version_{version}"
+
+    def active_link(self, kind: str) -> Path:
+        """``models/<kind>``: the link to the active version of ``kind``."""
+        return self.models_dir / kind
+
+    def active_link_target(self, kind: str, version: int) -> str:
+        """What ``models/<kind>`` holds for ``version``: a relative path, so the workspace can move."""
+        return os.path.join("..", self.versions_dir.name, kind, f"version_{version}")
 
     @cached_property
     def config(self) -> Config:
@@ -145,7 +169,8 @@ class ActiveModelFollower:
 
     def __init__(self, workspace: Workspace) -> None:
         self._workspace = workspace
-        self._path = os.fspath(workspace.model_switch_path)
+        self.path = workspace.model_switch_path
+        self._path = os.fspath(self.path)
         self._signature: tuple[int, int, int] | None | bool = False  # False: never read
         self._name: str | None = None
 

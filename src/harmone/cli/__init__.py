@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "infer_cmds",
     "energy_cmds",
     "manage_cmds",
+    "run_cmds",
     "experiment_cmds",
 )
 

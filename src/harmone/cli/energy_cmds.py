@@ -34,17 +34,18 @@ def cmd_energy(args: argparse.Namespace) -> int:
     from harmone.energy.report import self_check
 
     config = _config(args)
-    meter = detect(config.energy)
-    check = self_check(meter)
+    with detect(config.energy) as meter:
+        check = self_check(meter)
+        kind, source, resolution_uj = meter.kind, meter.source, meter.resolution_uj
     check["rapl"] = rapl_status()
     if args.json:
         print(json.dumps(check, indent=2))
         return 0
-    print(f"meter:          {meter.source} ({meter.kind})")
-    print(f"resolution:     {meter.resolution_uj:g} µJ")
+    print(f"meter:          {source} ({kind})")
+    print(f"resolution:     {resolution_uj:g} µJ")
     print(f"one reading:    {check['read_cost_us']:.2f} µs")
     print(f"self-check:     {check['busy_energy_uj'] / 1e6:.3f} J over a {check['busy_duration_s']:.2f} s busy loop"
-          f" ({check['busy_power_w']:.1f} W, {meter.kind})")
+          f" ({check['busy_power_w']:.1f} W, {kind})")
     print(f"RAPL:           {check['rapl']}")
     return 0
 

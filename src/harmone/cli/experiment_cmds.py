@@ -66,7 +66,7 @@ def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
-    out_dir = args.out or workspace.root / "experiment"
+    out_dir = args.out or workspace.experiment_dir
     return _run(workspace, out_dir, args)
 
 
@@ -80,4 +80,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
                                            progress_for=training_bar))
     print_calibration(lifecycle.calibrate_energy(workspace))
-    return _run(workspace, workspace.root / "experiment", args)
+    return _run(workspace, workspace.experiment_dir, args)

@@ -1,17 +1,21 @@
-"""`harmone infer`: live streaming inference."""
+"""`harmone infer`: live streaming inference.
+
+Runs in a ``Session``: Ctrl-C or SIGTERM stops between two predictions, every printed
+prediction is logged, and the summary is read back from the rows this run logged, so a
+stream of any length runs in constant memory.
+"""
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
+import threading
 from typing import Any
 
 from harmone.cli import workspace_dir
 from harmone.clock import WallClock
 from harmone.errors import HarmonEError
-from harmone.inference import InferenceEngine, Prediction, summarise
-from harmone.knowledge import KnowledgeStore, keys
+from harmone.inference import Prediction
 from harmone.workspace import Workspace
 
 
@@ -26,52 +30,31 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_infer)
 
 
-def meter_for(workspace: Workspace, *, scope: str = "thread") -> Any:
-    from harmone.energy.detect import detect
-
-    return detect(workspace.config.energy, scope=scope)
-
-
 def cmd_infer(args: argparse.Namespace) -> int:
+    from harmone.report.numbers import fmt
+    from harmone.runner import run_inference
+
     workspace = Workspace.open(workspace_dir(args))
     interval = workspace.config.stream.interval_s if args.interval is None else args.interval
     if interval < 0 or args.time_scale <= 0:
         raise HarmonEError("--interval must be >= 0 and --time-scale > 0")
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
-    meter = meter_for(workspace)
-    clock = WallClock(time_scale=args.time_scale)
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    predictions: list[Prediction] = []
 
     def show(p: Prediction) -> None:
-        predictions.append(p)
-        if not args.quiet:
-            print(f"{p.position:>7} {p.model:<7} v{p.version:<3} true {p.true_value:9.2f}"
-                  f"  predicted {p.predicted_value:9.2f}  {p.latency_s * 1e6:7.1f} µs", flush=True)
+        print(f"{p.position:>7} {p.model:<7} v{p.version:<3} true {p.true_value:9.2f}"
+              f"  predicted {p.predicted_value:9.2f}  {p.latency_s * 1e6:7.1f} µs", flush=True)
 
-    with KnowledgeStore(workspace.db_path) as store:
-        store.set_state({keys.METER: meter.describe()})
-        engine = InferenceEngine(workspace, store=store, meter=meter, clock=clock,
-                                 warn=lambda m: print(f"harmone: warning: {m}", file=sys.stderr, flush=True))
-        if args.from_start:
-            engine.restart()
-        if engine.remaining <= 0:
-            raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); use --from-start")
-        try:
-            engine.run(args.steps, interval_s=interval, on_prediction=show, should_stop=lambda: stopping)
-        except KeyboardInterrupt:
-            print("Stopped; logged predictions are kept", file=sys.stderr)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-    result = summarise(predictions)
-    if result["n"]:
-        print(f"{result['n']} predictions; R² {result['r2']:.4f}, MAE {result['mae']:.2f}"
-              f" (meter: {meter.kind}, {meter.source})")
+    def warn(message: str) -> None:
+        print(f"harmone: warning: {message}", file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    summary = run_inference(workspace, steps=args.steps, interval_s=interval,
+                            clock=WallClock(time_scale=args.time_scale), from_start=args.from_start,
+                            on_prediction=None if args.quiet else show, warn=warn, stop=stop, handle_signals=True)
+    if stop.is_set():
+        print("Stopped; logged predictions are kept", file=sys.stderr)
+    if summary.predictions:
+        print(f"{summary.predictions} predictions; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
+              f" (meter: {summary.meter_kind}, {summary.meter_source})")
     return 0

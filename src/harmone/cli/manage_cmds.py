@@ -1,19 +1,14 @@
-"""`harmone approach | reset | manage | run | events`: the managing system from the command line."""
+"""`harmone approach | reset | events`: the managing system from the command line."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from harmone.approaches import APPROACHES, get_approach
 from harmone.cli import workspace_dir
-from harmone.cli.progress import ProgressBar
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
 from harmone.knowledge.events import LOOP_NAMES
@@ -29,24 +24,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                               help="remove models, versions, predictions, events and loop state")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=cmd_reset)
-
-    p = subparsers.add_parser("manage", parents=[common],
-                              help="run the managing system beside `harmone infer` (Ctrl-C stops)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="divide every interval by K (default 1)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the exploration draws (default: random)")
-    p.add_argument("--verbose", action="store_true", help="print every loop run, not only decisions")
-    p.set_defaults(handler=cmd_manage)
-
-    p = subparsers.add_parser("run", parents=[common], help="inference and management in one process")
-    p.add_argument("--approach", metavar="NAME", help="approach for this run (default: the workspace's)")
-    p.add_argument("--simulate", action="store_true",
-                   help="simulated time: each prediction advances the clock by the stream cadence")
-    p.add_argument("--steps", type=int, default=None, help="stop after N predictions (default: whole stream)")
-    p.add_argument("--seed", type=int, default=0, help="seed of exploration and retraining (default 0)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="live runs: divide every interval by K")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or event lines")
-    p.set_defaults(handler=cmd_run)
 
     p = subparsers.add_parser("events", parents=[common], help="every decision of the loops")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -106,21 +83,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- manage, run ---------------------------------------------------------------------------
-
-@contextmanager
-def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM ask for a clean stop instead of interrupting mid-write."""
-    def handler(signum: int, frame: object) -> None:
-        stop()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
+# -- event lines (shared with `harmone manage` and `harmone run`) ---------------------------
 
 def _number(value: Any, fmt: str) -> str:
     return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
@@ -169,106 +132,6 @@ def _worth_printing(event: Event) -> bool:
     """Decisions, not routine checks: every switch-loop run, retraining, drift found, and errors."""
     return (event.loop is not LoopName.DRIFT or event.action is not Action.NONE or event.drift_detected
             or event.decision is Decision.ERROR or event.outcome is not None)
-
-
-def cmd_manage(args: argparse.Namespace) -> int:
-    from harmone.energy.detect import detect
-    from harmone.mape.execute import SubprocessRetrainer
-    from harmone.mape.manager import build_manager, continued_clock, serve
-    from harmone.mape.state import prepare_models, read_approach
-
-    workspace = Workspace.open(workspace_dir(args))
-    if args.time_scale <= 0:
-        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
-    with KnowledgeStore(workspace.db_path) as store:
-        approach = read_approach(store)
-        model = prepare_models(workspace, approach)
-        if not approach.loops:
-            print(f"Approach {approach.name} runs no loops: {model} serves unmanaged; nothing to do")
-            return 0
-        stop = threading.Event()
-
-        def show(event: Event) -> None:
-            if args.verbose or _worth_printing(event):
-                print(format_event(event), flush=True)
-            if event.decision is Decision.ERROR or event.failed:
-                print(f"harmone: warning: {event.loop} loop: {event.error}", file=sys.stderr,
-                      flush=True)
-
-        with detect(workspace.config.energy, scope="thread") as meter, _stop_on_signals(stop.set):
-            clock = continued_clock(store, time_scale=args.time_scale)
-            manager = build_manager(workspace, approach, store=store, meter=meter,
-                                    retrainer=SubprocessRetrainer(workspace), now=clock.now(), seed=args.seed,
-                                    on_event=show, tolerate_errors=True)
-            print(f"Managing {workspace.root.resolve()} with approach {approach.name}"
-                  f" (loops: {', '.join(loop.name for loop in manager.loops)}; time scale {args.time_scale:g});"
-                  f" meter {meter.kind} ({meter.source}). Ctrl-C stops.", flush=True)
-            now = clock.now()
-            for loop in manager.loops:
-                print(f"  {loop.name:<8} next run in {max(0.0, loop.next_due_s - now):.1f} s", flush=True)
-            print(EVENT_HEADER, flush=True)
-            serve(manager, clock, store, stop=stop)
-    print("Stopped; loop state and schedule are saved (a restart continues them)")
-    return 0
-
-
-def _progress_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    if not enabled:
-        return None, lambda: None
-    bar = ProgressBar("streaming", "pred")
-    return bar, bar.close
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from harmone.mape.state import read_approach
-    from harmone.runner import run_approach
-
-    workspace = Workspace.open(workspace_dir(args))
-    if args.time_scale <= 0:
-        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
-    if args.steps is not None and args.steps <= 0:
-        raise HarmonEError(f"--steps {args.steps} must be positive")
-    if args.approach is not None:
-        approach = get_approach(args.approach)
-    else:
-        with KnowledgeStore(workspace.db_path) as store:
-            approach = read_approach(store)
-    stop = threading.Event()
-    progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
-    live_events = not args.simulate and not args.quiet and not args.json
-
-    def show(event: Event) -> None:
-        if live_events and _worth_printing(event):
-            print(format_event(event), flush=True)
-
-    try:
-        with _stop_on_signals(stop.set):
-            summary = run_approach(workspace, approach, steps=args.steps, seed=args.seed, simulate=args.simulate,
-                                   time_scale=args.time_scale, progress=progress, on_event=show,
-                                   should_stop=stop.is_set)
-    finally:
-        close_bar()
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2))
-        return 0
-    mode = "simulated" if summary.simulated else f"live, time scale {args.time_scale:g}"
-    print(f"Approach {summary.approach} ({mode}, seed {summary.seed}): {summary.predictions} predictions"
-          f" covering {summary.duration_s:.0f} s of stream time in {summary.wall_time_s:.1f} s"
-          + (" (stopped early)" if stop.is_set() else ""))
-    if summary.r2 is not None:
-        print(f"  accuracy:    R² {summary.r2:.4f}, MAE {summary.mae:.2f}")
-    per_prediction = (summary.inference_energy_uj / summary.predictions) if summary.predictions else 0.0
-    print(f"  energy:      inference {summary.inference_energy_uj / 1000:.1f} mJ ({per_prediction:.1f} µJ per"
-          f" prediction), adaptation {summary.adaptation_energy_uj / 1000:.1f} mJ"
-          f" (meter: {summary.meter_kind}, {summary.meter_source})")
-    if summary.latency_mean_s is not None and summary.latency_p95_s is not None:
-        print(f"  latency:     mean {summary.latency_mean_s * 1e6:.1f} µs, p95 {summary.latency_p95_s * 1e6:.1f} µs")
-    print(f"  adaptations: {summary.switches} switches, {summary.reuses} reuses, {summary.retrains} retrains"
-          f" ({summary.drift_detections} drift detections"
-          + (f", {summary.retrain_failures} failed retrains" if summary.retrain_failures else "") + ")")
-    if summary.events:
-        print(f"  events {summary.first_event_id}..{summary.last_event_id}: `harmone events` lists them")
-    return 0
 
 
 # -- events --------------------------------------------------------------------------------

@@ -23,9 +23,8 @@ import numpy as np
 
 from harmone.atomic import fsync_dir, write_text
 from harmone.errors import DataError
+from harmone.workspace import TEST_FILE, TRAIN_FILE
 
-TRAIN_FILE = "flow_data_train.csv"
-TEST_FILE = "flow_data_test.csv"
 COLUMN = "flow"
 #: Optional column of time stamps (text, as imported) stored beside the values.
 TIME_COLUMN = "time"

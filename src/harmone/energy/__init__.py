@@ -8,7 +8,6 @@ of code; ``EnergyAttributor`` turns coarse counters into honest energy per predi
 from harmone.energy.attribution import EnergyAttributor
 from harmone.energy.base import EnergyMeter, Measurement, MeterKind, WindowHandle, window
 from harmone.energy.calibrate import (
-    CALIBRATION_FILE,
     Calibration,
     calibrate,
     energy_range,
@@ -22,6 +21,7 @@ from harmone.energy.fake import FakeMeter, ReplayMeter
 from harmone.energy.nvml import NvmlMeter, probe_nvml
 from harmone.energy.rapl import DEFAULT_SYSFS_ROOT, RaplMeter, RaplPermissionError
 from harmone.energy.report import self_check
+from harmone.workspace import CALIBRATION_FILE
 
 __all__ = [
     "CALIBRATION_FILE",

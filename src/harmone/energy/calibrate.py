@@ -41,7 +41,6 @@ DEFAULT_WARMUP = 20
 #: state (background load, clock frequency, temperature) spread over all kinds alike.
 DEFAULT_ROUNDS = 3
 #: Suggested file name for a workspace's calibration.
-CALIBRATION_FILE = "calibration.json"
 _FORMAT = 1
 
 

@@ -183,6 +183,20 @@ class KnowledgeStore:
                 "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
                 " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
+    def append_predictions_and_state(self, rows: Iterable[PredictionRow], state: Mapping[str, Any]) -> None:
+        """Log a batch and update state keys (the stream position) in one transaction.
+
+        A reader, or a restart after a crash, sees both or neither: never rows logged whose
+        position was not saved (they would be predicted and logged twice).
+        """
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
+                " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, codec.dumps(v)) for k, v in state.items()])
+
     def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
         """Rows logged after `row_id`, oldest first (reads only those rows)."""
         sql = ("SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
@@ -228,6 +242,13 @@ class KnowledgeStore:
             return np.empty(0), np.empty(0), row_id
         pairs = np.array([(r[1], r[2]) for r in rows], dtype=np.float64)
         return pairs[:, 0].copy(), pairs[:, 1].copy(), int(rows[-1][0])
+
+    def latency_order_statistic(self, first_row_id: int, last_row_id: int, rank: int) -> float | None:
+        """The ``rank``-th smallest latency (0 = fastest) among rows first..last; sorted in SQLite."""
+        row = self._db.execute(
+            "SELECT latency_s FROM predictions WHERE id BETWEEN ? AND ? ORDER BY latency_s LIMIT 1 OFFSET ?",
+            (first_row_id, last_row_id, rank)).fetchone()
+        return None if row is None else float(row[0])
 
     def last_row_id(self) -> int:
         row = self._db.execute("SELECT MAX(id) FROM predictions").fetchone()

@@ -2,8 +2,8 @@
 
 ``Manager.tick(now)`` runs every loop that is due and collects finished retraining jobs.
 A simulated run calls it after every prediction; the live ``harmone manage`` command
-calls it from ``serve``, which sleeps until the next due time and stops on SIGINT or
-SIGTERM. Loop state and due times live in the knowledge base, and the live clock is
+calls it from the session's drive loop (``harmone.session``), which sleeps until the next
+due time and stops on SIGINT or SIGTERM. Loop state and due times live in the knowledge base, and the live clock is
 continued across restarts (``continued_clock``), so a restarted manager picks up the
 schedule where the previous one left it.
 """
@@ -11,7 +11,6 @@ schedule where the previous one left it.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -34,8 +33,6 @@ from harmone.workspace import Workspace
 LOOP_ORDER = LOOP_NAMES
 #: Real seconds between checks on a running retraining job while nothing else is due.
 JOB_POLL_S = 0.25
-#: Longest real sleep between checks of the stop flag.
-MAX_SLEEP_S = 1.0
 
 
 class Manager:
@@ -176,26 +173,3 @@ def continued_clock(store: KnowledgeStore, *, time_scale: float = 1.0) -> Contin
 def save_clock(store: KnowledgeStore, clock: Clock) -> None:
     """Remember where the live clock stands (with the Unix time, to continue it later)."""
     store.set_state({CLOCK_KEY: {"clock_s": clock.now(), "unix_s": time.time()}})
-
-
-def serve(manager: Manager, clock: ContinuedClock | WallClock, store: KnowledgeStore, *,
-          stop: threading.Event, poll_s: float = JOB_POLL_S) -> None:
-    """Tick whenever a loop is due until ``stop`` is set; cancels running jobs on the way out.
-
-    Sleeps in real seconds (scaled by the clock's time scale) and wakes at least every
-    ``MAX_SLEEP_S`` to notice the stop flag, more often while a retraining job runs.
-    """
-    scale = clock.time_scale
-    try:
-        while not stop.is_set():
-            now = clock.now()
-            if manager.due(now):
-                manager.tick(now)
-                save_clock(store, clock)
-            wait_s = (manager.next_due_s - clock.now()) / scale
-            if manager.pending:
-                wait_s = min(wait_s, poll_s)
-            stop.wait(min(max(wait_s, 0.0), MAX_SLEEP_S))
-    finally:
-        manager.close()
-        save_clock(store, clock)

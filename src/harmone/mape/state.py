@@ -14,15 +14,13 @@ from harmone.approaches import Approach, get_approach
 from harmone.errors import WorkspaceError
 from harmone.knowledge import KnowledgeStore, keys
 from harmone.repository import ModelRepository
-from harmone.workspace import Workspace
+from harmone.workspace import RETRAIN_SCRATCH_PREFIX, Workspace
 
 APPROACH_KEY = keys.APPROACH
 CLOCK_KEY = keys.MANAGER_CLOCK
 
 #: The approach of a workspace that never chose one.
 DEFAULT_APPROACH = "harmone"
-#: Prefix of the scratch directories of live retraining jobs in ``knowledge/``.
-RETRAIN_SCRATCH_PREFIX = ".retrain-"
 
 
 def read_approach(store: KnowledgeStore) -> Approach:

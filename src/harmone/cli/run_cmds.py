@@ -1,0 +1,145 @@
+"""`harmone manage | run`: the managing system beside `harmone infer`, or both in one process.
+
+Both open a ``Session`` with ``handle_signals=True``: Ctrl-C (SIGINT) and SIGTERM set its
+stop flag, and the drive loop ends between two steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from harmone.approaches import get_approach
+from harmone.cli import workspace_dir
+from harmone.cli.manage_cmds import EVENT_HEADER, _worth_printing, format_event
+from harmone.cli.progress import ProgressBar
+from harmone.errors import HarmonEError
+from harmone.knowledge import Event, KnowledgeStore
+from harmone.report.numbers import fmt
+from harmone.report.results import RunResult
+from harmone.workspace import Workspace
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("manage", parents=[common],
+                              help="run the managing system beside `harmone infer` (Ctrl-C stops)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="divide every interval by K (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the exploration draws (default: random)")
+    p.add_argument("--verbose", action="store_true", help="print every loop run, not only decisions")
+    p.set_defaults(handler=cmd_manage)
+
+    p = subparsers.add_parser("run", parents=[common], help="inference and management in one process")
+    p.add_argument("--approach", metavar="NAME", help="approach for this run (default: the workspace's)")
+    p.add_argument("--simulate", action="store_true",
+                   help="simulated time: each prediction advances the clock by the stream cadence")
+    p.add_argument("--steps", type=int, default=None, help="stop after N predictions (default: whole stream)")
+    p.add_argument("--seed", type=int, default=0, help="seed of exploration and retraining (default 0)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="live runs: divide every interval by K")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or event lines")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from harmone.mape.execute import SubprocessRetrainer
+    from harmone.mape.manager import continued_clock
+    from harmone.mape.state import prepare_models, read_approach
+    from harmone.session import Session
+
+    workspace = Workspace.open(workspace_dir(args))
+    if args.time_scale <= 0:
+        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
+    with KnowledgeStore(workspace.db_path) as store:
+        approach = read_approach(store)
+        model = prepare_models(workspace, approach)
+        clock = continued_clock(store, time_scale=args.time_scale)
+    if not approach.loops:
+        print(f"Approach {approach.name} runs no loops: {model} serves unmanaged; nothing to do")
+        return 0
+
+    def show(event: Event) -> None:
+        if args.verbose or _worth_printing(event):
+            print(format_event(event), flush=True)
+        if event.decision == "error" or "retrain-failed" in event.decision:
+            print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr, flush=True)
+
+    with Session(workspace, clock=clock, handle_signals=True) as session:
+        manager = session.start_manager(approach, retrainer=SubprocessRetrainer(workspace), seed=args.seed,
+                                        on_event=show, tolerate_errors=True)
+        meter = session.meter
+        print(f"Managing {workspace.root.resolve()} with approach {approach.name}"
+              f" (loops: {', '.join(loop.name for loop in manager.loops)}; time scale {args.time_scale:g});"
+              f" meter {meter.kind} ({meter.source}). Ctrl-C stops.", flush=True)
+        now = clock.now()
+        for loop in manager.loops:
+            print(f"  {loop.name:<8} next run in {max(0.0, loop.next_due_s - now):.1f} s", flush=True)
+        print(EVENT_HEADER, flush=True)
+        session.drive()
+    print("Stopped; loop state and schedule are saved (a restart continues them)")
+    return 0
+
+
+def _progress_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    if not enabled:
+        return None, lambda: None
+    bar = ProgressBar("streaming", "pred")
+    return bar, bar.close
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harmone.mape.state import read_approach
+    from harmone.runner import run_approach
+
+    workspace = Workspace.open(workspace_dir(args))
+    if args.time_scale <= 0:
+        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
+    if args.steps is not None and args.steps <= 0:
+        raise HarmonEError(f"--steps {args.steps} must be positive")
+    if args.approach is not None:
+        approach = get_approach(args.approach)
+    else:
+        with KnowledgeStore(workspace.db_path) as store:
+            approach = read_approach(store)
+    stop = threading.Event()
+    progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
+    live_events = not args.simulate and not args.quiet and not args.json
+
+    def show(event: Event) -> None:
+        if live_events and _worth_printing(event):
+            print(format_event(event), flush=True)
+
+    try:
+        result = run_approach(workspace, approach, steps=args.steps, seed=args.seed, simulate=args.simulate,
+                              time_scale=args.time_scale, progress=progress, on_event=show, stop=stop,
+                              handle_signals=True)
+    finally:
+        close_bar()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    _print_result(result, args.time_scale, stopped=stop.is_set())
+    return 0
+
+
+def _print_result(result: RunResult, time_scale: float, *, stopped: bool) -> None:
+    mode = "simulated" if result.simulated else f"live, time scale {time_scale:g}"
+    print(f"Approach {result.approach} ({mode}, seed {result.seed}): {result.predictions} predictions"
+          f" covering {result.duration_s:.0f} s of stream time in {result.wall_time_s:.1f} s"
+          + (" (stopped early)" if stopped else ""))
+    if result.predictions:
+        print(f"  accuracy:    R² {fmt(result.r2, '.4f')}, MAE {fmt(result.mae, '.2f')}")
+    per_prediction = (result.inference_energy_uj / result.predictions) if result.predictions else 0.0
+    print(f"  energy:      inference {result.inference_energy_uj / 1000:.1f} mJ ({per_prediction:.1f} µJ per"
+          f" prediction), adaptation {result.adaptation_energy_uj / 1000:.1f} mJ"
+          f" (meter: {result.meter_kind}, {result.meter_source})")
+    if result.latency_mean_s is not None and result.latency_p95_s is not None:
+        print(f"  latency:     mean {result.latency_mean_s * 1e6:.1f} µs, p95 {result.latency_p95_s * 1e6:.1f} µs")
+    print(f"  adaptations: {result.switches} switches, {result.reuses} reuses, {result.retrains} retrains"
+          f" ({result.drift_detections} drift detections"
+          + (f", {result.retrain_failures} failed retrains" if result.retrain_failures else "") + ")")
+    if result.events:
+        print(f"  events {result.first_event_id}..{result.last_event_id}: `harmone events` lists them")
