@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harmone.config import Config
-from harmone.errors import DataError
+from harmone.errors import DataError, HarmonEError
 from harmone.mape.detection import kl_divergence, make_detector
 from harmone.mape.drift import (
     DriftObservation,
@@ -85,7 +85,7 @@ def test_divergence_is_finite_and_non_negative_with_empty_bins() -> None:
 def test_divergence_ignores_non_finite_values_and_rejects_empty_samples() -> None:
     sample = normal(300, 500)
     assert kl(np.append(sample, [np.nan, np.inf]), sample) == pytest.approx(0.0, abs=1e-12)
-    with pytest.raises(DataError, match="finite"):
+    with pytest.raises(HarmonEError, match="finite"):
         kl(np.array([np.nan]), sample)
 
 
@@ -94,7 +94,7 @@ def test_divergence_ignores_non_finite_values_and_rejects_empty_samples() -> Non
 
 def snapshot(values: np.ndarray, active_version: int = 1, config: Config | None = None) -> DriftSnapshot:
     """What the loop gathers: the detector fed ``values``, and the values themselves."""
-    detector = make_detector((config or make_config()).drift)
+    detector = make_detector(config or make_config())
     for value in values:
         detector.update(float(value))
     return DriftSnapshot(recent=values, ready=detector.ready, score=detector.score, detected=detector.drift_detected,
@@ -310,14 +310,14 @@ def test_evaluate_measures_a_model_on_the_held_out_newest_windows() -> None:
 
 def test_the_window_kl_detector_updates_in_place_and_round_trips_its_state() -> None:
     config = make_config()
-    detector = make_detector(config.drift)
+    detector = make_detector(config)
     assert detector.update(1.0) is detector and not detector.ready and detector.score is None
     values = np.concatenate([normal(300, seed=12), normal(500, seed=13)])
     for value in values:
         detector.update(float(value))
     assert detector.ready and detector.drift_detected
     assert detector.score == pytest.approx(kl(values[:WINDOW], values[WINDOW:]))
-    again = make_detector(config.drift)
+    again = make_detector(config)
     again.set_state(detector.get_state())
     assert again.score == detector.score and again.drift_detected
     detector.reset()

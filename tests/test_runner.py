@@ -227,3 +227,15 @@ def test_a_seeded_run_takes_the_pinned_decisions(harmone_run: tuple[Workspace, R
     for got, want in zip(recorded, expected):
         assert json.loads(json.dumps(got)) == want
     assert summary.r2 == pinned["r2"]
+
+
+@pytest.mark.parametrize("detector", ["page-hinkley", "adwin"])
+def test_any_registered_detector_drives_the_drift_loop_by_its_name_in_config(
+        synth_base: Workspace, synth_stream: SynthStream, tmp_path: Path, detector: str) -> None:
+    workspace = _copy(synth_base, tmp_path / "ws", {'detector = "window-kl"': f'detector = "{detector}"',
+                                                    'feed = "values"': 'feed = "errors"'})
+    summary = run_approach(workspace, "harmone", seed=0, meter=FakeMeter())
+    detections = [e for e in summary.events if e.loop == "drift" and e.observed.get("drift_detected")]
+    assert detections, "the detector never fired on a stream with three regime changes"
+    first_change = change_times(synth_stream, workspace)[0]
+    assert min(e.time_s for e in detections) >= first_change - workspace.config.drift.cooldown_s

@@ -78,8 +78,9 @@ class SwitchConfig:
 class DriftConfig:
     interval_s: float = _setting(3.0, "period of the drift loop (t2), seconds", lo=0, lo_open=True)
     warmup_s: float = _setting(400.0, "wait before the first drift check, seconds", lo=0)
-    detector: str = _setting("window-kl", "drift detector: window-kl (the published windowed KL)",
-                             choices=("window-kl",))
+    detector: str = _setting("window-kl", "drift detector, by name: window-kl (the published windowed KL: window, "
+                                           "bins, epsilon and threshold below) or any other registered detector "
+                                           "(page-hinkley, adwin, cusum), its settings in [detectors.<name>]")
     feed: str = _setting("values", "what the detector is fed: values (the true values, as published) or errors "
                                    "(the absolute error of each served prediction)", choices=("values", "errors"))
     window: int = _setting(1200, "true values per compared window", lo=2)
@@ -114,6 +115,8 @@ class Config:
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
     #: Per model kind: hyperparameter overrides, and a ``retrain`` sub-table for retraining.
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per drift detector: settings overrides (``[detectors.<name>]``), validated by the detector.
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def model_params(self, kind: str, *, retrain: bool = False) -> dict[str, Any]:
         """Hyperparameters for training ``kind``: published defaults, then this config."""
@@ -127,6 +130,19 @@ class Config:
             params.update(cls.default_retrain_params)
             params.update(retrain_overrides)
         return params
+
+    def detector_params(self, name: str) -> dict[str, Any]:
+        """Settings of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
+
+        The published ``window-kl`` takes its window, bins, epsilon and threshold from
+        ``[drift]``, where the published constants have always been.
+        """
+        base: dict[str, Any] = {}
+        if name == "window-kl":
+            drift = self.drift
+            base = {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon,
+                    "threshold": drift.threshold}
+        return {**base, **self.detectors.get(name, {})}
 
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
@@ -229,6 +245,28 @@ def _check_models(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     return checked
 
 
+def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """``[detectors.<name>]`` tables: registered names, settings each detector accepts."""
+    from harmone import detectors
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [detectors] must be a table")
+    checked: dict[str, dict[str, Any]] = {}
+    for name, table in raw.items():
+        where = f"{source} [detectors.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        try:
+            detectors.check_settings(name, table)
+        except detectors.DetectorError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        defaults = detectors.detector_class(name).default_params
+        changed = {key: value for key, value in table.items() if value != defaults[key]}
+        if changed:
+            checked[name] = changed
+    return checked
+
+
 def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
     sections: dict[str, Any] = {}
@@ -236,8 +274,11 @@ def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
         if name == "models":
             sections["models"] = _check_models(table, source)
             continue
+        if name == "detectors":
+            sections["detectors"] = _check_detectors(table, source)
+            continue
         if name not in _SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join([*_SECTIONS, 'models'])})")
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join([*_SECTIONS, 'models', 'detectors'])})")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]", RENAMED_KEYS.get(name, {}))
@@ -280,6 +321,12 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
     for ok, section, message in checks:
         if not ok:
             raise ConfigError(f"{source} {section}: {message}")
+    from harmone import detectors
+
+    try:
+        detectors.check_settings(drift.detector, config.detector_params(drift.detector))
+    except detectors.DetectorError as exc:
+        raise ConfigError(f"{source} [drift]: detector = {drift.detector!r}: {exc}") from None
 
 
 def load(path: Path) -> Config:
@@ -335,4 +382,15 @@ def render(config: Config | None = None) -> str:
             lines.append(f"[models.{kind}.retrain]")
             lines.extend(f"{k} = {_toml_value(v)}" for k, v in retrain.items())
             lines.append("")
+    from harmone import detectors
+
+    for name in detectors.names():
+        if name == "window-kl":
+            continue  # its settings are [drift] window, bins, epsilon and threshold
+        cls = detectors.detector_class(name)
+        lines.append(f"# settings of the {name} detector (used when [drift] detector = {_toml_value(name)})")
+        lines.append(f"[detectors.{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in {**cls.default_params,
+                                                              **config.detectors.get(name, {})}.items())
+        lines.append("")
     return "\n".join(lines)

@@ -156,6 +156,17 @@ class DriftDetector(ABC):
             self.update(value)
         return self
 
+    def feed(self, values: Iterable[float]) -> bool:
+        """Take values in order; True when any of them completed a detection.
+
+        What a caller that checks every few seconds uses: a detector that restarts after a
+        detection may raise and clear its flag inside the batch, and that detection counts.
+        """
+        detected = False
+        for value in values:
+            detected |= self.update(value).drift_detected
+        return detected
+
     def reset(self) -> Self:
         """Back to a fresh state with the same settings."""
         self.n_seen = 0

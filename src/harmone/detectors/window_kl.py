@@ -27,7 +27,8 @@ from harmone.detectors import register
 from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
 
 
-def _finite(values: np.ndarray | Iterable[float]) -> np.ndarray:
+def finite(values: np.ndarray | Iterable[float]) -> np.ndarray:
+    """The finite values as a flat float array (uncopied when all are finite)."""
     array = np.asarray(values, dtype=np.float64).ravel()
     finite = np.isfinite(array)
     return array if finite.all() else array[finite]
@@ -64,7 +65,7 @@ def kl_divergence(p_values: np.ndarray | Iterable[float], q_values: np.ndarray |
     result is clamped at 0 and is 0 when all values are one constant. Non-finite values are
     ignored; a sample without a finite value raises ``DetectorError`` (a ``ValueError``).
     """
-    p, q = _finite(p_values), _finite(q_values)
+    p, q = finite(p_values), finite(q_values)
     if p.size == 0 or q.size == 0:
         raise DetectorError(f"both samples need finite values (got {p.size} and {q.size})")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
@@ -101,7 +102,7 @@ class WindowKL(DriftDetector):
 
     def update_many(self, values: Iterable[float]) -> Self:
         """Take a batch at once: O(batch), without a Python call per value."""
-        batch = _finite(values if isinstance(values, np.ndarray) else list(values))
+        batch = finite(values if isinstance(values, np.ndarray) else list(values))
         if batch.size == 0:
             return self
         self.n_seen += int(batch.size)
@@ -117,6 +118,10 @@ class WindowKL(DriftDetector):
         self._count = min(self._count + int(batch.size), size)
         self._stale = True
         return self
+
+    def feed(self, values: Iterable[float]) -> bool:
+        """``update_many``, then the flag: the verdict is on the windows as they stand after the batch."""
+        return self.update_many(values).drift_detected
 
     @property
     def ready(self) -> bool:

@@ -60,7 +60,9 @@ class DriftLoop(Loop):
         #: the window is empty and is read afresh).
         self.last_row_id: int | None = None
         self.last_score: float | None = None
-        self.detector = make_detector(config.drift)
+        self.detector = make_detector(config)
+        #: Whether the values fed since the last check completed a detection.
+        self._detected = False
         self._samples: dict[tuple[str, int], np.ndarray] = {}
         # The last 2 x window true values, fed with only the rows logged since the last check.
         self._recent = RecentValues(2 * config.drift.window)
@@ -97,8 +99,7 @@ class DriftLoop(Loop):
         if not len(self._recent):
             self.detector.reset()
         self.last_row_id = last
-        for value in fed.tolist():  # the detector contract: one value at a time
-            self.detector.update(value)
+        self._detected = self.detector.feed(fed)
         return self._recent.update(values).values
 
     def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -161,7 +162,7 @@ class DriftLoop(Loop):
             return RunOutcome(Action.NONE, kind, active, Decision.NO_NEW_DATA, {"window_kl": self.last_score})
         detector = self.detector
         observation = monitor_drift(DriftSnapshot(recent=recent, ready=detector.ready, score=detector.score,
-                                                  detected=detector.drift_detected, current_model=kind,
+                                                  detected=self._detected, current_model=kind,
                                                   active_version=active), self.config)
         drifted = analyse_drift(observation, self.config)
         target_reason: TargetReason | None = None
