@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from harmone.errors import WorkspaceError
-from harmone.knowledge import codec
+import harmone.knowledge.codec as codec
 from harmone.knowledge.events import Event, LoopName
 from harmone.knowledge.keys import LOOP_KEYS
 from harmone.knowledge.loop_state import LoopState
