@@ -142,7 +142,8 @@ class Session:
         """The loops of ``approach``, continuing their stored state and schedule."""
         self.manager = build_manager(self.workspace, approach, store=self.store, meter=self.meter,
                                      retrainer=retrainer, now=self.clock.now(), seed=seed, config=self.config,
-                                     on_event=on_event, tolerate_errors=tolerate_errors)
+                                     on_event=on_event, tolerate_errors=tolerate_errors,
+                                     repository=self.repository)
         return self.manager
 
     # -- driving ---------------------------------------------------------------------------

@@ -115,14 +115,17 @@ class Manager:
 
 def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeStore, meter: EnergyMeter,
                   retrainer: Retrainer, now: float, seed: int | None = 0, config: Config | None = None,
-                  on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
+                  on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False,
+                  repository: ModelRepository | None = None) -> Manager:
     """The loops of ``approach`` over one workspace, continuing any state stored for them.
+
+    ``repository`` is shared with the inference engine when the caller has one (a Session).
 
     ``seed`` seeds the switch loop's exploration and the retraining seeds; None draws the
     exploration seed from the operating system (live runs that need no replay).
     """
     config = config or workspace.config
-    repository = ModelRepository(workspace)
+    repository = repository or ModelRepository(workspace)
     common = {"workspace": workspace, "store": store, "meter": meter, "config": config, "now": now,
               "repository": repository}
     base_seed = 0 if seed is None else seed
