@@ -47,6 +47,13 @@ class _Representation:
     def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _context_of(self, window: Sequence[float]) -> Sequence[float] | None:
+        """The last ``context`` values of a window; None when it is shorter (predict the last value)."""
+        n = self.context
+        if n is None or len(window) == n:
+            return window
+        return None if len(window) < n else window[-n:]
+
     def _fit_width(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Windows trimmed to ``context``; rows too short for it are flagged (they predict the last value)."""
         windows = np.asarray(windows, dtype=np.float64)
@@ -95,11 +102,10 @@ class MinMaxScaler(_Representation):
 
     def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
         """One prediction in plain Python floats (the streaming hot path)."""
-        n = self.context
-        if n is not None and len(window) != n:
-            if len(window) < n:
-                return float(window[-1])
-            window = window[-n:]
+        fitted = self._context_of(window)
+        if fitted is None:
+            return float(window[-1])
+        window = fitted
         lo, span = self.min_, self.range_
         return model.predict_one([(v - lo) / span for v in window]) * span + lo
 
@@ -146,11 +152,10 @@ class RelativeScaler(_Representation):
 
     def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
         """One prediction in plain Python floats (the streaming hot path)."""
-        n = self.context
-        if n is not None and len(window) != n:
-            if len(window) < n:
-                return float(window[-1])
-            window = window[-n:]
+        fitted = self._context_of(window)
+        if fitted is None:
+            return float(window[-1])
+        window = fitted
         last, scale = float(window[-1]), self.scale_
         return last + model.predict_one([(v - last) / scale for v in window]) * scale
 

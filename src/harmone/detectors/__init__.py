@@ -6,46 +6,20 @@ Adding a detector means adding one module with a ``DriftDetector`` subclass deco
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors.base import DetectorError, DriftDetector
+from harmone.registry import Registry
 
-_REGISTRY: dict[str, type[DriftDetector]] = {}
-_discovered = False
-
-
-def register(cls: type[DriftDetector]) -> type[DriftDetector]:
-    """Class decorator: make a detector available under ``cls.name``."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    _discovered = True
-
-
-def names() -> list[str]:
-    """Names of all registered detectors, sorted."""
-    _discover()
-    return sorted(_REGISTRY)
-
-
-def detector_class(name: str) -> type[DriftDetector]:
-    """The detector registered as ``name``; ``DetectorError`` (a ``ValueError``) for an unknown one."""
-    _discover()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise DetectorError(f"unknown detector {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+_DETECTORS: Registry[type[DriftDetector]] = Registry(__name__, __path__, what="detector", key=lambda cls: cls.name,
+                                                     error=DetectorError)
+#: Class decorator: make a detector available under ``cls.name``.
+register = _DETECTORS.register
+#: Names of all registered detectors, sorted.
+names = _DETECTORS.names
+#: The detector registered as a name; ``DetectorError`` (a ``ValueError``) for an unknown one.
+detector_class = _DETECTORS.get
 
 
 def check_settings(name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -7,51 +7,25 @@ inference process serves linear models without ever importing torch).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from harmone.errors import ModelError
 from harmone.models.base import Model
+from harmone.registry import Registry
 
-_REGISTRY: dict[str, type[Model]] = {}
-_discovered = False
-
-
-def register(cls: type[Model]) -> type[Model]:
-    """Class decorator: make a model kind available under ``cls.kind``."""
-    _REGISTRY[cls.kind] = cls
-    return cls
-
-
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    _discovered = True
-
-
-def kinds() -> list[str]:
-    """Names of all registered model kinds, sorted."""
-    _discover()
-    return sorted(_REGISTRY)
-
-
-def model_class(kind: str) -> type[Model]:
-    _discover()
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise ModelError(f"unknown model kind {kind!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+_KINDS: Registry[type[Model]] = Registry(__name__, __path__, what="model kind", key=lambda cls: cls.kind,
+                                         error=ModelError)
+#: Class decorator: make a model kind available under ``cls.kind``.
+register = _KINDS.register
+#: Names of all registered model kinds, sorted.
+kinds = _KINDS.names
+#: The class of a model kind; ``ModelError`` naming the known kinds for an unknown one.
+model_class = _KINDS.get
 
 
 def published_models(models: dict[str, dict]) -> dict[str, dict]:
     """``[models]`` overrides with every kind's published representation and hyperparameters on top."""
     out = {kind: dict(table) for kind, table in models.items()}
     for kind in kinds():
-        published = _REGISTRY[kind].published_params
+        published = model_class(kind).published_params
         if published:
             out[kind] = {**out.get(kind, {}), **published}
     return out
