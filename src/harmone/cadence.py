@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harmone.config import Config
+from harmone.workspace import Workspace
 
 #: Built-in configuration presets: section -> key -> value, applied over the defaults.
 #: ``short``: every loop runs at least once on a stream of 1,000 test values.
@@ -138,3 +139,30 @@ def explain(config: Config, loops: Collection[str], n_steps: int) -> str | None:
     parts = "; ".join(f"{s.loop} {s.why} (lower {s.setting})" for s in found)
     return (f"on {n_steps:,} predictions these loops never run: {parts}; "
             f"or start from the short preset (`harmone init --preset short`)")
+
+
+def workspace_note(workspace: Workspace, loops: Collection[str], steps: int | None = None,
+                   config: Config | None = None) -> str | None:
+    """``explain`` for the workspace's test stream (or ``steps`` predictions of it); None when
+    every loop runs, or when there is no test stream yet."""
+    from harmone.data.series import read_series
+    from harmone.errors import HarmonEError
+
+    config = config or workspace.config
+    try:
+        available = len(read_series(workspace.test_path)) - config.stream.input_length
+    except (HarmonEError, OSError):
+        return None
+    n = available if steps is None else min(steps, available)
+    return explain(config, loops, max(0, n))
+
+
+def experiment_note(workspace: Workspace, approaches: Collection[str], steps: int | None, *,
+                    published: bool = False) -> str | None:
+    """``workspace_note`` over the loops of every approach compared (published timings if asked)."""
+    from harmone.approaches import get_approach
+    from harmone.experiment import published_config
+
+    config = published_config(workspace.config) if published else workspace.config
+    loops = set().union(*(get_approach(name).loops for name in approaches)) if approaches else set()
+    return workspace_note(workspace, loops, steps, config)

@@ -458,3 +458,24 @@ def render(config: Config | None = None) -> str:
                                                               **config.detectors.get(name, {})}.items())
         lines.append("")
     return "\n".join(lines)
+
+
+#: The published loop timings, in seconds at the published 0.15 s cadence: section -> key -> value.
+PUBLISHED_TIMINGS_S: dict[str, dict[str, float]] = {
+    "switch": {"interval_s": 40.0}, "drift": {"interval_s": 3.0, "warmup_s": 400.0, "cooldown_s": 400.0},
+    "retrain": {"interval_s": 500.0}}
+#: The kinds the published deployment served.
+PUBLISHED_SERVED: tuple[str, ...] = ("lstm", "svm", "linear")
+
+
+def published_loops(config: Config) -> Config:
+    """The published loops: timings in seconds, the R² switch score and its 0.78 minimum, the three
+    published kinds served. The step defaults fire one prediction later than the seconds at some
+    runs (40 s is 266.7 predictions), so the published runs keep the seconds."""
+    sections: dict[str, Any] = {}
+    for name, timings in PUBLISHED_TIMINGS_S.items():
+        steps_off = {steps: None for steps, secs in TIMING_PAIRS.items() if secs in timings}
+        sections[name] = dataclasses.replace(getattr(config, name), **timings, **steps_off)
+    sections["switch"] = dataclasses.replace(sections["switch"], score="r2", min_score=0.78)
+    sections["stream"] = dataclasses.replace(config.stream, models=PUBLISHED_SERVED)
+    return config.replace(**sections)
