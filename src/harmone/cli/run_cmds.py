@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harmone.cadence import workspace_note
 
     note = workspace_note(workspace, approach.loops, args.steps)
-    if note and not args.quiet:
+    if note:
         print(f"harmone: note: {note}", file=sys.stderr, flush=True)
     stop = threading.Event()
     progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
