@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harmone import config as config_mod
@@ -121,3 +122,82 @@ def test_train_without_models_trains_the_served_kinds_and_the_published_mode_ser
     assert published_config(Config()).stream.models == ("lstm", "svm", "linear")
     with pytest.raises(ConfigError, match=r"\[stream\]: models names lasso"):
         config_mod.from_mapping({"stream": {"models": ["linear", "lasso"]}})
+
+
+# --- the switch score -------------------------------------------------------------------------
+
+
+def test_the_skill_score_stays_bounded_on_a_calm_window_where_r2_explodes() -> None:
+    from harmone.mape.monitor import monitor_switch
+    from harmone.mape.snapshot import PredictionBatch, SwitchSnapshot, initial_switch_state
+
+    rng = np.random.default_rng(0)
+    true = 100 + rng.normal(0, 0.01, 267)  # almost no variance
+    batch = PredictionBatch(true_value=true, predicted_value=true + rng.normal(0, 0.2, 267),
+                            energy_uj=np.zeros(267), model=np.array(["linear"] * 267), last_row_id=267)
+    scores = {}
+    for name, config in (("skill", Config()), ("r2", config_mod.published_loops(Config()))):
+        snap = SwitchSnapshot(current_model="linear", available_models=("linear",), batch=batch,
+                              state=initial_switch_state(config, ["linear"]), e_min_uj=0.0, e_max_uj=1.0)
+        figures = monitor_switch(snap, config).current
+        assert figures is not None
+        scores[name] = figures.score
+    assert scores["r2"] < -100
+    assert -1.0 <= scores["skill"] <= 1.0
+
+
+@pytest.fixture(scope="module")
+def trend_base(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """A seasonal series that climbs far above its training range: the published min-max Ridge
+    (alpha 256) stays near the training level and loses to persistence; skill score defaults."""
+    from conftest import PUBLISHED_MODELS
+
+    root = tmp_path_factory.mktemp("trend") / "ws"
+    workspace, _ = Workspace.init(root)
+    edit_config(workspace, {**FAST_CONFIG, **FAKE_METER, **PUBLISHED_MODELS})
+    workspace = Workspace.open(root)
+    values = seasonal_series(5000, seed=2) + np.linspace(0.0, 3000.0, 5000)
+    lifecycle.use_series(workspace, values, train_ratio=0.3)
+    lifecycle.train_initial(workspace, ["linear", "svm", "persistence"])
+    workspace.write_active_model("linear")
+    return workspace
+
+
+@pytest.mark.parametrize("approach", ["harmone", "switch", "switch+retrain"])
+def test_no_switching_approach_ends_on_a_model_below_persistence(
+        trend_base: Workspace, tmp_path: Path, approach: str) -> None:
+    import shutil
+
+    shutil.copytree(trend_base.root, tmp_path / "ws", symlinks=True)
+    workspace = Workspace.open(tmp_path / "ws")
+    summary = run_approach(workspace, approach, seed=1, meter=FakeMeter())
+    runs = [e for e in summary.events if e.loop == "switch"]
+    assert runs
+    for event in runs:
+        source = event.observed["source"]
+        skill = event.observed["per_model"].get(source, {}).get("skill")
+        if skill is not None and skill < 0 and event.observed["reason"] != "recovery" and source != "persistence":
+            assert event.observed["target"] == "persistence", event.observed
+    last = runs[-1]
+    final = last.model
+    assert final == "persistence" or last.observed["per_model"].get(final, {}).get("skill", 0.0) >= 0.0
+    assert any(e.observed.get("target") == "persistence" for e in runs), "persistence was never needed here"
+
+
+def test_a_model_never_tried_starts_at_its_held_out_score(trend_base: Workspace, tmp_path: Path) -> None:
+    import shutil
+
+    from harmone.knowledge import KnowledgeStore, LoopName
+    from harmone.repository import ModelRepository
+
+    shutil.copytree(trend_base.root, tmp_path / "ws", symlinks=True)
+    workspace = Workspace.open(tmp_path / "ws")
+    run_approach(workspace, "switch", steps=10, seed=0, meter=FakeMeter())
+    with KnowledgeStore(workspace.db_path) as store:
+        ema = store.loop_state(LoopName.SWITCH).switch.ema
+    repository = ModelRepository(workspace)
+    beta = workspace.config.switch.beta
+    for kind in ("linear", "svm", "persistence"):
+        skill = repository.meta(kind, 1)["metrics"]["holdout_skill"]
+        assert ema[kind] == pytest.approx(beta * max(-1.0, min(1.0, skill)) + (1 - beta) * 0.5)
+    assert ema["persistence"] == pytest.approx((1 - beta) * 0.5)

@@ -47,9 +47,10 @@ class StreamConfig:
                                   lo=0, hi=1, lo_open=True, hi_open=True)
     default_model: str = _setting("lstm", "model served when knowledge/model.csv is missing")
     flush_rows: int = _setting(64, "predictions buffered before they are written to the knowledge base", lo=1, hi=100000)
-    models: tuple[str, ...] = _setting(("lstm", "svm", "linear", "persistence", "seasonal"),
+    models: tuple[str, ...] = _setting(("lstm", "svm", "linear", "persistence"),
                                        "model kinds this deployment serves: `harmone train` trains them, the switch "
-                                       "loop chooses among them (docs/algorithm.md says why the naive ones are in)")
+                                       "loop chooses among them (persistence is the bar a batch is judged against; "
+                                       "add seasonal for a strongly seasonal series; docs/algorithm.md)")
 
 
 @dataclass(frozen=True)
