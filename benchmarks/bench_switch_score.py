@@ -130,7 +130,8 @@ def run() -> dict[str, Any]:
     series = out["series"].values()
     for label in candidates(base):
         out.setdefault("summary", {})[label] = {
-            "mean_skill": round(float(np.mean([s[label]["skill"] for s in series])), 4),
+            "median_skill": round(float(np.median([s[label]["skill"] for s in series])), 4),
+            "runs_ending_on_persistence": sum(s[label]["final_model"] == "persistence" for s in series),
             "runs_ending_below_persistence": sum(
                 s[label]["final_model"] != "persistence" and s[label]["final_skill_last_interval"] < 0
                 for s in series),
