@@ -11,7 +11,7 @@ import pytest
 
 from harmone import config as config_mod
 from harmone import lifecycle
-from harmone.cadence import Schedule, explain, with_preset
+from harmone.cadence import Schedule, experiment_note, explain, with_preset
 from harmone.config import Config
 from harmone.errors import ConfigError
 from harmone.experiment import published_config
@@ -115,6 +115,11 @@ def test_status_and_run_say_which_loops_never_run_on_a_short_stream(tmp_path: Pa
     run = subprocess.run([*harmone, "run", *where, "--approach", "harmone", "--simulate", "--steps", "50", "--quiet"],
                          capture_output=True, text=True, check=True)
     assert "switch first runs after 267 (lower [switch] interval_steps)" in run.stderr
+    # experiment: the loops of every approach compared, in the timings of the mode it runs in.
+    note = experiment_note(workspace, ["harmone", "single-linear+retrain"], None)
+    assert note is not None and "drift first checks after 2,667" in note and "retrain first runs after 3,333" in note
+    published = experiment_note(workspace, ["switch+retrain"], None, published=True)
+    assert published is not None and "retrain first runs after 3,334" in published and "drift" not in published
 
 
 def test_train_without_models_trains_the_served_kinds_and_the_published_mode_serves_three() -> None:

@@ -1,9 +1,10 @@
 """The Decision Map: every goal, threshold and interval of HarmonE, validated on load.
 
-Defaults are the published constants (DESIGN section 2), except four fixes that
+Defaults are the published constants (DESIGN section 2), except fixes that
 ``harmone experiment --published-constants`` turns off: a calibrated energy range, a budget
-that can be exceeded, validated adaptation, and a drift answered by a model within the
-energy goal. ``harmone.toml`` in a workspace
+that can be exceeded, validated adaptation, a drift answered by a model within the energy
+goal, the skill switch score and persistence among the served kinds. Loop timings default
+to the published seconds counted in predictions; the published mode keeps the seconds. ``harmone.toml`` in a workspace
 overrides them; an unknown key, a wrong type or an out-of-range value is an error that
 names the file, the section and the key.
 """
@@ -422,8 +423,9 @@ def render(config: Config | None = None) -> str:
 
     config = config or Config()
     lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants, except",
-             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target (docs/algorithm.md",
-             "# says why).", ""]
+             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target, the switch score",
+             "# (skill over persistence) and the served kinds (persistence too); loop timings are the published",
+             "# seconds counted in predictions (docs/algorithm.md says why).", ""]
     for name in _SECTIONS:
         section = getattr(config, name)
         lines.append(f"[{name}]")

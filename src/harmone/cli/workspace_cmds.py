@@ -41,7 +41,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     where = workspace.root.resolve()
     if created:
         print(f"Initialised a HarmonE workspace in {where}")
-        print(f"  configuration: {workspace.config_path.name} (published constants and four documented fixes; edit to tune)")
+        print(f"  configuration: {workspace.config_path.name} (published constants and documented fixes; edit to tune)")
         if args.preset:
             atomic.write_text(workspace.config_path, config_mod.render(with_preset(config_mod.Config(), args.preset)))
             print(f"  preset:        {args.preset} (loop timings and windows for a short stream)")
