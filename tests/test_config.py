@@ -14,12 +14,19 @@ from harmone.workspace import Workspace
 def test_defaults_are_the_published_constants() -> None:
     c = Config()
     assert (c.stream.input_length, c.stream.interval_s, c.stream.train_ratio, c.stream.fit_fraction) == (5, 0.15, 0.1, 0.8)
-    assert (c.switch.interval_s, c.switch.beta, c.switch.gamma, c.switch.min_score) == (40.0, 0.95, 0.8, 0.78)
+    # Loop timings default to the published seconds in predictions at the 0.15 s cadence.
+    assert (c.switch.interval_steps, c.switch.beta, c.switch.gamma) == (267, 0.95, 0.8)
     assert c.switch.initial_ema == {"lstm": 0.82, "svm": 0.79, "linear": 0.75}
     assert (c.switch.explore_probability, c.switch.max_energy, c.switch.recovery_cycles) == (0.1, 1.0, 3)
-    assert (c.drift.interval_s, c.drift.warmup_s, c.drift.window, c.drift.bins) == (3.0, 400.0, 1200, 50)
-    assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_s) == (0.75, 0.75, 10.0, 400.0)
-    assert (c.retrain.interval_s, c.retrain.training_values) == (500.0, 1500)
+    assert (c.drift.interval_steps, c.drift.warmup_steps, c.drift.window, c.drift.bins) == (20, 2667, 1200, 50)
+    assert (c.drift.threshold, c.drift.reuse_threshold, c.drift.kl_clip, c.drift.cooldown_steps) == (0.75, 0.75, 10.0, 2667)
+    assert (c.retrain.interval_steps, c.retrain.training_values) == (3333, 1500)
+    assert (c.switch.interval_s, c.drift.warmup_s, c.drift.cooldown_s, c.retrain.interval_s) == (None,) * 4
+    # The published loops (seconds, R² score and its minimum) are one call away.
+    pub = config.published_loops(c)
+    assert (pub.switch.interval_s, pub.switch.score, pub.switch.min_score) == (40.0, "r2", 0.78)
+    assert (pub.drift.interval_s, pub.drift.warmup_s, pub.drift.cooldown_s, pub.retrain.interval_s) == (3.0, 400.0, 400.0, 500.0)
+    assert pub.switch.interval_steps is None and pub.stream.models == ("lstm", "svm", "linear")
     assert (c.energy.e_min_uj, c.energy.e_max_uj) == (0.0, 25000.0)
     # The published model settings are one setting away (what --published-constants selects).
     p = c.replace(models=published_models(c.models))

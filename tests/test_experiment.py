@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harmone import experiment, lifecycle
-from harmone.approaches import APPROACHES
+from harmone.approaches import APPROACHES, DEFAULT_APPROACHES
 from harmone.knowledge import KnowledgeStore
 from harmone.report import claims, write_results
 from harmone.testing import FakeMeter
@@ -103,7 +103,8 @@ def test_the_experiment_command_end_to_end(source: Workspace, tmp_path: Path) ->
 def test_bad_approach_lists_and_output_directories_fail_before_running(source: Workspace, tmp_path: Path) -> None:
     from harmone.errors import HarmonEError
 
-    assert experiment.parse_approaches(None) == experiment.parse_approaches(" all ") == list(APPROACHES)
+    assert experiment.parse_approaches(None) == experiment.parse_approaches(" all ") == list(DEFAULT_APPROACHES)
+    assert len(DEFAULT_APPROACHES) == 9 and set(DEFAULT_APPROACHES) <= set(APPROACHES)
     assert experiment.parse_approaches("switch, harmone,switch") == ["switch", "harmone"]
     for blank in ("", " , "):
         with pytest.raises(HarmonEError, match="names no approach; give 'all' or some of: harmone, switch"):

@@ -18,7 +18,7 @@ from harmone.runner import RunResult, run_approach
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
 
-from conftest import FAST_CONFIG, PUBLISHED_MODELS, edit_config, make_workspace
+from conftest import FAST_CONFIG, PUBLISHED_LOOPS, PUBLISHED_MODELS, edit_config, make_workspace
 
 #: Deterministic energy: the fake meter moves only when told to.
 FAKE_METER = {'meter = "auto"': 'meter = "fake"'}
@@ -41,7 +41,7 @@ def synth_stream() -> SynthStream:
 def synth_base(tmp_path_factory: pytest.TempPathFactory, synth_stream: SynthStream) -> Workspace:
     """The built-in stream (four regimes, 25 920 test values); linear and svm trained."""
     workspace, _ = Workspace.init(tmp_path_factory.mktemp("synth") / "ws")
-    edit_config(workspace, {**FAST_CONFIG, **FAKE_METER, **PUBLISHED_MODELS})
+    edit_config(workspace, {**FAST_CONFIG, **FAKE_METER, **PUBLISHED_MODELS, **PUBLISHED_LOOPS})
     workspace = Workspace.open(workspace.root)
     lifecycle.use_series(workspace, synth_stream.values)
     lifecycle.train_initial(workspace, ["linear", "svm"])

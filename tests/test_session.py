@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from harmone.approaches import get_approach
+from harmone.cadence import Schedule
 from harmone.energy.fake import FakeMeter
 from harmone.inference import POSITION_KEY, InferenceEngine, Prediction
 from harmone.knowledge import KnowledgeStore
@@ -172,7 +173,7 @@ def test_the_stop_flag_stops_manage(small: Workspace) -> None:
                               on_event=on_event)
         timer = threading.Timer(0.3, session.stop.set)
         timer.start()
-        clock.advance(small.config.switch.interval_s)  # one switch-loop run is due
+        clock.advance(Schedule.of(small.config).switch_first_s)  # one switch-loop run is due
         drive = session.drive()
         timer.join()
     assert not drive.finished and len(ticks) == 1

@@ -1,9 +1,10 @@
 """The Decision Map: every goal, threshold and interval of HarmonE, validated on load.
 
-Defaults are the published constants (DESIGN section 2), except four fixes that
+Defaults are the published constants (DESIGN section 2), except fixes that
 ``harmone experiment --published-constants`` turns off: a calibrated energy range, a budget
-that can be exceeded, validated adaptation, and a drift answered by a model within the
-energy goal. ``harmone.toml`` in a workspace
+that can be exceeded, validated adaptation, a drift answered by a model within the energy
+goal, the skill switch score and persistence among the served kinds. Loop timings default
+to the published seconds counted in predictions; the published mode keeps the seconds. ``harmone.toml`` in a workspace
 overrides them; an unknown key, a wrong type or an out-of-range value is an error that
 names the file, the section and the key.
 """
@@ -24,9 +25,14 @@ CONFIG_FILE = "harmone.toml"
 
 
 def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
-             lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None) -> Any:
-    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
-    if isinstance(default, dict):
+             lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None,
+             kind: type | None = None) -> Any:
+    """One documented setting; ``kind`` types a setting whose default is None (not in effect)."""
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "type": kind}
+    if isinstance(default, (dict, tuple)):
+        if isinstance(default, tuple):
+            return field(default=default, metadata=meta)
         return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
 
@@ -42,6 +48,10 @@ class StreamConfig:
                                   lo=0, hi=1, lo_open=True, hi_open=True)
     default_model: str = _setting("lstm", "model served when knowledge/model.csv is missing")
     flush_rows: int = _setting(64, "predictions buffered before they are written to the knowledge base", lo=1, hi=100000)
+    models: tuple[str, ...] = _setting(("lstm", "svm", "linear", "persistence"),
+                                       "model kinds this deployment serves: `harmone train` trains them, the switch "
+                                       "loop chooses among them (persistence is the bar a batch is judged against; "
+                                       "add seasonal for a strongly seasonal series; docs/algorithm.md)")
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,16 @@ class EnergyConfig:
 
 @dataclass(frozen=True)
 class SwitchConfig:
-    interval_s: float = _setting(40.0, "period of the switch loop (t1), seconds", lo=0, lo_open=True)
+    interval_steps: int | None = _setting(267, "period of the switch loop (t1), predictions (or interval_s)",
+                                          lo=1, kind=int)
+    interval_s: float | None = _setting(None, "period of the switch loop (t1), seconds (or interval_steps)",
+                                        lo=0, lo_open=True, kind=float)
+    score: str = _setting("skill", "score of a window: skill (over persistence on the window, clipped to [-1, 1]) "
+                                   "or r2 (published; unbounded below on a calm window)", choices=("skill", "r2"))
     beta: float = _setting(0.95, "weight of R² against energy in the score", lo=0, hi=1)
     gamma: float = _setting(0.8, "EMA weight of the newest score", lo=0, hi=1)
-    min_score: float = _setting(0.78, "an EMA below this is a score violation", lo=-1e9)
+    min_score: float = _setting(0.0, "an EMA below this is a score violation (published: 0.78, on the R² scale)",
+                                lo=-1e9)
     explore_probability: float = _setting(0.1, "chance of switching to a random other model", lo=0, hi=1)
     max_energy: float = _setting(1.0, "normalised energy goal feeding the dynamic budget", lo=0)
     budget_gain: float = _setting(0.95, "budget update T <- T + gain * (max_energy - e)", lo=0)
@@ -70,14 +86,21 @@ class SwitchConfig:
     energy_goal: float = _setting(0.5, "bounded rule: target mean normalised energy", lo=0, hi=1)
     budget_max: float = _setting(1.0, "bounded rule: upper bound and start value of the budget", lo=0)
     initial_ema: dict[str, float] = _setting({"lstm": 0.82, "svm": 0.79, "linear": 0.75},
-                                             "starting score EMA per model kind")
+                                             "starting score EMA per model kind (score = r2; the skill score "
+                                             "starts each model at its version's held-out skill)")
     default_initial_ema: float = _setting(0.75, "starting EMA for a kind not listed in initial_ema")
 
 
 @dataclass(frozen=True)
 class DriftConfig:
-    interval_s: float = _setting(3.0, "period of the drift loop (t2), seconds", lo=0, lo_open=True)
-    warmup_s: float = _setting(400.0, "wait before the first drift check, seconds", lo=0)
+    interval_steps: int | None = _setting(20, "period of the drift loop (t2), predictions (or interval_s)",
+                                          lo=1, kind=int)
+    interval_s: float | None = _setting(None, "period of the drift loop (t2), seconds (or interval_steps)",
+                                        lo=0, lo_open=True, kind=float)
+    warmup_steps: int | None = _setting(2667, "wait before the first drift check, predictions (or warmup_s)",
+                                        lo=0, kind=int)
+    warmup_s: float | None = _setting(None, "wait before the first drift check, seconds (or warmup_steps)",
+                                      lo=0, kind=float)
     detector: str = _setting("window-kl", "drift detector, by name: window-kl (the published windowed KL: window, "
                                            "bins, epsilon and threshold below) or any other registered detector "
                                            "(page-hinkley, adwin, cusum), its settings in [detectors.<name>]")
@@ -89,7 +112,10 @@ class DriftConfig:
     threshold: float = _setting(0.75, "KL above this is drift (a later tool version used 0.5)", lo=0)
     reuse_threshold: float = _setting(0.75, "reuse a stored version when its KL to the drift data is below this", lo=0)
     kl_clip: float = _setting(10.0, "KL values are clipped to [0, kl_clip] when versions are compared", lo=0, lo_open=True)
-    cooldown_s: float = _setting(400.0, "wait after acting on drift, seconds", lo=0)
+    cooldown_steps: int | None = _setting(2667, "wait after acting on drift, predictions (or cooldown_s)",
+                                          lo=0, kind=int)
+    cooldown_s: float | None = _setting(None, "wait after acting on drift, seconds (or cooldown_steps)",
+                                        lo=0, kind=float)
     validate: bool = _setting(True, "promote a reused or retrained version only if it predicts the newest data "
                                     "no worse than the serving one (false: always, as published)")
     target: str = _setting("frugal", "model a drift adapts: serving (as published) or frugal (the serving one only "
@@ -99,7 +125,10 @@ class DriftConfig:
 
 @dataclass(frozen=True)
 class RetrainConfig:
-    interval_s: float = _setting(500.0, "period of periodic retraining (t3), seconds", lo=0, lo_open=True)
+    interval_steps: int | None = _setting(3333, "period of periodic retraining (t3), predictions (or interval_s)",
+                                          lo=1, kind=int)
+    interval_s: float | None = _setting(None, "period of periodic retraining (t3), seconds (or interval_steps)",
+                                        lo=0, lo_open=True, kind=float)
     training_values: int = _setting(1500, "latest true values used as training data (the key was once "
                                           "`window`, still read)", lo=10)
     validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
@@ -161,8 +190,12 @@ _SECTIONS: dict[str, type] = {
 
 
 def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
-    expected = type(f.default) if f.default is not dataclasses.MISSING else dict
     meta = f.metadata
+    expected = meta.get("type") or (type(f.default) if f.default is not dataclasses.MISSING else dict)
+    if expected is tuple:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {key} must be a non-empty list of names, got {value!r}")
+        return tuple(dict.fromkeys(value))
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is dict:
@@ -191,6 +224,17 @@ RENAMED_KEYS: dict[str, dict[str, str]] = {"stream": {"window": "input_length"},
                                            "retrain": {"window": "training_values"}}
 
 
+#: Timings given in stream steps or in seconds, one of the two in effect: steps key -> seconds key.
+TIMING_PAIRS: dict[str, str] = {"interval_steps": "interval_s", "warmup_steps": "warmup_s",
+                                "cooldown_steps": "cooldown_s"}
+
+
+def timing_pairs(section: Any) -> list[tuple[str, str]]:
+    """The (steps, seconds) key pairs of a section (``[switch]``, ``[drift]``, ``[retrain]``)."""
+    names = {f.name for f in dataclasses.fields(section)}
+    return [(steps, secs) for steps, secs in TIMING_PAIRS.items() if steps in names and secs in names]
+
+
 def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mapping[str, str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values = {}
@@ -202,6 +246,13 @@ def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mappi
         if key not in fields:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(fields)})")
         values[key] = _check_value(where, key, value, fields[key])
+    for steps, secs in TIMING_PAIRS.items():
+        if steps in fields and secs in fields:
+            if steps in values and secs in values:
+                raise ConfigError(f"{where}: {steps} and {secs} are one timing, in predictions or in seconds; "
+                                  f"give one of the two")
+            if secs in values:
+                values[steps] = None  # seconds given: the default in steps steps aside
     return cls(**values)
 
 
@@ -321,6 +372,15 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
     for ok, section, message in checks:
         if not ok:
             raise ConfigError(f"{source} {section}: {message}")
+    for name in ("switch", "drift", "retrain"):
+        section = getattr(config, name)
+        for steps, secs in timing_pairs(section):
+            if (getattr(section, steps) is None) == (getattr(section, secs) is None):
+                raise ConfigError(f"{source} [{name}]: exactly one of {steps} and {secs} must be set")
+    unknown = [kind for kind in stream.models if kind not in kinds()]
+    if unknown:
+        raise ConfigError(f"{source} [stream]: models names {', '.join(unknown)}, not a model kind "
+                          f"(known: {', '.join(kinds())})")
     from harmone import detectors
 
     try:
@@ -344,6 +404,8 @@ def load(path: Path) -> Config:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -361,14 +423,19 @@ def render(config: Config | None = None) -> str:
 
     config = config or Config()
     lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants, except",
-             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target (docs/algorithm.md",
-             "# says why).", ""]
+             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target, the switch score",
+             "# (skill over persistence) and the served kinds (persistence too); loop timings are the published",
+             "# seconds counted in predictions (docs/algorithm.md says why).", ""]
     for name in _SECTIONS:
         section = getattr(config, name)
         lines.append(f"[{name}]")
         for f in dataclasses.fields(section):
             lines.append(f"# {f.metadata['doc']}")
-            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+            value = getattr(section, f.name)
+            if value is None:  # the other key of a steps/seconds pair is in effect
+                lines.append(f"# {f.name} = (not set)")
+            else:
+                lines.append(f"{f.name} = {_toml_value(value)}")
         lines.append("")
     for kind in kinds():
         cls = model_class(kind)
@@ -394,3 +461,24 @@ def render(config: Config | None = None) -> str:
                                                               **config.detectors.get(name, {})}.items())
         lines.append("")
     return "\n".join(lines)
+
+
+#: The published loop timings, in seconds at the published 0.15 s cadence: section -> key -> value.
+PUBLISHED_TIMINGS_S: dict[str, dict[str, float]] = {
+    "switch": {"interval_s": 40.0}, "drift": {"interval_s": 3.0, "warmup_s": 400.0, "cooldown_s": 400.0},
+    "retrain": {"interval_s": 500.0}}
+#: The kinds the published deployment served.
+PUBLISHED_SERVED: tuple[str, ...] = ("lstm", "svm", "linear")
+
+
+def published_loops(config: Config) -> Config:
+    """The published loops: timings in seconds, the R² switch score and its 0.78 minimum, the three
+    published kinds served. The step defaults fire one prediction later than the seconds at some
+    runs (40 s is 266.7 predictions), so the published runs keep the seconds."""
+    sections: dict[str, Any] = {}
+    for name, timings in PUBLISHED_TIMINGS_S.items():
+        steps_off = {steps: None for steps, secs in TIMING_PAIRS.items() if secs in timings}
+        sections[name] = dataclasses.replace(getattr(config, name), **timings, **steps_off)
+    sections["switch"] = dataclasses.replace(sections["switch"], score="r2", min_score=0.78)
+    sections["stream"] = dataclasses.replace(config.stream, models=PUBLISHED_SERVED)
+    return config.replace(**sections)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harmone import atomic
 from harmone import config as config_mod
-from harmone.approaches import APPROACHES, get_approach
+from harmone.approaches import APPROACHES, DEFAULT_APPROACHES, get_approach
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
@@ -37,7 +37,7 @@ ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 def parse_approaches(text: str | None) -> list[str]:
     """`all` (or None) -> the nine, in published order; else a comma-separated list."""
     if text is None or text.strip() == "all":
-        return list(APPROACHES)
+        return list(DEFAULT_APPROACHES)
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise HarmonEError(f"--approaches {text!r} names no approach; give 'all' or some of: {', '.join(APPROACHES)}")
@@ -63,6 +63,7 @@ def usable_output_dir(out_dir: Path) -> Path:
 def published_config(config: Config) -> Config:
     """The paper's constants exactly: published energy range and budget rule, unvalidated adaptation,
     and the published model representation and hyperparameters (min-max inputs, fixed strengths)."""
+    config = config_mod.published_loops(config)  # timings in seconds, R² score, the published kinds
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
         switch=dataclasses.replace(config.switch, budget_rule="published"),

@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 
 
-def parse_kinds(text: str | None) -> list[str]:
-    """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names; None means every kind."""
+def parse_kinds(text: str | None, served: Sequence[str] | None = None) -> list[str]:
+    """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names.
+
+    None means the kinds the deployment serves (``served``, the config's ``stream.models``),
+    or every registered kind when that is not given.
+    """
     known = all_kinds()
     if not text:
-        return known
+        return list(served) if served is not None else known
     chosen = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [k for k in chosen if k not in known]
     if unknown or not chosen:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harmone.approaches import get_approach
+from harmone.cadence import workspace_note
 from harmone.config import Config
 from harmone.knowledge import (
     DriftLoopState,
@@ -83,6 +84,9 @@ class Status:
     meter: Mapping[str, Any] | None
     loops: LoopsStatus
     events: EventCounts = field(default_factory=EventCounts)
+    #: One line naming the loops that never run on this test stream, and the setting that would
+    #: make them run (None when every loop runs).
+    cadence_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"workspace": self.workspace, "active_model": self.active_model,
@@ -91,7 +95,8 @@ class Status:
                            for kind, m in self.models.items()},
                 "predictions": self.predictions, "recent_r2": self.recent_r2, "recent_rows": self.recent_rows,
                 "recent_energy_uj_per_prediction": self.recent_energy_uj_per_prediction,
-                "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict()}
+                "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict(),
+                "cadence_note": self.cadence_note}
 
 
 def _switch_start(config: Config) -> SwitchLoopState:
@@ -143,4 +148,5 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
         recent_r2=r2_score(recent.true_value, recent.predicted_value) if recent is not None and rows > 1 else None,
         recent_rows=rows,
         recent_energy_uj_per_prediction=float(recent.energy_uj.mean()) if recent is not None and rows else None,
-        meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events)
+        meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events,
+        cadence_note=workspace_note(workspace, loops.loops))

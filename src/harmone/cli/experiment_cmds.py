@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harmone import experiment, lifecycle
+from harmone import cadence, experiment, lifecycle
 from harmone.cli import workspace_dir
 from harmone.cli.progress import ProgressBar, training_bar
 from harmone.cli.train_cmds import print_calibration, print_training
@@ -47,6 +47,8 @@ def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
     from harmone.report import format_table, write_results
 
     names = experiment.parse_approaches(args.approaches)
+    if note := cadence.experiment_note(workspace, names, args.steps, published=args.published_constants):
+        print(f"note: {note}")
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
     runs = experiment.run_experiment(workspace, out_dir, approaches=names, steps=args.steps, seed=args.seed,
@@ -77,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Built-in stream: {len(stream.train)} training values, {len(stream.test)} test values; regimes:")
     for regime in stream.regimes:
         print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
-    print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=args.seed,
+    print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None, workspace.config.stream.models), seed=args.seed,
                                            progress_for=training_bar))
     print_calibration(lifecycle.calibrate_energy(workspace))
     return _run(workspace, workspace.experiment_dir, args)

@@ -104,6 +104,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         with KnowledgeStore(workspace.db_path) as store:
             approach = read_approach(store)
+    from harmone.cadence import workspace_note
+
+    note = workspace_note(workspace, approach.loops, args.steps)
+    if note:
+        print(f"harmone: note: {note}", file=sys.stderr, flush=True)
     stop = threading.Event()
     progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
     live_events = not args.simulate and not args.quiet and not args.json

@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from harmone import atomic
+from harmone import config as config_mod
+from harmone.cadence import PRESETS, with_preset
 from harmone.cli import workspace_dir
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
@@ -18,6 +21,8 @@ from harmone.workspace import Workspace
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("init", parents=[common], help="create a workspace (idempotent)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="start from a configuration preset (short: every loop runs on ~1,000 test values)")
     p.set_defaults(handler=cmd_init)
 
     p = subparsers.add_parser("status", parents=[common], help="show the state of a workspace")
@@ -36,7 +41,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     where = workspace.root.resolve()
     if created:
         print(f"Initialised a HarmonE workspace in {where}")
-        print(f"  configuration: {workspace.config_path.name} (published constants and four documented fixes; edit to tune)")
+        print(f"  configuration: {workspace.config_path.name} (published constants and documented fixes; edit to tune)")
+        if args.preset:
+            atomic.write_text(workspace.config_path, config_mod.render(with_preset(config_mod.Config(), args.preset)))
+            print(f"  preset:        {args.preset} (loop timings and windows for a short stream)")
     else:
         print(f"{where} is already a HarmonE workspace; nothing was changed")
     return 0
@@ -74,6 +82,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  switch: EMA {emas}; energy budget {state.budget:.3f}; recovery cycles {state.recovery}")
     if loops.drift is not None and "drift" in loops.loops and loops.drift.last_score is not None:
         print(f"  drift:  last KL {loops.drift.last_score:.3f}")
+    if status.cadence_note:
+        print(f"note:          {status.cadence_note}")
     return 0
 
 

@@ -10,6 +10,10 @@ Two budget rules (docs/algorithm.md):
   allowance (``e > goal`` and ``e > T``) is an energy violation; then
   ``T <- clamp(T + gain * (goal - e), 0, budget_max)``, so running above the goal drains
   the allowance and running below it refills it.
+
+With the skill score, a current model that did worse than persistence on the batch is a
+score violation whatever its EMA (``loses_to_persistence``): persistence is the bar, and
+the EMA of a model that was good for long reacts too slowly to one that has stopped being.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ class SwitchAnalysis:
     violation: Violation | None
     #: True when this run fell inside a recovery period (switching blocked).
     in_recovery: bool
+    #: Skill score only: the current model did worse than persistence on this batch.
+    loses_to_persistence: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -101,11 +107,16 @@ def analyse_switch(observation: SwitchObservation, snapshot: SwitchSnapshot, con
         if energy_violated(previous.budget, budget, current.normalised_energy, settings):
             violation = "energy"
             recovery = switch.recovery_cycles
-        elif ema[current_model] < switch.min_score:
+        elif ema[current_model] < switch.min_score or _loses(current):
             violation = "score"
 
     # Never move backwards: an empty batch must not make the next run re-read old rows.
     last_row_id = max(previous.last_row_id, observation.last_row_id)
     state = SwitchState(ema=ema, budget=budget, recovery=recovery, last_row_id=last_row_id)
     return SwitchAnalysis(state=state, previous=previous, current_model=current_model, current=current,
-                          violation=violation, in_recovery=in_recovery)
+                          violation=violation, in_recovery=in_recovery,
+                          loses_to_persistence=current is not None and not in_recovery and _loses(current))
+
+
+def _loses(figures: ModelFigures) -> bool:
+    return figures.skill is not None and figures.skill < 0.0

@@ -71,7 +71,7 @@ class DriftLoop(Loop):
             self.next_due_s, self.counts = stored.next_due_s, stored.counts
             self.last_row_id, self.last_score = stored.last_row_id, stored.last_score
         else:
-            self.next_due_s = now + config.drift.warmup_s
+            self.next_due_s = now + self.schedule.drift_warmup_s
             self._save()
 
     @property
@@ -195,15 +195,15 @@ class DriftLoop(Loop):
 
     def _started(self, now: float, outcome: RunOutcome) -> None:
         # Provisional: if the manager stops while the job runs, a restart still waits a cooldown.
-        self.next_due_s = now + self.config.drift.cooldown_s
+        self.next_due_s = now + self.schedule.drift_cooldown_s
         self._save()
 
     def _finish(self, now: float, outcome: RunOutcome) -> None:
         if outcome.drift_detected:
             # The cooldown counts from the end of the action, not from the check.
-            self.next_due_s = now + self.config.drift.cooldown_s
+            self.next_due_s = now + self.schedule.drift_cooldown_s
         else:
-            self.next_due_s = next_time(self.next_due_s, self.config.drift.interval_s, now)
+            self.next_due_s = next_time(self.next_due_s, self.schedule.drift_every_s, now)
         self._save()
 
 

@@ -9,10 +9,11 @@ snapshot to the pure Monitor/Analyse/Plan functions, applies the plan through
 of the run. A retraining in a child process finishes later: ``run`` returns None and the
 event is recorded by the ``poll`` that sees the job end.
 
-Schedules (docs/manage.md): the switch loop first runs one ``switch.interval_s`` after
-it starts, the drift loop after ``drift.warmup_s``, periodic retraining after one
-``retrain.interval_s``. Runs then repeat at their interval; after any drift plan that
-found drift, the drift loop waits ``drift.cooldown_s`` from the end of the action.
+Schedules (docs/manage.md): the switch loop first runs one switch interval after it
+starts, the drift loop after the drift warm-up, periodic retraining after one retraining
+interval. Runs then repeat at their interval; after any drift plan that found drift, the
+drift loop waits the cooldown from the end of the action. Each timing is given in
+predictions or in seconds (``harmone.cadence.Schedule`` turns it into clock seconds).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harmone.cadence import Schedule
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
 from harmone.errors import HarmonEError
@@ -77,6 +79,7 @@ class Loop(ABC):
         self.store = store
         self.meter = meter
         self.config = config
+        self.schedule = Schedule.of(config)
         self.repository = repository or ModelRepository(workspace)
         self._active_model = workspace.follow_active_model()
         self.next_due_s = 0.0

@@ -17,6 +17,8 @@ from harmone.knowledge.events import Action, Decision
 from harmone.mape.analyse import SwitchAnalysis, Violation
 from harmone.mape.snapshot import SwitchSnapshot
 
+#: The naive bar: the kind a model that loses to persistence on a batch is replaced by.
+PERSISTENCE = "persistence"
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,10 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
     when it explores, so a run replayed with the same seed makes the same choices.
     Order: recovery or missing data block everything; then the coin (explore to another
     available model); then an energy violation (best EMA among the others), then a score
-    violation (best EMA overall, no switch if that is the current model).
+    violation (best EMA overall, no switch if that is the current model). With the skill
+    score, a model that lost to persistence on the batch goes to persistence when it is
+    available, before the coin is looked at: a run never ends on a model known to be worse
+    than predicting the last value.
     """
     current = snapshot.current_model
     ema = {kind: analysis.state.ema.get(kind, config.initial_ema(kind)) for kind in (*snapshot.available_models, current)}
@@ -89,6 +94,8 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
         return make(Action.NONE, None, Decision.RECOVERY)
     if not analysis.has_data:
         return make(Action.NONE, None, Decision.NO_DATA)
+    if analysis.loses_to_persistence and current != PERSISTENCE and PERSISTENCE in snapshot.available_models:
+        return make(Action.SWITCH, PERSISTENCE, Decision.SCORE_VIOLATION)
     if explore and others:
         return make(Action.SWITCH, rng.choice(others), Decision.EXPLORE)
     if analysis.violation == "energy":

@@ -1,4 +1,4 @@
-"""t3, periodic retraining: every ``retrain.interval_s``, retrain the serving model on the latest values."""
+"""t3, periodic retraining: every retraining interval, retrain the serving model on the latest values."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from harmone.workspace import Workspace
 
 
 class RetrainLoop(Loop):
-    """t3: every ``retrain.interval_s``, retrain the serving model on the latest true values."""
+    """t3: every retraining interval, retrain the serving model on the latest true values."""
 
     name = LoopName.RETRAIN
 
@@ -30,7 +30,7 @@ class RetrainLoop(Loop):
         if isinstance(stored, RetrainLoopState):
             self.next_due_s, self.counts = stored.next_due_s, stored.counts
         else:
-            self.next_due_s = now + config.retrain.interval_s
+            self.next_due_s = now + self.schedule.retrain_first_s
             self._save()
 
     @property
@@ -39,7 +39,7 @@ class RetrainLoop(Loop):
 
     def _run(self, now: float) -> RunOutcome:
         # Fixed rate from the due time: a slow retraining does not shift later periods.
-        self.next_due_s = next_time(self.next_due_s, self.config.retrain.interval_s, now)
+        self.next_due_s = next_time(self.next_due_s, self.schedule.retrain_every_s, now)
         kind = self.model or self._current_model()
         active = self.repository.active_version(kind)
         if active is None:

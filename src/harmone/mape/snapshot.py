@@ -8,7 +8,7 @@ are copied and made read-only so a decision can never change the data it was giv
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -85,9 +85,12 @@ class PredictionBatch:
         return cls(true_value=[], predicted_value=[], energy_uj=[], model=[], last_row_id=last_row_id)
 
 
-def initial_switch_state(config: Config, kinds: Iterable[str]) -> SwitchState:
-    """The published start: initial EMAs, a full budget, no recovery, no rows seen."""
-    return SwitchState(ema={kind: config.initial_ema(kind) for kind in kinds},
+def initial_switch_state(config: Config, kinds: Iterable[str],
+                         held_out: Mapping[str, float] | None = None) -> SwitchState:
+    """The start: initial EMAs (a kind's held-out score when given, else the configured one),
+    a full budget, no recovery, no rows seen."""
+    held_out = held_out or {}
+    return SwitchState(ema={kind: held_out.get(kind, config.initial_ema(kind)) for kind in kinds},
                        budget=BudgetSettings.from_config(config).initial, recovery=0, last_row_id=0)
 
 

@@ -1,4 +1,10 @@
-"""t1, the switch loop: score each model over the rows it served since the last run; switch on violations."""
+"""t1, the switch loop: score each model over the rows it served since the last run; switch on violations.
+
+It chooses only among the kinds the deployment serves (``stream.models``) that have a
+trained version. With the skill score each model starts at the score of its active
+version on its held-out data (skill over persistence there, and its calibrated energy),
+so a model that was never tried competes on evidence rather than on a guessed EMA.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,12 @@ import random
 
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
-from harmone.energy.calibrate import energy_range, load_calibration
+from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.mape import execute
 from harmone.mape.analyse import analyse_switch
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
-from harmone.mape.monitor import monitor_switch
+from harmone.mape.monitor import ModelFigures, monitor_switch, score
 from harmone.mape.plan import plan_switch
 from harmone.mape.snapshot import PredictionBatch, SwitchSnapshot, initial_switch_state
 from harmone.repository import ModelRepository
@@ -48,11 +54,31 @@ class SwitchLoop(Loop):
         if isinstance(stored, SwitchLoopState):
             self.switch_state, self.next_due_s, self.counts = stored.switch, stored.next_due_s, stored.counts
         else:
-            initial = initial_switch_state(config, self.repository.trained_kinds())
+            initial = initial_switch_state(config, self.served_kinds(), self._held_out_scores())
             # Monitoring starts now: rows logged before the loop existed are not its business.
             self.switch_state = dataclasses.replace(initial, last_row_id=store.last_row_id())
-            self.next_due_s = now + config.switch.interval_s
+            self.next_due_s = now + self.schedule.switch_first_s
             self._save()
+
+    def served_kinds(self) -> tuple[str, ...]:
+        """Trained kinds this deployment serves: the only ones a plan may pick."""
+        served = set(self.config.stream.models)
+        return tuple(kind for kind in self.repository.trained_kinds() if kind in served)
+
+    def _held_out_scores(self) -> dict[str, float]:
+        """Skill score: each served kind's starting EMA from its active version's held-out skill."""
+        if self.config.switch.score != "skill":
+            return {}
+        calibration = load_calibration(self.workspace.calibration_path)
+        energies = calibration.energy_uj_per_prediction if calibration is not None else {}
+        scores = {}
+        for kind in self.served_kinds():
+            version = self.repository.active_version(kind)
+            skill = self.repository.meta(kind, version).get("metrics", {}).get("holdout_skill") if version else None
+            if isinstance(skill, (int, float)) and skill == skill:
+                e = normalise(energies[kind], self.e_min_uj, self.e_max_uj) if kind in energies else 0.5
+                scores[kind] = score(max(-1.0, min(1.0, float(skill))), e, self.config.switch.beta)
+        return scores
 
     @property
     def state(self) -> SwitchLoopState:
@@ -66,7 +92,7 @@ class SwitchLoop(Loop):
                                 energy_uj=rows.energy_uj, model=rows.model.astype(str),
                                 last_row_id=rows.last_row_id if len(rows) else previous.last_row_id)
         current = self._current_model()
-        snapshot = SwitchSnapshot(current_model=current, available_models=tuple(self.repository.trained_kinds()),
+        snapshot = SwitchSnapshot(current_model=current, available_models=self.served_kinds(),
                                   batch=batch, state=previous, e_min_uj=self.e_min_uj, e_max_uj=self.e_max_uj)
         observation = monitor_switch(snapshot, self.config)
         analysis = analyse_switch(observation, snapshot, self.config)
@@ -81,14 +107,21 @@ class SwitchLoop(Loop):
             "dropped": observation.n_dropped,
             "first_row_id": int(rows.row_id[0]) if len(rows) else None,
             "last_row_id": analysis.state.last_row_id,
-            "per_model": {kind: {"rows": f.n_rows, "r2": f.r2, "energy_uj": f.mean_energy_uj,
-                                 "normalised_energy": f.normalised_energy, "score": f.score}
-                          for kind, f in observation.per_model.items()},
+            "per_model": {kind: _figures_record(f) for kind, f in observation.per_model.items()},
             "emas": dict(analysis.state.ema),
         }
         return RunOutcome(action=plan.action, model=serving, version=self.repository.active_version(serving),
                           decision=plan.reason, observed=observed)
 
     def _finish(self, now: float, outcome: RunOutcome) -> None:
-        self.next_due_s = next_time(self.next_due_s, self.config.switch.interval_s, now)
+        self.next_due_s = next_time(self.next_due_s, self.schedule.switch_every_s, now)
         self._save()
+
+
+def _figures_record(figures: ModelFigures) -> dict[str, float | int | None]:
+    record: dict[str, float | int | None] = {
+        "rows": figures.n_rows, "r2": figures.r2, "energy_uj": figures.mean_energy_uj,
+        "normalised_energy": figures.normalised_energy, "score": figures.score}
+    if figures.skill is not None:
+        record["skill"] = figures.skill
+    return record
