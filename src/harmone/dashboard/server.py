@@ -193,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         one = {key: values[0] for key, values in query.items()}
         if path == "/" or path == "/index.html":
             return self._static("index.html")
+        if path == "/favicon.ico":
+            return self._send(HTTPStatus.NO_CONTENT, b"", "text/plain")
         if path.startswith("/static/"):
             return self._static(path[len("/static/"):])
         if path == "/metrics":

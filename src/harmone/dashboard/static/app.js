@@ -55,22 +55,34 @@ export function el(tag, props = {}, ...children) {
 export function fmt(value, digits = 3) {
   if (value === null || value === undefined) return "–";
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
+
+let generation = 0;
 
 async function show() {
   const name = (location.hash || "#live").slice(1);
   const page = pages[name] || live;
+  const mine = ++generation;
   if (stop) { stop(); stop = null; }
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.page === name));
   const root = document.getElementById("page");
-  root.replaceChildren();
+  const container = el("div", { className: "page" });
+  root.replaceChildren(container);
   root.dataset.page = name;
+  root.dataset.ready = "";
+  let stopper = null;
   try {
-    stop = (await page.render(root)) || null;
+    stopper = (await page.render(container)) || null;
   } catch (error) {
-    root.append(el("p", { className: "error" }, error.message));
+    container.append(el("p", { className: "error" }, error.message));
   }
+  if (mine !== generation) {  // another page was chosen meanwhile
+    if (stopper) stopper();
+    return;
+  }
+  stop = stopper;
   root.dataset.ready = "1";
 }
 
@@ -78,7 +90,7 @@ async function start() {
   const session = await api("/api/session");
   csrf = session.csrf;
   document.getElementById("workspace").textContent = session.workspace;
-  window.addEventListener("hashchange", () => { document.getElementById("page").dataset.ready = ""; show(); });
+  window.addEventListener("hashchange", show);
   await show();
 }
 
