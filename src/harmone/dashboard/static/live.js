@@ -101,7 +101,7 @@ function figure(value, label) {
 function overviewChart(box, overview) {
   if (!overview || !overview.id.length) return null;
   return new uPlot({
-    title: "Whole history (downsampled)", width: width(box), height: 160, scales: { x: { time: false } },
+    title: "Whole history when the page opened (downsampled)", width: width(box), height: 160, scales: { x: { time: false } },
     series: [{ label: "row" }, { label: "truth", stroke: "#1d2430" }, { label: "predicted", stroke: "#2463c9" }],
   }, [overview.id, overview.truth, overview.pred], box);
 }
