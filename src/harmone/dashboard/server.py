@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from harmone.dashboard import actions, views
 from harmone.dashboard.auth import CSRF_HEADER, Guard, session_cookie
+from harmone.dashboard.feed import LiveFeed, update
 from harmone.dashboard.metrics import Exporter
 from harmone.dashboard.runs import RunControl
 from harmone.errors import HarmonEError
-from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,9 +34,7 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-#: How often a pushed stream looks for new rows (an update reaches the page within this plus
-#: the time to read it), and how often it sends a keep-alive comment when nothing happens.
-POLL_S = 0.2
+#: Seconds between keep-alive comments on a stream when nothing happens.
 KEEPALIVE_S = 15.0
 MAX_BODY = 512 * 1024
 #: File in the workspace's knowledge folder holding the bearer token ``/metrics`` accepts.
@@ -55,6 +53,7 @@ class Dashboard:
         self.exporter = Exporter(workspace)
         self.runs = RunControl(workspace.root)
         self.closing = threading.Event()
+        self.feed = LiveFeed(workspace, self.closing)
         self.metrics_token = secrets.token_urlsafe(24)
         self.httpd.dashboard = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -285,7 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, resume: str) -> None:
         """Push ``live`` updates as server-sent events; each event's id is ``row:event`` to resume from."""
         after_row, _, after_event = resume.partition(":")
-        row, event = _int(after_row), _int(after_event)
+        position = (_int(after_row), _int(after_event))
+        feed = self.app.feed
+        feed.ensure_running()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self._security_headers()
@@ -293,34 +294,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         last_write = time.monotonic()
-        store = None
         try:
             self.wfile.write(b"retry: 1000\n\n")
             self.wfile.flush()
             while not self.app.closing.is_set():
-                if store is None and self.app.workspace.db_path.is_file():
-                    store = KnowledgeStore.open_readonly(self.app.workspace.db_path, timeout_s=2.0)
-                newest = store.last_row_id() if store is not None else 0
-                newest_event = store.last_event_id() if store is not None else 0
-                if newest < row or newest_event < event:  # the workspace was reset: send it all again
-                    row = event = 0
-                if newest != row or newest_event != event:
-                    data = views.live(self.app.workspace, row, event)
-                    row, event = data["last_row_id"], data["last_event_id"]
-                    payload = json.dumps(data, allow_nan=False)
-                    self.wfile.write(f"id: {row}:{event}\nevent: live\ndata: {payload}\n\n".encode())
+                pending = feed.after(position)
+                if not pending and feed.position is not None and feed.position != position:
+                    if position > feed.position:  # the workspace was reset: send it all again
+                        position = (0, 0)
+                    pending = [update(self.app.workspace, position)]  # catch up on our own, then follow
+                for position, text in pending:
+                    self.wfile.write(f"id: {position[0]}:{position[1]}\nevent: live\ndata: {text}\n\n".encode())
+                if pending:
                     self.wfile.flush()
                     last_write = time.monotonic()
                 elif time.monotonic() - last_write > KEEPALIVE_S:
                     self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
                     last_write = time.monotonic()
-                self.app.closing.wait(POLL_S)
+                with feed.changed:
+                    if feed.after(position) == [] and feed.position == position:
+                        feed.changed.wait(1.0)
         except (OSError, HarmonEError):
             return
-        finally:
-            if store is not None:
-                store.close()
 
 
 def _int(text: Any) -> int:
