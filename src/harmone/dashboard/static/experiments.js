@@ -18,7 +18,7 @@ export async function render(root) {
       x.error ? el("p", { className: "error" }, x.error) : null,
       el("table", {}, el("tr", {}, columns.map(c => el("th", {}, c))),
         x.rows.map(r => el("tr", {}, columns.map(c => el("td", { className: typeof r[c] === "number" ? "num" : "" }, fmt(r[c], 4)))))),
-      el("div", { className: "row" }, x.plots.map(p => el("figure", {},
+      el("div", { className: "row" }, [...x.plots].sort((a, b) => (b === "energy_vs_r2.png") - (a === "energy_vs_r2.png")).map(p => el("figure", {},
         el("img", { className: "plot", alt: p, src: `/api/experiments/file?${new URLSearchParams({ name: x.name, file: p })}` }),
         el("figcaption", { className: "muted" }, p))))));
   }
