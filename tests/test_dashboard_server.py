@@ -247,3 +247,36 @@ def test_metrics_are_prometheus_text_counted_incrementally(served: tuple[Dashboa
     assert after["harmone_predictions_total"][(("model", "svm"),)] == 4
     assert after["harmone_prediction_energy_microjoules_total"][(("model", "svm"),)] == 28.0
     assert Client(dashboard.port).request("GET", "/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
+
+
+def test_the_command_serves_on_loopback_and_prints_a_one_time_link(tmp_path: Path) -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import make_workspace
+
+    from harmone.cli import main
+
+    workspace = make_workspace(tmp_path / "ws")
+    assert main(["dashboard", "-w", str(workspace.root), "--host", "0.0.0.0"]) != 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen([sys.executable, "-m", "harmone", "dashboard", "-w", str(workspace.root), "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        link = re.search(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", "".join(lines))
+        assert link is not None, lines
+        client = Client(int(link.group(1)))
+        client.login(link.group(2))
+        assert client.request("GET", "/api/models")[0] == 200
+        assert (workspace.knowledge_dir / "dashboard-metrics.token").stat().st_mode & 0o077 == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert code == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -92,14 +93,21 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765,
     announce(f"  open (once; the link then stops working): {dashboard.url}")
     announce(f"  Prometheus: http://{host}:{dashboard.port}/metrics with the bearer token in {token_path}")
     announce("  Ctrl-C stops it (and any run started from the page)")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         dashboard.httpd.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         dashboard.closing.set()
         dashboard.httpd.server_close()
         dashboard.runs.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the dashboard as Ctrl-C does: the runs it started are stopped too."""
+    raise KeyboardInterrupt
 
 
 class _Handler(BaseHTTPRequestHandler):
