@@ -280,3 +280,18 @@ def test_the_command_serves_on_loopback_and_prints_a_one_time_link(tmp_path: Pat
         if process.stdout is not None:
             process.stdout.close()
     assert code == 0
+
+
+def test_manage_is_started_and_stopped_as_a_child_process(served: tuple[Dashboard, Client]) -> None:
+    dashboard, client = served
+    status, _, body = client.request("POST", "/api/runs/start", {"command": "manage"})
+    started = json.loads(body)
+    assert status == 200 and started["running"] and started["args"][:1] == ["manage"]
+    assert client.request("POST", "/api/runs/start", {"command": "manage"})[0] == 400  # one at a time
+    status, _, body = client.request("POST", "/api/runs/stop", {"command": "manage"})
+    stopped = json.loads(body)
+    assert status == 200 and not stopped["running"] and stopped["exit_code"] is not None
+    with KnowledgeStore.open_readonly(dashboard.workspace.db_path) as store:
+        operator = [e.observed for e in store.events() if e.decision is Decision.OPERATOR]
+    assert [o["operator"] for o in operator[-2:]] == ["start-manage", "stop-manage"]
+    assert operator[-2]["pid"] == started["pid"]
