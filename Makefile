@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean browser
 
 setup: $(STAMP)
 
@@ -18,8 +18,18 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/harmone demo
+	@echo
+	@echo "Watch and steer the demo workspace in a browser:"
+	@echo "  $(BIN)/harmone dashboard -w harmone-demo    # then open the link it prints"
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (a browser download of the test tool cannot work
+# here); installed when missing and we are root, else they skip with a one-line reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "make: Debian's chromium is missing (apt-get install chromium); the browser tests will skip"; fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pyflakes src tests benchmarks
 	$(BIN)/python -m pytest
 

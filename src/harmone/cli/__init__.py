@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "manage_cmds",
     "run_cmds",
     "experiment_cmds",
+    "dashboard_cmds",
 )
 
 

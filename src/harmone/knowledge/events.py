@@ -60,6 +60,8 @@ class Decision(StrEnum):
     # any loop
     NO_TRAINED_MODEL = "no-trained-model"
     ERROR = "error"
+    #: Not a loop's decision: a person acted from the dashboard (``observed["operator"]`` says what).
+    OPERATOR = "operator"
 
 
 class Outcome(StrEnum):
@@ -209,8 +211,8 @@ class Event:
 
     @property
     def figures(self) -> SwitchFigures | DriftFigures | RetrainFigures | None:
-        """The typed view of ``observed`` (None for errors and runs without a trained model)."""
-        if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL):
+        """The typed view of ``observed`` (None for errors, runs without a trained model and operator actions)."""
+        if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL, Decision.OPERATOR):
             return None
         if self.loop is LoopName.SWITCH:
             return SwitchFigures.from_observed(self.observed)

@@ -281,6 +281,32 @@ class KnowledgeStore:
                 count += len(chunk)
         return count
 
+    def sample_predictions(self, first_row_id: int, last_row_id: int, points: int) -> Predictions:
+        """About ``points`` rows evenly spaced by id over first..last, oldest first.
+
+        Looks rows up by id (the primary key), so an overview of any length of history costs
+        ``points`` lookups, not a scan (the dashboard's downsampled charts).
+        """
+        span = last_row_id - first_row_id + 1
+        if span <= 0 or points <= 0:
+            return _to_predictions([])
+        ids = np.unique(np.linspace(first_row_id, last_row_id, min(points, span)).round().astype(np.int64))
+        rows = self._db.execute(
+            "SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
+            " FROM predictions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(ids.tolist()),)).fetchall()
+        return _to_predictions(rows)
+
+    def model_totals_after(self, row_id: int) -> tuple[dict[str, tuple[int, float]], int]:
+        """Per model, (rows, energy µJ) logged after ``row_id``, and the newest row id read.
+
+        Incremental counters (``/metrics``) add these up, reading only the new rows.
+        """
+        rows = self._db.execute("SELECT model, COUNT(*), SUM(energy_uj), MAX(id) FROM predictions WHERE id > ?"
+                                " GROUP BY model", (row_id,)).fetchall()
+        totals = {str(r[0]): (int(r[1]), float(r[2] or 0.0)) for r in rows}
+        return totals, max([row_id, *(int(r[3]) for r in rows)])
+
     # -- events ----------------------------------------------------------------------------
 
     def record_event(self, event: Event) -> int:
@@ -307,6 +333,25 @@ class KnowledgeStore:
         if self.schema_version < 2:
             rows = [codec.legacy_event_row(row) for row in rows]
         return [codec.decode_event(row) for row in rows]
+
+    def events_before(self, before_id: int | None, *, loop: str | None = None, decision: str | None = None,
+                      limit: int = 200) -> list[Event]:
+        """The newest ``limit`` events older than ``before_id`` (all when None), newest first, filtered."""
+        outcome = "outcome" if self.schema_version >= 2 else "NULL"
+        sql = (f"SELECT id, time_s, loop, action, model, version, energy_uj, decision, observed, {outcome}"
+               " FROM events WHERE id < ?")
+        params: list[Any] = [before_id if before_id is not None else 2**62]
+        for column, value in (("loop", loop), ("decision", decision)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(str(value))
+        rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
+        if self.schema_version < 2:
+            rows = [codec.legacy_event_row(row) for row in rows]
+        return [codec.decode_event(row) for row in rows]
+
+    def last_event_id(self) -> int:
+        return int(self._db.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0)
 
     def event_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])

@@ -1,0 +1,90 @@
+"""One reader of new rows for every open live page.
+
+A single thread looks for new rows and events every ``POLL_S`` and builds the update once;
+each open stream that is in step sends that same update. So ten open pages read the
+knowledge base as often as one, and an inference process writing beside them barely notices.
+A stream that is not in step (a reconnect from an older position) catches up with one read
+of its own, then follows the shared updates.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+from harmone.dashboard import views
+from harmone.knowledge import KnowledgeStore
+from harmone.workspace import Workspace
+
+#: How often the feed looks for new rows: an update reaches a page within this plus its read.
+POLL_S = 0.2
+#: Shared updates kept for streams a little behind.
+KEEP = 32
+
+Position = tuple[int, int]
+
+
+class LiveFeed:
+    """Shared live updates: ``(start position, end position, JSON text)``, newest last."""
+
+    def __init__(self, workspace: Workspace, closing: threading.Event) -> None:
+        self.workspace = workspace
+        self.closing = closing
+        self.changed = threading.Condition()
+        self.updates: deque[tuple[Position, Position, str]] = deque(maxlen=KEEP)
+        self.position: Position | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
+                self._thread.start()
+
+    def newest(self, store: KnowledgeStore | None) -> Position:
+        return (store.last_row_id(), store.last_event_id()) if store is not None else (0, 0)
+
+    def _run(self) -> None:
+        store: KnowledgeStore | None = None
+        try:
+            while not self.closing.is_set():
+                if store is None and self.workspace.db_path.is_file():
+                    store = KnowledgeStore.open_readonly(self.workspace.db_path, timeout_s=2.0)
+                newest = self.newest(store)
+                if self.position is None:
+                    self._publish(None, newest, None)
+                elif newest != self.position:
+                    start = self.position if newest >= self.position else (0, 0)
+                    self._publish(start, newest, update(self.workspace, start))
+                self.closing.wait(POLL_S)
+        finally:
+            if store is not None:
+                store.close()
+
+    def _publish(self, start: Position | None, end: Position, data: tuple[Position, str] | None) -> None:
+        with self.changed:
+            if start is not None and data is not None:
+                end = data[0]
+                self.updates.append((start, end, data[1]))
+            self.position = end
+            self.changed.notify_all()
+
+    def after(self, position: Position) -> list[tuple[Position, str]]:
+        """Shared updates that continue from ``position``, in order (empty when none does)."""
+        out = []
+        with self.changed:
+            for start, end, text in self.updates:
+                if start == position:
+                    out.append((end, text))
+                    position = end
+        return out
+
+
+def update(workspace: Workspace, position: Position) -> tuple[Position, str]:
+    """The live update after ``position`` as JSON text, and the position it ends at."""
+    import json
+
+    data: dict[str, Any] = views.live(workspace, position[0], position[1])
+    return (data["last_row_id"], data["last_event_id"]), json.dumps(data, allow_nan=False)

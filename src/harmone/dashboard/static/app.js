@@ -1,0 +1,97 @@
+// The page shell: talks to the server (with the session's CSRF token on every change) and
+// shows one page at a time, chosen by the URL's #fragment. Each page module exports
+// render(root, ctx) and may return a function that stops what it started.
+import * as live from "./live.js";
+import * as decisions from "./decisions.js";
+import * as models from "./models.js";
+import * as approach from "./approach.js";
+import * as experiments from "./experiments.js";
+import * as runs from "./runs.js";
+
+const pages = { live, decisions, models, approach, experiments, runs };
+let csrf = null;
+let stop = null;
+
+export async function api(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+export async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.statusText);
+  return answer;
+}
+
+export function toast(message, isError = false) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.className = isError ? "error" : "";
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, isError ? 8000 : 3000);
+}
+
+// Build an element: el("td", {className: "num"}, "1.5").
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+export function fmt(value, digits = 3) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+let generation = 0;
+
+async function show() {
+  const name = (location.hash || "#live").slice(1);
+  const page = pages[name] || live;
+  const mine = ++generation;
+  if (stop) { stop(); stop = null; }
+  document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.dataset.page === name));
+  const root = document.getElementById("page");
+  const container = el("div", { className: "page" });
+  root.replaceChildren(container);
+  root.dataset.page = name;
+  root.dataset.ready = "";
+  let stopper = null;
+  try {
+    stopper = (await page.render(container)) || null;
+  } catch (error) {
+    container.append(el("p", { className: "error" }, error.message));
+  }
+  if (mine !== generation) {  // another page was chosen meanwhile
+    if (stopper) stopper();
+    return;
+  }
+  stop = stopper;
+  root.dataset.ready = "1";
+}
+
+async function start() {
+  const session = await api("/api/session");
+  csrf = session.csrf;
+  document.getElementById("workspace").textContent = session.workspace;
+  window.addEventListener("hashchange", show);
+  await show();
+}
+
+start().catch(error => { document.getElementById("page").textContent = error.message; });

@@ -1,0 +1,54 @@
+// Decisions: the event log, newest first, with what each loop saw and its energy; filter by
+// loop and decision; "Older" pages back by event id.
+import { api, el, fmt } from "./app.js";
+
+function seenText(seen) {
+  return Object.entries(seen).map(([key, value]) => {
+    if (value && typeof value === "object") {
+      value = Object.entries(value).map(([k, v]) => `${k}: ${fmt(v)}`).join(", ");
+      return `${key} {${value}}`;
+    }
+    return `${key} ${fmt(value)}`;
+  }).join(" · ");
+}
+
+function eventRow(e) {
+  return el("tr", { "data-event": String(e.id) },
+    el("td", { className: "num" }, e.id),
+    el("td", {}, e.loop),
+    el("td", {}, e.action),
+    el("td", {}, el("span", { className: "badge" }, e.decision), e.outcome ? ` → ${e.outcome}` : ""),
+    el("td", {}, e.model ? `${e.model}${e.version ? " v" + e.version : ""}` : "–"),
+    el("td", {}, seenText(e.seen)),
+    el("td", { className: "num" }, fmt(e.energy_uj, 1)));
+}
+
+export async function render(root) {
+  const loop = el("select", { id: "filter-loop" }, el("option", { value: "" }, "every loop"));
+  const decision = el("select", { id: "filter-decision" }, el("option", { value: "" }, "every decision"));
+  const body = el("tbody");
+  const more = el("button", { className: "secondary", textContent: "Older" });
+  let oldest = null;
+  async function load(reset) {
+    if (reset) { body.replaceChildren(); oldest = null; }
+    const query = new URLSearchParams({ loop: loop.value, decision: decision.value });
+    if (oldest) query.set("before", oldest);
+    const page = await api(`/api/decisions?${query}`);
+    if (loop.options.length === 1) {
+      page.loops.forEach(name => loop.append(el("option", { value: name }, name)));
+      page.decisions.forEach(name => decision.append(el("option", { value: name }, name)));
+    }
+    page.events.forEach(e => body.append(eventRow(e)));
+    if (page.events.length) oldest = page.events[page.events.length - 1].id;
+    more.hidden = !page.more;
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colSpan: 7, className: "muted" }, "No events.")));
+  }
+  loop.addEventListener("change", () => load(true));
+  decision.addEventListener("change", () => load(true));
+  more.addEventListener("click", () => load(false));
+  root.append(el("section", { className: "card" }, el("h2", {}, "Decisions of the loops and operators"),
+    el("div", { className: "row" }, loop, decision),
+    el("table", {}, el("thead", {}, el("tr", {}, ["id", "loop", "action", "decision", "model", "what it saw", "energy µJ"]
+      .map(h => el("th", {}, h)))), body), more));
+  await load(true);
+}

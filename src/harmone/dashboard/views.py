@@ -1,0 +1,215 @@
+"""What the pages show, read from the workspace without writing anything.
+
+Every read goes through a read-only knowledge-base connection and touches only the rows it
+shows: the newest rows by id, an overview sampled by id, events by id. So a page costs the
+same at a thousand logged predictions as at a million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+from harmone.approaches import APPROACHES
+from harmone.dashboard import series
+from harmone.errors import HarmonEError
+from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
+from harmone.knowledge.events import LOOP_NAMES
+from harmone.models import kinds
+from harmone.repository import ModelRepository
+from harmone.status import read_status
+from harmone.workspace import Workspace
+
+#: Newest rows the live chart shows at full resolution.
+LIVE_ROWS = 1500
+#: Points of the downsampled overview of the whole history.
+OVERVIEW_POINTS = 600
+#: Events one page of the decision log holds.
+EVENTS_PAGE = 200
+#: Folders of a workspace that never hold experiment results.
+_NOT_EXPERIMENTS = {"knowledge", "models", "versionedMR", "data", ".git"}
+
+
+@contextmanager
+def reading(workspace: Workspace) -> Iterator[KnowledgeStore | None]:
+    """A read-only store, or None when nothing has run in the workspace yet."""
+    if not workspace.db_path.is_file():
+        yield None
+        return
+    store = KnowledgeStore.open_readonly(workspace.db_path, timeout_s=2.0)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def marker(event: Event) -> str | None:
+    """What a live-chart marker shows for an event, or None when the event changed nothing."""
+    if event.action is Action.SWITCH:
+        return "switch"
+    if event.action is Action.REUSE:
+        return "reuse"
+    if event.action is Action.RETRAIN:
+        return "retrain"
+    if event.drift_detected:
+        return "drift"
+    return None
+
+
+def _event_row(event: Event) -> int | None:
+    seen = event.observed
+    value = seen.get("last_row_id", seen.get("first_row_id"))
+    return value if isinstance(value, int) else None
+
+
+def markers(events: list[Event], fallback_row: int = 0) -> list[dict[str, Any]]:
+    """Chart markers placed at the newest row the event's loop had seen (oldest event first)."""
+    out = []
+    row = fallback_row
+    for event in events:
+        row = _event_row(event) or row
+        kind = marker(event)
+        if kind is not None:
+            out.append({"id": event.id, "row": row, "kind": kind, "model": event.model, "version": event.version})
+    return out
+
+
+def live(workspace: Workspace, after: int = 0, after_event: int = 0) -> dict[str, Any]:
+    """The live page's data: rows after ``after`` (the newest ``LIVE_ROWS`` at most) with
+    rolling figures, energy per model, the active model and new event markers."""
+    with reading(workspace) as store:
+        if store is None:
+            return {"last_row_id": 0, "last_event_id": 0, "rows": _rows_payload(None, 0), "markers": [],
+                    "energy": {}, "meter": None, "overview": None}
+        last = store.last_row_id()
+        start = max(after, last - LIVE_ROWS)
+        context = max(start - series.ROLLING_WINDOW - 1, 0)
+        rows = store.predictions_after(context, limit=max(last - context, 0))
+        if after_event:
+            new_events = store.events(after_event)
+        else:
+            new_events = list(reversed(store.events_before(None, limit=EVENTS_PAGE)))
+        last_event = new_events[-1].id if new_events else after_event
+        meter = store.get_state(keys.METER)
+        overview = None
+        if not after and last:
+            sample = store.sample_predictions(1, last, OVERVIEW_POINTS)
+            overview = {"id": sample.row_id.tolist(), "truth": series.finite_list(sample.true_value, 3),
+                        "pred": series.finite_list(sample.predicted_value, 3)}
+    shown = rows.row_id > start
+    return {"last_row_id": last, "last_event_id": last_event or 0, "rows": _rows_payload(rows, start),
+            "markers": markers(new_events, int(rows.row_id[0]) if len(rows) else after),
+            "energy": series.energy_per_model(rows.model[shown], rows.energy_uj[shown]),
+            "meter": meter if isinstance(meter, dict) else None, "overview": overview}
+
+
+def _rows_payload(rows: Any, start: int) -> dict[str, list[Any]]:
+    if rows is None or not len(rows):
+        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": []}
+    r2 = series.rolling_r2(rows.true_value, rows.predicted_value)
+    skill = series.rolling_skill(rows.true_value, rows.predicted_value)
+    shown = rows.row_id > start
+    return {"id": rows.row_id[shown].tolist(), "truth": series.finite_list(rows.true_value[shown], 3),
+            "pred": series.finite_list(rows.predicted_value[shown], 3), "model": rows.model[shown].tolist(),
+            "version": rows.version[shown].tolist(), "r2": series.finite_list(r2[shown], 4),
+            "skill": series.finite_list(skill[shown], 4)}
+
+
+def _seen(event: Event) -> dict[str, Any]:
+    """The figures a loop acted on, flattened for the decision log (scores, budget, KLs, versions)."""
+    seen = event.observed
+    picked = {key: seen[key] for key in ("violation", "r2", "normalised_energy", "ema", "budget", "recovery", "rows",
+                                          "window_kl", "version_kl", "version_kls", "active_version", "target",
+                                          "candidate_mse", "serving_mse", "values", "new_version", "holdout_r2",
+                                          "serving_holdout_r2", "operator", "error") if seen.get(key) not in (None, {}, [])}
+    return picked
+
+
+def decisions(workspace: Workspace, *, before: int | None = None, loop: str | None = None,
+              decision: str | None = None) -> dict[str, Any]:
+    """One page of the event log, newest first, filtered by loop and decision."""
+    with reading(workspace) as store:
+        events = [] if store is None else store.events_before(before, loop=loop, decision=decision,
+                                                              limit=EVENTS_PAGE)
+    return {"events": [{**event.to_dict(), "seen": _seen(event), "observed": None} for event in events],
+            "more": len(events) == EVENTS_PAGE, "loops": list(LOOP_NAMES), "decisions": [d.value for d in Decision]}
+
+
+def models(workspace: Workspace) -> dict[str, Any]:
+    """Every stored version of every model kind, with its metadata, and which is active."""
+    repository = ModelRepository(workspace)
+    active_model = workspace.read_active_model() or workspace.config.stream.default_model
+    result = []
+    for kind in kinds():
+        versions = []
+        for version in repository.versions(kind):
+            try:
+                meta = repository.meta(kind, version)
+            except HarmonEError as exc:
+                meta = {"error": str(exc)}
+            versions.append({"version": version, "created": meta.get("created"), "reason": meta.get("reason"),
+                             "metrics": meta.get("metrics", {}), "data": meta.get("data", {}),
+                             "params": meta.get("params", {}), "train_time_s": meta.get("train_time_s"),
+                             "error": meta.get("error")})
+        if versions:
+            result.append({"kind": kind, "active_version": repository.active_version(kind),
+                           "serving": kind == active_model, "versions": versions})
+    return {"active_model": active_model, "kinds": result}
+
+
+def approach(workspace: Workspace) -> dict[str, Any]:
+    """The approach, the approaches to choose from and each loop's state (the status read model)."""
+    status = read_status(workspace)
+    loops = status.loops.to_dict()
+    drift = status.loops.drift
+    return {"approach": status.loops.approach, "loops": loops,
+            "drift_score": None if drift is None else drift.last_score,
+            "approaches": [{"name": a.name, "description": a.description, "loops": sorted(a.loops)}
+                           for a in APPROACHES.values()],
+            "active_model": status.active_model, "active_version": status.active_version,
+            "predictions": status.predictions, "recent_r2": status.recent_r2}
+
+
+def experiment_dirs(workspace: Workspace) -> list[Path]:
+    """Folders of the workspace (three levels deep at most) that hold a ``results.json``."""
+    found = []
+    root = workspace.root.resolve()
+    for depth in range(4):
+        for path in sorted(root.glob("/".join(["*"] * depth + ["results.json"]))):
+            relative = path.parent.relative_to(root)
+            if not (relative.parts and relative.parts[0] in _NOT_EXPERIMENTS):
+                found.append(path.parent)
+    return found
+
+
+def experiments(workspace: Workspace) -> dict[str, Any]:
+    """Each experiment folder's results table and plots."""
+    import json
+
+    root = workspace.root.resolve()
+    out = []
+    for folder in experiment_dirs(workspace):
+        try:
+            rows = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            rows, error = [], f"{folder / 'results.json'}: cannot be read ({exc})"
+        else:
+            error = None
+        name = str(folder.relative_to(root)) if folder != root else "."
+        out.append({"name": name, "rows": rows if isinstance(rows, list) else [], "error": error,
+                    "plots": sorted(p.name for p in folder.glob("*.png"))})
+    return {"experiments": out}
+
+
+def experiment_file(workspace: Workspace, name: str, filename: str) -> Path | None:
+    """A plot of a listed experiment folder; None for anything else (no path leaves the folder)."""
+    for folder in experiment_dirs(workspace):
+        root = workspace.root.resolve()
+        listed = str(folder.relative_to(root)) if folder != root else "."
+        if listed == name and filename.endswith(".png") and "/" not in filename and "\\" not in filename:
+            path = folder / filename
+            return path if path.is_file() else None
+    return None

@@ -1,0 +1,51 @@
+"""The live page's figures agree with the plain definitions, and the store's dashboard reads
+touch only what they return."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harmone.dashboard import series
+from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName
+from harmone.metrics import r2_score
+
+
+def test_rolling_r2_and_skill_match_their_definitions() -> None:
+    rng = np.random.default_rng(3)
+    truth = np.cumsum(rng.normal(0, 1, 400)) + 50
+    predicted = truth + rng.normal(0, 0.5, 400)
+    r2 = series.rolling_r2(truth, predicted, 50)
+    skill = series.rolling_skill(truth, predicted, 50)
+    assert np.isnan(r2[:49]).all() and np.isnan(skill[:50]).all()
+    for end in (49, 200, 399):
+        window = slice(end - 49, end + 1)
+        assert abs(r2[end] - r2_score(truth[window], predicted[window])) < 1e-9
+    end = 300
+    model = np.sum((truth[end - 49:end + 1] - predicted[end - 49:end + 1]) ** 2)
+    naive = np.sum((truth[end - 49:end + 1] - truth[end - 50:end]) ** 2)
+    assert abs(skill[end] - (1 - model / naive)) < 1e-9
+    assert series.finite_list([1.0, float("nan"), float("inf")]) == [1.0, None, None]
+    assert series.energy_per_model(np.array(["a", "b", "a"], dtype=object), np.array([1.0, 5.0, 3.0])) == {
+        "a": 2.0, "b": 5.0}
+
+
+def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
+    with KnowledgeStore(tmp_path / "k.db") as store:
+        store.append_predictions([(float(i), float(i), float(i), "svm" if i % 4 else "linear", 1, 0.0, 2.0)
+                                  for i in range(1000)])
+        for i in range(5):
+            store.record_event(Event(time_s=float(i), loop=LoopName.DRIFT if i % 2 else LoopName.SWITCH,
+                                     action=Action.NONE, decision=Decision.NOT_READY if i % 2 else Decision.ERROR,
+                                     observed={"error": "x"} if i % 2 == 0 else {}))
+        sample = store.sample_predictions(1, 1000, 11)
+        assert sample.row_id.tolist() == [1, 101, 201, 301, 401, 500, 600, 700, 800, 900, 1000]
+        assert len(store.sample_predictions(10, 12, 100)) == 3 and len(store.sample_predictions(5, 4, 10)) == 0
+        totals, last = store.model_totals_after(0)
+        assert totals == {"linear": (250, 500.0), "svm": (750, 1500.0)} and last == 1000
+        assert store.model_totals_after(1000) == ({}, 1000)
+        assert [e.id for e in store.events_before(None, limit=2)] == [5, 4]
+        assert [e.id for e in store.events_before(4, loop="drift")] == [2]
+        assert [e.id for e in store.events_before(None, decision="error")] == [5, 3, 1]
+        assert store.last_event_id() == 5
