@@ -100,8 +100,10 @@ class DriftConfig:
                                     "[detectors.<name>]) fed trigger_feed; the detector judges only while armed")
     trigger_feed: str = _setting("errors", "what the trigger is fed: errors (of the served predictions: a trend "
                                            "the model follows is no drift) or values", choices=("values", "errors"))
-    quiet_every: int = _setting(1, "while the trigger is quiet, check only every n-th drift period (1: every "
-                                   "period, as published)", lo=1, hi=1000)
+    quiet_every: int = _setting(1, "while quiet (trigger not fired, or score below quiet_below), check only "
+                                   "every n-th drift period (1: every period, as published)", lo=1, hi=1000)
+    quiet_below: float = _setting(0.4, "without a trigger, a check whose detector score is below this share of "
+                                       "its threshold is quiet", lo=0, hi=1)
     split_regime: bool = _setting(False, "keep only the drift window after its located change point as the data "
                                          "to compare versions with and retrain on (false: the whole window, as "
                                          "published)")

@@ -11,7 +11,7 @@ and the config; ``plan_drift`` returns data that the loop executes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -113,8 +113,11 @@ class TargetSnapshot:
     emas: Mapping[str, float]
     #: Active version of each trained kind.
     active_versions: Mapping[str, int]
+    #: Estimated CPU seconds of one retraining by kind (``retrain_cost_s``); may be empty.
+    retrain_cost_s: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "retrain_cost_s", MappingProxyType(dict(self.retrain_cost_s)))
         object.__setattr__(self, "trained", tuple(sorted(self.trained)))
         if self.normalised_energy is not None:
             object.__setattr__(self, "normalised_energy", MappingProxyType(dict(self.normalised_energy)))
@@ -132,7 +135,8 @@ def drift_target(snapshot: TargetSnapshot, config: Config) -> tuple[str, TargetR
     switching away from can cost more than all the inference of a cheap one (an LSTM
     retraining ~30 J against ~6 J for a cheap model's hour), so frugal adapts the fallback.
     Without a calibration to say what each kind costs, the serving kind. A kind without an
-    active version cannot answer: then the serving kind too.
+    active version cannot answer: then the serving kind too. Between kinds equal in score
+    and in energy per prediction, the one whose retraining is estimated cheaper.
     """
     serving, energy = snapshot.serving, snapshot.normalised_energy
     if config.drift.target == "serving":
@@ -145,8 +149,10 @@ def drift_target(snapshot: TargetSnapshot, config: Config) -> tuple[str, TargetR
     frugal = [kind for kind in snapshot.trained if kind != serving and kind in energy and energy[kind] <= goal]
     if not frugal:
         return serving, "no-model-within-energy-goal"
-    # Best EMA; on a tie the cheaper kind, then the name (sorted above).
-    best = max(frugal, key=lambda kind: (snapshot.emas.get(kind, config.initial_ema(kind)), -energy[kind]))
+    # Best EMA; on a tie the cheaper kind to serve, then to retrain, then the name (sorted above).
+    costs = snapshot.retrain_cost_s
+    best = max(frugal, key=lambda kind: (snapshot.emas.get(kind, config.initial_ema(kind)), -energy[kind],
+                                         -costs.get(kind, 0.0)))
     if best not in snapshot.active_versions:
         return serving, "best-model-within-energy-goal"
     return best, "best-model-within-energy-goal"
@@ -241,3 +247,15 @@ def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftP
     if candidate is not None and snapshot.persistence is not None and not promote(candidate, snapshot.persistence):
         return make(Action.NONE, Decision.BELOW_PERSISTENCE, version=serving[1], kind=kind and serving[0])
     return make(Action.REUSE, Decision.REUSE, version=version, kind=kind)
+
+
+def retrain_cost_s(train_time_s: float, epochs: int | None, warm_epochs: int | None) -> float:
+    """Estimated CPU seconds of the next retraining of a kind, from its newest version's fit.
+
+    An estimate, not a measurement: the last fit's ``train_time_s`` (meta.json), scaled by
+    ``warm_epochs / epochs`` when the kind warm-starts (an epoch costs about the same either
+    way on the same amount of data).
+    """
+    if epochs and warm_epochs:
+        return train_time_s * min(1.0, warm_epochs / epochs)
+    return train_time_s

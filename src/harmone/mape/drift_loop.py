@@ -36,11 +36,13 @@ from harmone.mape.drift import (
     monitor_drift,
     new_regime,
     plan_drift,
+    retrain_cost_s,
 )
 from harmone.mape.evaluation import Evaluation, evaluate, persistence
 from harmone.mape.execute import Retrainer
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.recent import RecentValues
+from harmone.models import model_class
 from harmone.mape.reuse import choose_across, choose_version, reuse_kinds, version_divergences
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
@@ -127,6 +129,22 @@ class DriftLoop(Loop):
         """The detector judges: no trigger, or it fired within the last 2 x window values."""
         return self.trigger is None or self._armed_left > 0
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing is building up: the next check may wait ``drift.quiet_every`` periods.
+
+        With a trigger, while it has not fired; without, while the detector's score is below
+        ``drift.quiet_below`` of its threshold. The windowed KL rises gradually as a new
+        regime fills the last window (on the built-in streams it takes 300 or more values
+        from 0.3 to 0.75), so a check that finds it low can wait a few periods without
+        detecting later.
+        """
+        if self.trigger is not None:
+            return not self.armed
+        threshold = self.detector.params.get("threshold")
+        return (isinstance(threshold, (int, float)) and self.last_score is not None
+                and self.last_score < self.config.drift.quiet_below * threshold)
+
     def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, int]:
         """True values after row ``start``, their absolute errors when something is fed them, last row id."""
         drift = self.config.drift
@@ -150,7 +168,22 @@ class DriftLoop(Loop):
         trained = self.repository.trained_kinds()
         actives = {kind: v for kind in trained if (v := self.repository.active_version(kind)) is not None}
         return TargetSnapshot(serving=serving, trained=tuple(trained), normalised_energy=normalised, emas=emas,
-                              active_versions=actives)
+                              active_versions=actives, retrain_cost_s=self._retrain_costs(trained))
+
+    def _retrain_costs(self, trained: list[str]) -> dict[str, float]:
+        """Estimated CPU seconds of a retraining per kind, from each newest version's meta.json."""
+        costs: dict[str, float] = {}
+        retrain = self.config.retrain
+        for kind in trained:
+            versions = self.repository.versions(kind)
+            meta = self.repository.meta(kind, versions[-1]) if versions else {}
+            if not isinstance(meta.get("train_time_s"), (int, float)):
+                continue
+            warm = retrain.warm_start and hasattr(model_class(kind), "fine_tune")
+            epochs = self.config.model_params(kind, retrain=True).get("epochs")
+            costs[kind] = retrain_cost_s(float(meta["train_time_s"]), epochs if warm else None,
+                                         retrain.warm_epochs if warm else None)
+        return costs
 
     def _sample(self, kind: str, version: int) -> np.ndarray:
         """A version's training sample; versions never change, so each is read once."""
@@ -273,8 +306,8 @@ class DriftLoop(Loop):
             # The cooldown counts from the end of the action, not from the check.
             self.next_due_s = now + self.config.drift.cooldown_s
         else:
-            quiet = 1 if self.armed else self.config.drift.quiet_every
-            self.next_due_s = next_time(self.next_due_s, quiet * self.config.drift.interval_s, now)
+            every = self.config.drift.quiet_every if self.quiet else 1
+            self.next_due_s = next_time(self.next_due_s, every * self.config.drift.interval_s, now)
         self._save()
 
 
