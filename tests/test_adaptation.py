@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from harmone import lifecycle
-from harmone.config import Config, from_mapping
+from harmone.config import Config, from_mapping, render
 from harmone.data.synth import generate
 from harmone.detectors.change_point import locate_change
 from harmone.errors import ConfigError
@@ -25,6 +25,7 @@ from harmone.knowledge.events import Action
 from harmone.mape.drift import DriftObservation, ReuseSnapshot, TargetSnapshot, new_regime, plan_drift
 from harmone.mape.evaluation import Evaluation, persistence, promote
 from harmone.mape.reuse import choose_across, reuse_kinds
+from harmone.report.results import RunResult
 from harmone.runner import run_approach
 from harmone.testing import FakeMeter
 from harmone.workspace import Workspace
@@ -190,16 +191,12 @@ def synth_workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace
     return workspace, changes
 
 
-def _run(source: Workspace, root: Path, **drift: object) -> object:
+def _run(source: Workspace, root: Path, **drift: object) -> RunResult:
     shutil.copytree(source.root, root, symlinks=True)
-    if drift:
-        config = source.config
-        text = (root / "harmone.toml").read_text(encoding="utf-8")
-        for key, value in drift.items():
-            old = getattr(config.drift, key)
-            render = {True: "true", False: "false"}
-            text = text.replace(f"\n{key} = {render.get(old, old)}\n", f"\n{key} = {render.get(value, value)}\n")  # type: ignore[call-overload]
-        (root / "harmone.toml").write_text(text, encoding="utf-8")
+    copy = Workspace(root)
+    config = source.config
+    copy.config_path.write_text(render(config.replace(drift=dataclasses.replace(config.drift, **drift))),
+                                encoding="utf-8")
     return run_approach(Workspace.open(root), "harmone", seed=0, meter=FakeMeter())
 
 
@@ -207,10 +204,10 @@ def test_the_return_to_the_training_regime_is_answered_by_a_stored_version(
         synth_workspace: tuple[Workspace, list[float]], tmp_path: Path) -> None:
     workspace, changes = synth_workspace
     result = _run(workspace, tmp_path / "ws")
-    answers = [e for e in result.events if e.loop == "drift" and e.drift_detected and e.time_s >= changes[-1]]  # type: ignore[attr-defined]
+    answers = [e for e in result.events if e.loop == "drift" and e.drift_detected and e.time_s >= changes[-1]]
     assert answers, "the return to the training regime was not detected"
     assert answers[0].decision in (Decision.REUSE, Decision.ACTIVE_VERSION_FITS, Decision.ACTIVE_VERSION_BETTER)
-    assert result.keeps + result.reuses >= 1  # type: ignore[attr-defined]
+    assert result.keeps + result.reuses >= 1
 
 
 def test_a_quiet_check_waits_and_still_detects_every_change_as_early(
@@ -219,11 +216,11 @@ def test_a_quiet_check_waits_and_still_detects_every_change_as_early(
     every = _run(workspace, tmp_path / "every", quiet_every=1)
     quiet = _run(workspace, tmp_path / "quiet", quiet_every=8)
 
-    def first_detections(result: object) -> list[float]:
-        times = [e.time_s for e in result.events if e.loop == "drift" and e.drift_detected]  # type: ignore[attr-defined]
+    def first_detections(result: RunResult) -> list[float]:
+        times = [e.time_s for e in result.events if e.loop == "drift" and e.drift_detected]
         return [min(t for t in times if t >= change) for change in changes]
 
-    runs = [sum(e.loop == "drift" for e in r.events) for r in (every, quiet)]  # type: ignore[attr-defined]
+    runs = [sum(e.loop == "drift" for e in r.events) for r in (every, quiet)]
     assert runs[1] < runs[0] / 2
     for published, waited in zip(first_detections(every), first_detections(quiet)):
         assert waited <= published + workspace.config.drift.interval_s

@@ -100,17 +100,17 @@ class DriftConfig:
                                     "[detectors.<name>]) fed trigger_feed; the detector judges only while armed")
     trigger_feed: str = _setting("errors", "what the trigger is fed: errors (of the served predictions: a trend "
                                            "the model follows is no drift) or values", choices=("values", "errors"))
-    quiet_every: int = _setting(1, "while quiet (trigger not fired, or score below quiet_below), check only "
+    quiet_every: int = _setting(16, "while quiet (trigger not fired, or score below quiet_below), check only "
                                    "every n-th drift period (1: every period, as published)", lo=1, hi=1000)
-    quiet_below: float = _setting(0.4, "without a trigger, a check whose detector score is below this share of "
+    quiet_below: float = _setting(0.5, "without a trigger, a check whose detector score is below this share of "
                                        "its threshold is quiet", lo=0, hi=1)
-    split_regime: bool = _setting(False, "keep only the drift window after its located change point as the data "
+    split_regime: bool = _setting(True, "keep only the drift window after its located change point as the data "
                                          "to compare versions with and retrain on (false: the whole window, as "
                                          "published)")
-    reuse_scope: str = _setting("target", "stored versions a drift may reuse: target (the answering model's, as "
+    reuse_scope: str = _setting("all", "stored versions a drift may reuse: target (the answering model's, as "
                                           "published) or all (every kind within switch.energy_goal)",
                                 choices=("target", "all"))
-    beat_persistence: bool = _setting(False, "validation also refuses a candidate that predicts the newest data "
+    beat_persistence: bool = _setting(True, "validation also refuses a candidate that predicts the newest data "
                                              "worse than persistence (false: only the serving version, as published)")
 
 
@@ -121,7 +121,7 @@ class RetrainConfig:
                                           "`window`, still read)", lo=10)
     validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
                                      "than the serving one (false: always, as published for this baseline)")
-    warm_start: bool = _setting(False, "retrain a model kind that can (lstm) by fine-tuning the serving version "
+    warm_start: bool = _setting(True, "retrain a model kind that can (lstm) by fine-tuning the serving version "
                                        "for warm_epochs on the new data (false: from scratch, as published)")
     warm_epochs: int = _setting(5, "epochs of a warm-start retraining", lo=1, hi=10000)
 
