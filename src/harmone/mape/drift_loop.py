@@ -228,7 +228,9 @@ class DriftLoop(Loop):
             candidate = evaluate(self.repository.load(kind, version), data, self.config)
             serving = evaluate(self.repository.load(serving_model, serving_version), data, self.config)
         return ReuseSnapshot(observation=observation, choice=(version, kl),
-                             divergences={f"{k}:{v}": d for (k, v), d in divergences.items()},
+                             divergences={**{v: d for (k, v), d in divergences.items()
+                                             if k == observation.current_model},
+                                          **{f"{k}:{v}": d for (k, v), d in divergences.items()}},
                              candidate=candidate, serving=serving, kind=kind, serving_model=serving_model,
                              serving_version=serving_version, persistence=self._persistence(observation, candidate))
 
@@ -317,9 +319,10 @@ def _observed(window_kl: float | None, version_kl: float | None, detected: bool,
     observed: dict[str, Any] = {
         "window_kl": window_kl, "version_kl": version_kl, "drift_detected": detected,
         "values": observation.n_values, "last_row_id": last_row_id, "active_version": observation.active_version,
-        "version_kls": {str(v): kl for v, kl in sorted(reuse.divergences.items()) if isinstance(v, int)},
+        "version_kls": {str(v): kl for v, kl in sorted((v, kl) for v, kl in reuse.divergences.items()
+                                                         if isinstance(v, int))},
     }
-    across = {key: kl for key, kl in sorted(reuse.divergences.items()) if isinstance(key, str)}
+    across = {key: kl for key, kl in sorted((k, kl) for k, kl in reuse.divergences.items() if isinstance(k, str))}
     if across:
         observed["reuse_kls"] = across
     if reuse.candidate is not None and reuse.serving is not None:
