@@ -48,14 +48,12 @@ WARM_SEEDS = tuple(range(3))
 #: Ways of watching: [drift] settings over the defaults (feed values, window-kl, validation).
 MONITORING: dict[str, dict[str, Any]] = {
     "published: window-kl every check": {"trigger": "none", "quiet_every": 1},
-    "window-kl, quiet below 0.4 x threshold: every 4th check": {"trigger": "none", "quiet_every": 4,
-                                                               "quiet_below": 0.4},
-    "window-kl, quiet below 0.4 x threshold: every 8th check": {"trigger": "none", "quiet_every": 8,
-                                                               "quiet_below": 0.4},
-    "window-kl, quiet below 0.5 x threshold: every 8th check": {"trigger": "none", "quiet_every": 8,
-                                                               "quiet_below": 0.5},
-    "window-kl, quiet below 0.5 x threshold: every 16th check": {"trigger": "none", "quiet_every": 16,
-                                                                "quiet_below": 0.5},
+    "window-kl, graded wait up to 8 checks below 0.4 x threshold": {"trigger": "none", "quiet_every": 8,
+                                                                    "quiet_below": 0.4},
+    "window-kl, graded wait up to 16 checks below 0.4 x threshold": {"trigger": "none", "quiet_every": 16,
+                                                                     "quiet_below": 0.4},
+    "window-kl, graded wait up to 16 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 16,
+                                                                     "quiet_below": 0.5},
     "page-hinkley trigger on errors, quiet: every 4th check": {"trigger": "page-hinkley", "trigger_feed": "errors",
                                                               "quiet_every": 4},
     "cusum trigger on errors, quiet: every 4th check": {"trigger": "cusum", "trigger_feed": "errors",
@@ -66,7 +64,7 @@ NEW_ANSWERS = {"split_regime": True, "reuse_scope": "all", "beat_persistence": T
 ANSWERS: dict[str, dict[str, Any]] = {
     "today's answers": {**PUBLISHED_ANSWERS, "trigger": "none"},
     "new answers": {**NEW_ANSWERS, "trigger": "none", "quiet_every": 1},
-    "new defaults (new answers, quiet every 16th check below 0.5)": {**NEW_ANSWERS, "trigger": "none",
+    "new defaults (new answers, graded wait up to 16 checks below 0.5)": {**NEW_ANSWERS, "trigger": "none",
                                                                      "quiet_every": 16, "quiet_below": 0.5},
 }
 

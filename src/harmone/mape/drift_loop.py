@@ -14,6 +14,7 @@ the candidate and the serving version.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -129,21 +130,26 @@ class DriftLoop(Loop):
         """The detector judges: no trigger, or it fired within the last 2 x window values."""
         return self.trigger is None or self._armed_left > 0
 
-    @property
-    def quiet(self) -> bool:
-        """Nothing is building up: the next check may wait ``drift.quiet_every`` periods.
+    def wait_periods(self) -> int:
+        """Drift periods until the next check: more while nothing builds up, at most ``drift.quiet_every``.
 
-        With a trigger, while it has not fired; without, while the detector's score is below
-        ``drift.quiet_below`` of its threshold. The windowed KL rises gradually as a new
-        regime fills the last window (on the built-in streams it takes 300 or more values
-        from 0.3 to 0.75), so a check that finds it low can wait a few periods without
-        detecting later.
+        With a trigger, ``quiet_every`` while it has not fired, else 1. Without, graded by the
+        detector's last score: ``ceil(quiet_every * (1 - score / limit))`` below
+        limit = ``drift.quiet_below`` x its threshold, 1 from there on. The windowed KL rises
+        gradually as a new regime fills the last window (on the built-in streams 300 or more
+        values from 0.3 to the threshold 0.75), so a low score can wait long, and a score
+        approaching the limit is checked ever more often; nothing fed is skipped.
         """
+        every = self.config.drift.quiet_every
         if self.trigger is not None:
-            return not self.armed
+            return 1 if self.armed else every
         threshold = self.detector.params.get("threshold")
-        return (isinstance(threshold, (int, float)) and self.last_score is not None
-                and self.last_score < self.config.drift.quiet_below * threshold)
+        if not isinstance(threshold, (int, float)) or self.last_score is None:
+            return 1
+        limit = self.config.drift.quiet_below * threshold
+        if self.last_score >= limit:
+            return 1
+        return max(1, min(every, math.ceil(every * (1.0 - self.last_score / limit))))
 
     def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, int]:
         """True values after row ``start``, their absolute errors when something is fed them, last row id."""
@@ -308,8 +314,7 @@ class DriftLoop(Loop):
             # The cooldown counts from the end of the action, not from the check.
             self.next_due_s = now + self.config.drift.cooldown_s
         else:
-            every = self.config.drift.quiet_every if self.quiet else 1
-            self.next_due_s = next_time(self.next_due_s, every * self.config.drift.interval_s, now)
+            self.next_due_s = next_time(self.next_due_s, self.wait_periods() * self.config.drift.interval_s, now)
         self._save()
 
 
