@@ -238,3 +238,21 @@ def test_the_frugal_target_sees_what_a_retraining_would_cost() -> None:
                               emas={"linear": 0.8, "svm": 0.8}, active_versions={"linear": 1, "lstm": 1, "svm": 1},
                               retrain_cost_s={"linear": 0.5, "svm": 0.1})
     assert drift_target(snapshot, config) == ("svm", "best-model-within-energy-goal")
+
+
+def test_the_wait_between_checks_shrinks_as_the_score_nears_the_threshold(tmp_path: Path) -> None:
+    from harmone.knowledge import KnowledgeStore
+    from harmone.mape.drift_loop import DriftLoop
+    from harmone.mape.execute import InlineRetrainer
+
+    workspace, _ = Workspace.init(tmp_path / "ws")
+    config = workspace.config.replace(drift=dataclasses.replace(workspace.config.drift, quiet_every=16,
+                                                                quiet_below=0.5))
+    with KnowledgeStore(workspace.db_path) as store:
+        loop = DriftLoop(workspace=workspace, store=store, meter=FakeMeter(), config=config, now=0.0,
+                         retrainer=InlineRetrainer(workspace, config))
+        waits = []
+        for score in (None, 0.0, 0.1, 0.3, 0.37, 0.5):
+            loop.last_score = score
+            waits.append(loop.wait_periods())
+    assert waits == [1, 16, 12, 4, 1, 1]
