@@ -100,10 +100,11 @@ class DriftConfig:
                                     "[detectors.<name>]) fed trigger_feed; the detector judges only while armed")
     trigger_feed: str = _setting("errors", "what the trigger is fed: errors (of the served predictions: a trend "
                                            "the model follows is no drift) or values", choices=("values", "errors"))
-    quiet_every: int = _setting(16, "while quiet (trigger not fired, or score below quiet_below), check only "
-                                   "every n-th drift period (1: every period, as published)", lo=1, hi=1000)
-    quiet_below: float = _setting(0.5, "without a trigger, a check whose detector score is below this share of "
-                                       "its threshold is quiet", lo=0, hi=1)
+    quiet_every: int = _setting(16, "at most this many drift periods between checks while nothing builds up: "
+                                    "graded by the detector's score, or while the trigger is quiet (1: every "
+                                    "period, as published)", lo=1, hi=1000)
+    quiet_below: float = _setting(0.5, "without a trigger, scores below this share of the detector's threshold "
+                                       "lengthen the wait between checks, the lower the longer", lo=0, hi=1)
     split_regime: bool = _setting(True, "keep only the drift window after its located change point as the data "
                                          "to compare versions with and retrain on (false: the whole window, as "
                                          "published)")
