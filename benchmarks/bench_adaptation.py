@@ -16,6 +16,8 @@ after the first.
   split, reuse across kinds, persistence in validation, counted keeps): how the return to
   the training regime was answered (reuse or keep: an existing version; retrain: a new one)
   and the run's R² and counts.
+- ``change_points``: at each published detection, the share of the drift window that is
+  the old regime, before and after cutting it at the located change point.
 - ``warm_start``: an LSTM trained on the training regime is retrained on 1 200 values of
   the next regime from scratch (the retraining settings) and by fine-tuning it for
   ``retrain.warm_epochs``: CPU seconds, and R² on the 1 200 values that follow.
@@ -254,9 +256,39 @@ def _warm_start(tmp: Path) -> dict[str, Any]:
             "per_run": rows}
 
 
+def change_points(monitoring: dict[str, Any]) -> dict[str, Any]:
+    """How much of the drift data is the old regime at the published detections, before and after the split."""
+    import numpy as np
+
+    from harmone.detectors.change_point import locate_change
+
+    window = 1200
+    before, after, errors = [], [], []
+    for row in next(iter(monitoring.values()))["per_run"]:
+        stream = generate(seed=row["seed"], profile=row["profile"])
+        for regime, delay in zip(stream.regimes[1:], row["delays"]):
+            values = stream.values[regime.start + delay - window:regime.start + delay]
+            old = max(0, window - delay)
+            split = locate_change(values, window // 4)
+            kept = split or 0
+            before.append(old / window)
+            after.append(max(0, old - kept) / (window - kept))
+            if split is not None:
+                errors.append(split - old)
+
+    def stat(values: list[float]) -> dict[str, float]:
+        return {"median": round(float(np.median(values)), 3), "min": round(min(values), 3),
+                "max": round(max(values), 3)}
+
+    return {"windows": len(before), "located": len(errors), "old_share_before": stat(before),
+            "old_share_after": stat(after), "split_error_values": stat([float(e) for e in errors]),
+            "split_abs_error_values_median": float(np.median(np.abs(errors))) if errors else None}
+
+
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         results = _monitoring_and_answers(Path(tmp))
+        results["change_points"] = change_points(results["monitoring"])
         results["warm_start"] = _warm_start(Path(tmp))
     return results
 
