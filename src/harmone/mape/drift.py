@@ -241,11 +241,12 @@ def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftP
         fits = (kind, version) == serving
     if fits:
         return make(Action.NONE, Decision.ACTIVE_VERSION_FITS, version=version, kind=kind)
+    kept = None if kind is None else serving[0]
     candidate = snapshot.candidate
     if candidate is not None and snapshot.serving is not None and not promote(candidate, snapshot.serving):
-        return make(Action.NONE, Decision.ACTIVE_VERSION_BETTER, version=serving[1], kind=kind and serving[0])
+        return make(Action.NONE, Decision.ACTIVE_VERSION_BETTER, version=serving[1], kind=kept)
     if candidate is not None and snapshot.persistence is not None and not promote(candidate, snapshot.persistence):
-        return make(Action.NONE, Decision.BELOW_PERSISTENCE, version=serving[1], kind=kind and serving[0])
+        return make(Action.NONE, Decision.BELOW_PERSISTENCE, version=serving[1], kind=kept)
     return make(Action.REUSE, Decision.REUSE, version=version, kind=kind)
 
 

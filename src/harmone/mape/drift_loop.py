@@ -4,6 +4,10 @@ The detector is fed the true values (``drift.feed = "values"``, published) or th
 error of each served prediction (``"errors"``: drift that the serving model absorbs is no
 drift). Versions are compared, and retrained, on the true values either way.
 
+How often it checks follows the stream: a low detector score lengthens the wait to the
+next check (``drift.quiet_every``, ``drift.quiet_below``), and an optional cheap trigger
+(``drift.trigger``) decides when the detector judges at all (``wait_periods``).
+
 Each run gathers, then decides (``harmone.mape.drift``), then acts (``execute``):
 detection over a ``DriftSnapshot``, the answering model over a ``TargetSnapshot``, reuse or
 retrain over a ``ReuseSnapshot``. The gathering is the only reading: the calibration, the
