@@ -146,7 +146,9 @@ def test_the_switch_loop_records_the_energy_of_its_run(ws: Workspace) -> None:
 
 def _drift_loop(ws: Workspace, store: KnowledgeStore, *, retrainer: execute.Retrainer | None = None,
                 meter: FakeMeter | None = None, now: float = 0.0) -> DriftLoop:
-    config = _config(ws, drift={"window": WINDOW, "bins": 10})
+    # One answering kind and the whole window, as published: these tests pin those rules
+    # (reuse across kinds and one-regime drift data: tests/test_adaptation.py).
+    config = _config(ws, drift={"window": WINDOW, "bins": 10, "reuse_scope": "target", "split_regime": False})
     return DriftLoop(workspace=ws, store=store, meter=meter or FakeMeter(), config=config, now=now,
                      retrainer=retrainer or InlineRetrainer(ws, config))
 
@@ -161,7 +163,9 @@ def test_drift_loop_waits_the_warm_up_then_checks_every_interval(ws: Workspace) 
         store.append_predictions(rows("linear", normal(200, WINDOW, seed=1)))
         event = loop.run(413.0)
         assert event.decision == "no-drift" and event.observed["window_kl"] < 0.75
-        assert loop.next_due_s == 416.0
+        # A quiet check (KL below drift.quiet_below of the threshold) waits a few periods.
+        assert 1 < loop.wait_periods() <= loop.config.drift.quiet_every
+        assert loop.next_due_s == 413.0 + loop.wait_periods() * 3.0
         event = loop.run(416.0)  # nothing new was logged: nothing is read again
         assert event.decision == "no-new-data"
 

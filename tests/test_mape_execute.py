@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from pathlib import Path
 
@@ -69,7 +71,9 @@ def test_reuse_serves_the_old_version_with_its_own_scaler(published_workspace: W
     repo = ModelRepository(trained_workspace)
     # Version 2 is trained on data on another scale, so its scaler differs from version 1's.
     shifted = seasonal_series(900, seed=5) * 3 + 500
-    execute.retrain_version(trained_workspace, RetrainRequest("linear", shifted, "drift", 0), trained_workspace.config)
+    config = trained_workspace.config
+    config = config.replace(drift=dataclasses.replace(config.drift, beat_persistence=False))
+    execute.retrain_version(trained_workspace, RetrainRequest("linear", shifted, "drift", 0), config)
     assert repo.active_version("linear") == 2
     old = repo.load("linear", 1)
     assert old.scaler.min_ != repo.load("linear", 2).scaler.min_
@@ -154,11 +158,24 @@ def _fast_cycle(n: int) -> np.ndarray:
     return 200 + 150 * np.sin(2 * np.pi * t / 24)
 
 
+def test_a_drift_retraining_that_loses_to_persistence_is_stored_not_served(published_workspace: Workspace) -> None:
+    repo = ModelRepository(published_workspace)
+    config = published_workspace.config
+    assert config.drift.beat_persistence
+    # Better than the serving version on these new dynamics, but not than repeating the last value.
+    result = execute.retrain_version(published_workspace, RetrainRequest("linear", _fast_cycle(1200), "drift", 0),
+                                     config)
+    assert not result.promoted and repo.active_version("linear") == 1
+    assert result.holdout_r2 > result.serving_holdout_r2  # type: ignore[operator]
+
+
 def test_validated_drift_retraining_promotes_only_a_better_version(published_workspace: Workspace) -> None:
     trained_workspace = published_workspace
     repo = ModelRepository(trained_workspace)
     config = trained_workspace.config
     assert config.drift.validate and not config.retrain.validate
+    # Judged against the serving version only (persistence: the test after this one).
+    config = config.replace(drift=dataclasses.replace(config.drift, beat_persistence=False))
     # New dynamics the serving version never saw: the retrained version wins and serves.
     better = execute.retrain_version(trained_workspace, RetrainRequest("linear", _fast_cycle(1200), "drift", 0), config)
     assert better.promoted and repo.active_version("linear") == better.version == 2

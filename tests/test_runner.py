@@ -59,9 +59,29 @@ def small_base(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return workspace
 
 
+#: The pinned run was recorded before the drift loop's adaptive checks, one-regime drift data,
+#: reuse across kinds, persistence in validation and warm starts became defaults
+#: (docs/algorithm.md); it runs with the settings it was recorded with.
+RECORDED_DRIFT = {"quiet_every": 1, "split_regime": False, "reuse_scope": "target", "beat_persistence": False,
+                  "trigger": "none"}
+
+
+def _recorded_copy(source: Workspace, root: Path) -> Workspace:
+    """A copy of ``source`` with the drift settings the pinned run was recorded with."""
+    import dataclasses
+
+    from harmone import config as config_mod
+
+    workspace = _copy(source, root)
+    recorded = workspace.config.replace(drift=dataclasses.replace(workspace.config.drift, **RECORDED_DRIFT),
+                                        retrain=dataclasses.replace(workspace.config.retrain, warm_start=False))
+    workspace.config_path.write_text(config_mod.render(recorded), encoding="utf-8")
+    return Workspace.open(workspace.root)
+
+
 @pytest.fixture(scope="module")
 def harmone_run(synth_base: Workspace, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, RunResult]:
-    workspace = _copy(synth_base, tmp_path_factory.mktemp("run") / "ws")
+    workspace = _recorded_copy(synth_base, tmp_path_factory.mktemp("run") / "ws")
     return workspace, run_approach(workspace, "harmone", seed=3, meter=FakeMeter())
 
 
@@ -111,7 +131,7 @@ def test_the_log_shows_the_models_the_manager_chose(harmone_run: tuple[Workspace
 def test_two_runs_with_the_same_seed_take_identical_decisions(
         harmone_run: tuple[Workspace, RunResult], synth_base: Workspace, tmp_path: Path) -> None:
     _, summary = harmone_run
-    again = run_approach(_copy(synth_base, tmp_path / "ws"), "harmone", seed=3, meter=FakeMeter())
+    again = run_approach(_recorded_copy(synth_base, tmp_path / "ws"), "harmone", seed=3, meter=FakeMeter())
     assert _decisions(again.events) == _decisions(summary.events)
     assert (again.r2, again.switches, again.retrains, again.reuses) == (
         summary.r2, summary.switches, summary.retrains, summary.reuses)

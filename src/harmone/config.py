@@ -121,6 +121,24 @@ class DriftConfig:
     target: str = _setting("frugal", "model a drift adapts: serving (as published) or frugal (the serving one only "
                                       "within switch.energy_goal, else the best-scoring model that is)",
                            choices=("serving", "frugal"))
+    trigger: str = _setting("none", "cheap detector that arms the drift check: none (the detector judges every "
+                                    "check, as published) or a registered detector name (its settings in "
+                                    "[detectors.<name>]) fed trigger_feed; the detector judges only while armed")
+    trigger_feed: str = _setting("errors", "what the trigger is fed: errors (of the served predictions: a trend "
+                                           "the model follows is no drift) or values", choices=("values", "errors"))
+    quiet_every: int = _setting(16, "at most this many drift periods between checks while nothing builds up: "
+                                    "graded by the detector's score, or while the trigger is quiet (1: every "
+                                    "period, as published)", lo=1, hi=1000)
+    quiet_below: float = _setting(0.5, "without a trigger, scores below this share of the detector's threshold "
+                                       "lengthen the wait between checks, the lower the longer", lo=0, hi=1)
+    split_regime: bool = _setting(True, "keep only the drift window after its located change point as the data "
+                                         "to compare versions with and retrain on (false: the whole window, as "
+                                         "published)")
+    reuse_scope: str = _setting("all", "stored versions a drift may reuse: target (the answering model's, as "
+                                          "published) or all (every kind within switch.energy_goal)",
+                                choices=("target", "all"))
+    beat_persistence: bool = _setting(True, "validation also refuses a candidate that predicts the newest data "
+                                             "worse than persistence (false: only the serving version, as published)")
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,9 @@ class RetrainConfig:
                                           "`window`, still read)", lo=10)
     validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
                                      "than the serving one (false: always, as published for this baseline)")
+    warm_start: bool = _setting(True, "retrain a model kind that can (lstm) by fine-tuning the serving version "
+                                       "for warm_epochs on the new data (false: from scratch, as published)")
+    warm_epochs: int = _setting(5, "epochs of a warm-start retraining", lo=1, hi=10000)
 
 
 @dataclass(frozen=True)
@@ -387,6 +408,11 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
         detectors.check_settings(drift.detector, config.detector_params(drift.detector))
     except detectors.DetectorError as exc:
         raise ConfigError(f"{source} [drift]: detector = {drift.detector!r}: {exc}") from None
+    if drift.trigger != "none":
+        try:
+            detectors.check_settings(drift.trigger, config.detector_params(drift.trigger))
+        except detectors.DetectorError as exc:
+            raise ConfigError(f"{source} [drift]: trigger = {drift.trigger!r}: {exc}") from None
 
 
 def load(path: Path) -> Config:

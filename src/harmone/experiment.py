@@ -60,6 +60,12 @@ def usable_output_dir(out_dir: Path) -> Path:
     return out_dir
 
 
+#: The drift loop as published: the detector judges every check, the whole drift window is
+#: the new regime, only the answering kind's versions are compared, no persistence test.
+PUBLISHED_DRIFT = {"trigger": "none", "quiet_every": 1, "split_regime": False, "reuse_scope": "target",
+                   "beat_persistence": False}
+
+
 def published_config(config: Config) -> Config:
     """The paper's constants exactly: published energy range and budget rule, unvalidated adaptation,
     and the published model representation and hyperparameters (min-max inputs, fixed strengths)."""
@@ -67,8 +73,8 @@ def published_config(config: Config) -> Config:
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
         switch=dataclasses.replace(config.switch, budget_rule="published"),
-        drift=dataclasses.replace(config.drift, validate=False, target="serving"),
-        retrain=dataclasses.replace(config.retrain, validate=False),
+        drift=dataclasses.replace(config.drift, validate=False, target="serving", **PUBLISHED_DRIFT),
+        retrain=dataclasses.replace(config.retrain, validate=False, warm_start=False),
         models=published_models(config.models),
     )
 

@@ -136,7 +136,7 @@ def _result(approach: str, workspace: Workspace, first_row_id: int, done: int, m
         retraining_energy_uj=counts.retraining_energy_uj,
         latency_mean_s=figures["latency_mean_s"], latency_p95_s=figures["latency_p95_s"],
         switches=counts.switches, reuses=counts.reuses, retrains=counts.retrains,
-        drift_detections=counts.drift_detections, retrain_failures=counts.failures,
+        drift_detections=counts.drift_detections, retrain_failures=counts.failures, keeps=counts.keeps,
         meter_kind=meter_kind, meter_source=meter_source,
         first_row_id=first_row_id if n else 0, last_row_id=last_row_id if n else 0,
         duration_s=duration_s, wall_time_s=wall_time_s, seed=seed, events=tuple(events))

@@ -104,9 +104,25 @@ def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = N
     return X[first - wide:], y[first - wide:]
 
 
+def warm_start_from(repository: Any, kind: str, config: Config) -> Model | None:
+    """The serving version's model to fine-tune from (``retrain.warm_start``), or None: from scratch.
+
+    Only kinds that can continue a fit (``fine_tune``: the LSTM) warm-start; ``repository``
+    is a ``ModelRepository``.
+    """
+    if not config.retrain.warm_start or not hasattr(model_class(kind), "fine_tune"):
+        return None
+    active = repository.active_version(kind)
+    return None if active is None else repository.load(kind, active).model
+
+
 def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = False, seed: int = 0,
-          progress: Progress | None = None) -> TrainedModel:
-    """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout."""
+          progress: Progress | None = None, initial: Model | None = None) -> TrainedModel:
+    """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout.
+
+    With ``initial`` (a fitted model of the same kind and size), fine-tune it for
+    ``retrain.warm_epochs`` instead of fitting from scratch (warm start).
+    """
     started = time.perf_counter()
     values = _check_series(series)
     window = config.stream.input_length
@@ -130,7 +146,14 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     X, y = scaler.encode(raw_X, actual_all)
     assert y is not None
     cut = first_holdout - context
-    model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
+    if initial is not None and hasattr(model, "fine_tune") and initial.params.get("hidden_size") == \
+            model.params.get("hidden_size"):
+        model.params["epochs"] = config.retrain.warm_epochs
+        model.fine_tune(X[:cut], y[:cut], initial, seed=seed, progress=progress)
+        metrics_extra = {"warm_start": True}
+    else:
+        model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
+        metrics_extra = {}
 
     predicted = scaler.decode(model.predict(X[cut:]), raw_X[cut:])
     actual = actual_all[cut:]
@@ -142,6 +165,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
         "n_holdout": int(len(actual)),
         "context": int(context),
         "selected": dict(getattr(model, "selected_", {})),
+        **metrics_extra,
     }
     values.setflags(write=False)
     return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,

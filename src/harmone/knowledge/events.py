@@ -52,6 +52,8 @@ class Decision(StrEnum):
     REUSE = "reuse"
     ACTIVE_VERSION_FITS = "active-version-fits"
     ACTIVE_VERSION_BETTER = "active-version-better"
+    #: Validation kept the serving version: the candidate predicts worse than persistence.
+    BELOW_PERSISTENCE = "below-persistence"
     RETRAIN_NO_CLOSE_VERSION = "retrain-no-close-version"
     RETRAIN_NO_OTHER_VERSION = "retrain-no-other-version"
     # periodic retraining
@@ -259,6 +261,9 @@ class EventCounts:
 
     switches: int = 0
     reuses: int = 0
+    #: Drifts answered by keeping the serving version: it fits the new data best, or
+    #: validation found it better than the candidate (reuse-like: nothing retrained).
+    keeps: int = 0
     retrains: int = 0
     drift_detections: int = 0
     failures: int = 0
@@ -269,13 +274,18 @@ class EventCounts:
     by_loop: Mapping[str, int] = field(default_factory=dict)
 
 
+#: Drift-loop decisions that answer a drift with the version that serves.
+KEEP_DECISIONS = frozenset({Decision.ACTIVE_VERSION_FITS, Decision.ACTIVE_VERSION_BETTER, Decision.BELOW_PERSISTENCE})
+
+
 def count_events(events: list[Event]) -> EventCounts:
     """Adaptations, failures and energy over ``events``."""
     by_loop: dict[str, int] = {}
     energy_uj = retraining_energy_uj = 0.0
     actions = {action: 0 for action in Action}
-    detections = failures = errors = 0
+    detections = failures = errors = keeps = 0
     for event in events:
+        keeps += event.decision in KEEP_DECISIONS
         by_loop[event.loop.value] = by_loop.get(event.loop.value, 0) + 1
         energy_uj += event.energy_uj
         actions[event.action] += 1
@@ -285,5 +295,5 @@ def count_events(events: list[Event]) -> EventCounts:
         failures += event.failed
         errors += event.decision is Decision.ERROR
     return EventCounts(switches=actions[Action.SWITCH], reuses=actions[Action.REUSE], retrains=actions[Action.RETRAIN],
-                       drift_detections=detections, failures=failures, errors=errors, energy_uj=energy_uj,
+                       keeps=keeps, drift_detections=detections, failures=failures, errors=errors, energy_uj=energy_uj,
                        retraining_energy_uj=retraining_energy_uj, by_loop=by_loop)

@@ -23,6 +23,8 @@ class RunCounts:
     switches: int = 0
     detections: int = 0
     reuses: int = 0
+    #: Drifts answered by keeping the serving version (it fits, or validation kept it).
+    keeps: int = 0
     retrains: int = 0
     #: Retrainings that failed.
     failures: int = 0

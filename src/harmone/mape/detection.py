@@ -18,10 +18,22 @@ from harmone.config import Config
 from harmone.detectors import DriftDetector
 from harmone.detectors.window_kl import finite, kl_divergence
 
-__all__ = ["DriftDetector", "finite", "kl_divergence", "make_detector"]
+__all__ = ["DriftDetector", "finite", "kl_divergence", "make_detector", "make_trigger"]
 
 
 def make_detector(config: Config) -> DriftDetector:
     """A fresh detector as ``[drift] detector`` and its settings say (validated on load)."""
     name = config.drift.detector
     return detectors.make(name, config.detector_params(name))
+
+
+def make_trigger(config: Config) -> DriftDetector | None:
+    """The cheap detector that arms the drift check (``[drift] trigger``), None for "none".
+
+    Any registered detector can trigger: an incremental one (Page-Hinkley, CUSUM) costs a
+    few operations per value, while the windowed KL compares two 1 200-value histograms on
+    every check; with a trigger the KL is computed only in the 2 x window values after it
+    fires, and the loop checks ``drift.quiet_every`` times less often while it is quiet.
+    """
+    name = config.drift.trigger
+    return None if name == "none" else detectors.make(name, config.detector_params(name))

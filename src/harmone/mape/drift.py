@@ -11,13 +11,14 @@ and the config; ``plan_drift`` returns data that the loop executes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
 
 from harmone.config import Config
+from harmone.detectors.change_point import locate_change
 from harmone.knowledge.events import Action, Decision
 from harmone.mape.detection import finite
 from harmone.mape.evaluation import Evaluation, promote
@@ -58,6 +59,8 @@ class DriftObservation:
     n_values: int
     current_model: str
     active_version: int
+    #: With ``drift.split_regime``: how many of the newest values the located new regime holds.
+    change_at: int | None = None
 
 
 def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
@@ -76,6 +79,26 @@ def analyse_drift(observation: DriftObservation, config: Config) -> bool:
     return observation.detected
 
 
+def new_regime(observation: DriftObservation, config: Config) -> DriftObservation:
+    """The observation with only the drift data after its located change point (``drift.split_regime``).
+
+    What a drift is answered with (a stored version compared, a new one trained and its
+    sample stored) should describe one regime: the new one. The change point is the split
+    of the drift window that best separates two samples (``detectors.change_point``); each
+    side keeps at least a quarter of the window, so the retraining still has data. When no
+    change is located inside the window (it happened before), the whole window stays.
+    """
+    if not config.drift.split_regime or not observation.drift_data.size:
+        return observation
+    data = observation.drift_data
+    split = locate_change(data, max(config.drift.window // 4, config.stream.input_length + 2))
+    if split is None:
+        return observation
+    after = data[split:].copy()
+    after.setflags(write=False)
+    return replace(observation, drift_data=after, change_at=int(data.size - split))
+
+
 # -- which model answers a drift -------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -90,8 +113,11 @@ class TargetSnapshot:
     emas: Mapping[str, float]
     #: Active version of each trained kind.
     active_versions: Mapping[str, int]
+    #: Estimated CPU seconds of one retraining by kind (``retrain_cost_s``); may be empty.
+    retrain_cost_s: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "retrain_cost_s", MappingProxyType(dict(self.retrain_cost_s)))
         object.__setattr__(self, "trained", tuple(sorted(self.trained)))
         if self.normalised_energy is not None:
             object.__setattr__(self, "normalised_energy", MappingProxyType(dict(self.normalised_energy)))
@@ -109,7 +135,8 @@ def drift_target(snapshot: TargetSnapshot, config: Config) -> tuple[str, TargetR
     switching away from can cost more than all the inference of a cheap one (an LSTM
     retraining ~30 J against ~6 J for a cheap model's hour), so frugal adapts the fallback.
     Without a calibration to say what each kind costs, the serving kind. A kind without an
-    active version cannot answer: then the serving kind too.
+    active version cannot answer: then the serving kind too. Between kinds equal in score
+    and in energy per prediction, the one whose retraining is estimated cheaper.
     """
     serving, energy = snapshot.serving, snapshot.normalised_energy
     if config.drift.target == "serving":
@@ -122,8 +149,10 @@ def drift_target(snapshot: TargetSnapshot, config: Config) -> tuple[str, TargetR
     frugal = [kind for kind in snapshot.trained if kind != serving and kind in energy and energy[kind] <= goal]
     if not frugal:
         return serving, "no-model-within-energy-goal"
-    # Best EMA; on a tie the cheaper kind, then the name (sorted above).
-    best = max(frugal, key=lambda kind: (snapshot.emas.get(kind, config.initial_ema(kind)), -energy[kind]))
+    # Best EMA; on a tie the cheaper kind to serve, then to retrain, then the name (sorted above).
+    costs = snapshot.retrain_cost_s
+    best = max(frugal, key=lambda kind: (snapshot.emas.get(kind, config.initial_ema(kind)), -energy[kind],
+                                         -costs.get(kind, 0.0)))
     if best not in snapshot.active_versions:
         return serving, "best-model-within-energy-goal"
     return best, "best-model-within-energy-goal"
@@ -138,12 +167,18 @@ class ReuseSnapshot:
     observation: DriftObservation
     #: The closest stored version and its KL to the drift data (``reuse.choose_version``).
     choice: tuple[int, float] | None
-    #: KL per comparable version.
-    divergences: Mapping[int, float]
+    #: KL per comparable version (of ``kind``'s versions, or ``"kind:version"`` with reuse_scope all).
+    divergences: Mapping[int | str, float]
     #: With ``drift.validate``, when the closest version is not the serving one: the
     #: candidate's and the serving version's evaluation on the drift data.
     candidate: Evaluation | None = None
     serving: Evaluation | None = None
+    #: With ``drift.reuse_scope = "all"``: the kind of the chosen version, and what serves now.
+    kind: str | None = None
+    serving_model: str | None = None
+    serving_version: int | None = None
+    #: With ``drift.beat_persistence``: persistence on the same held-out windows.
+    persistence: Evaluation | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,22 +200,26 @@ class DriftPlan:
     version_kl: float | None
     #: Data to retrain on ("retrain"), else None.
     training_data: np.ndarray | None
+    #: The kind of ``version`` when it is not the answering model's (reuse across kinds).
+    kind: str | None = None
 
 
 def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftPlan:
     """Reuse the closest stored version when its KL is below reuse_threshold, else retrain.
 
-    Evaluations in the snapshot (``drift.validate``) veto a reuse that would predict worse
-    than what serves now (``evaluation.promote``): the serving version stays, and nothing
-    is spent.
+    The closest version being the one that serves is an answer too: keep it
+    (``active-version-fits``, counted as ``keeps``). Evaluations in the snapshot
+    (``drift.validate``) veto a reuse that would predict worse than what serves now, or
+    (``drift.beat_persistence``) worse than persistence (``evaluation.promote``): the
+    serving version stays, and nothing is spent.
     """
     observation, choice = snapshot.observation, snapshot.choice
 
-    def make(action: Action, reason: Decision, *, detected: bool = True,
-             version: int | None = None, training: bool = False) -> DriftPlan:
+    def make(action: Action, reason: Decision, *, detected: bool = True, version: int | None = None,
+             training: bool = False, kind: str | None = None) -> DriftPlan:
         return DriftPlan(action=action, reason=reason, drift_detected=detected, version=version,
                          window_kl=observation.kl, version_kl=choice[1] if choice else None,
-                         training_data=observation.drift_data if training else None)
+                         training_data=observation.drift_data if training else None, kind=kind)
 
     if not observation.ready:
         return make(Action.NONE, Decision.NOT_READY, detected=False)
@@ -191,9 +230,33 @@ def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftP
     version, kl = choice
     if kl >= config.drift.reuse_threshold:
         return make(Action.RETRAIN, Decision.RETRAIN_NO_CLOSE_VERSION, training=True)
-    if version == observation.active_version:
-        return make(Action.NONE, Decision.ACTIVE_VERSION_FITS, version=version)
-    if snapshot.candidate is not None and snapshot.serving is not None and not promote(snapshot.candidate,
-                                                                                        snapshot.serving):
-        return make(Action.NONE, Decision.ACTIVE_VERSION_BETTER, version=observation.active_version)
-    return make(Action.REUSE, Decision.REUSE, version=version)
+    if snapshot.kind is None:
+        serving = (observation.current_model, observation.active_version)
+        kind = None
+        fits = version == observation.active_version
+    else:
+        assert snapshot.serving_model is not None and snapshot.serving_version is not None
+        serving = (snapshot.serving_model, snapshot.serving_version)
+        kind = snapshot.kind
+        fits = (kind, version) == serving
+    if fits:
+        return make(Action.NONE, Decision.ACTIVE_VERSION_FITS, version=version, kind=kind)
+    kept = None if kind is None else serving[0]
+    candidate = snapshot.candidate
+    if candidate is not None and snapshot.serving is not None and not promote(candidate, snapshot.serving):
+        return make(Action.NONE, Decision.ACTIVE_VERSION_BETTER, version=serving[1], kind=kept)
+    if candidate is not None and snapshot.persistence is not None and not promote(candidate, snapshot.persistence):
+        return make(Action.NONE, Decision.BELOW_PERSISTENCE, version=serving[1], kind=kept)
+    return make(Action.REUSE, Decision.REUSE, version=version, kind=kind)
+
+
+def retrain_cost_s(train_time_s: float, epochs: int | None, warm_epochs: int | None) -> float:
+    """Estimated CPU seconds of the next retraining of a kind, from its newest version's fit.
+
+    An estimate, not a measurement: the last fit's ``train_time_s`` (meta.json), scaled by
+    ``warm_epochs / epochs`` when the kind warm-starts (an epoch costs about the same either
+    way on the same amount of data).
+    """
+    if epochs and warm_epochs:
+        return train_time_s * min(1.0, warm_epochs / epochs)
+    return train_time_s

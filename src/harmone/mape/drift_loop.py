@@ -4,6 +4,10 @@ The detector is fed the true values (``drift.feed = "values"``, published) or th
 error of each served prediction (``"errors"``: drift that the serving model absorbs is no
 drift). Versions are compared, and retrained, on the true values either way.
 
+How often it checks follows the stream: a low detector score lengthens the wait to the
+next check (``drift.quiet_every``, ``drift.quiet_below``), and an optional cheap trigger
+(``drift.trigger``) decides when the detector judges at all (``wait_periods``).
+
 Each run gathers, then decides (``harmone.mape.drift``), then acts (``execute``):
 detection over a ``DriftSnapshot``, the answering model over a ``TargetSnapshot``, reuse or
 retrain over a ``ReuseSnapshot``. The gathering is the only reading: the calibration, the
@@ -14,6 +18,7 @@ the candidate and the serving version.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -22,8 +27,9 @@ from harmone.config import Config
 from harmone.energy.base import EnergyMeter
 from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, Decision, DriftLoopState, KnowledgeStore, LoopName, SwitchLoopState
+from harmone.knowledge.events import KEEP_DECISIONS
 from harmone.mape import execute
-from harmone.mape.detection import make_detector
+from harmone.mape.detection import make_detector, make_trigger
 from harmone.mape.drift import (
     DriftObservation,
     DriftSnapshot,
@@ -33,13 +39,16 @@ from harmone.mape.drift import (
     analyse_drift,
     drift_target,
     monitor_drift,
+    new_regime,
     plan_drift,
+    retrain_cost_s,
 )
-from harmone.mape.evaluation import evaluate
+from harmone.mape.evaluation import Evaluation, evaluate, persistence
 from harmone.mape.execute import Retrainer
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.recent import RecentValues
-from harmone.mape.reuse import choose_version, version_divergences
+from harmone.models import model_class
+from harmone.mape.reuse import choose_across, choose_version, reuse_kinds, version_divergences
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -61,6 +70,10 @@ class DriftLoop(Loop):
         self.last_row_id: int | None = None
         self.last_score: float | None = None
         self.detector = make_detector(config)
+        #: ``drift.trigger``: the cheap detector that arms the check (None: always armed).
+        self.trigger = make_trigger(config)
+        #: Values the detector may still judge since the trigger last fired.
+        self._armed_left = 0
         #: Whether the values fed since the last check completed a detection.
         self._detected = False
         self._samples: dict[tuple[str, int], np.ndarray] = {}
@@ -85,35 +98,76 @@ class DriftLoop(Loop):
         """Feed the detector the rows logged since the last check; the last 2 x window values.
 
         None when nothing new was logged. One query in the usual case: the check runs
-        every few seconds, so its reads are a good part of its energy.
+        every few seconds, so its reads are a good part of its energy. With a trigger,
+        the trigger is fed too, and the detector judges (its costly part) only while armed.
         """
         capacity = self._recent.capacity
         start = (self.last_row_id or 0) if len(self._recent) else 0
-        values, fed, last = self._read_after(start, capacity)
+        values, errors, last = self._read_after(start, capacity)
         if not values.size and start and self.store.last_row_id() < start:
             # The log was cleared and its ids start over: so do the window and the detector.
             self._recent = RecentValues(capacity)
-            values, fed, last = self._read_after(0, capacity)
+            values, errors, last = self._read_after(0, capacity)
         if not values.size:
             return None
         if not len(self._recent):
             self.detector.reset()
+            if self.trigger is not None:
+                self.trigger.reset()
         self.last_row_id = last
-        self._detected = self.detector.feed(fed)
+        drift = self.config.drift
+        fed = errors if drift.feed == "errors" and errors is not None else values
+        if self.trigger is None:
+            self._detected = self.detector.feed(fed)
+        else:
+            pulled = self.trigger.feed(errors if drift.trigger_feed == "errors" and errors is not None else values)
+            self._armed_left = 2 * drift.window if pulled else max(0, self._armed_left - int(values.size))
+            if self.armed:
+                self._detected = self.detector.feed(fed)
+            else:
+                self.detector.update_many(fed)  # kept current, not judged
+                self._detected = False
         return self._recent.update(values).values
 
-    def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """True values after row ``start``, what the detector is fed of them (``drift.feed``), last row id."""
-        if self.config.drift.feed == "values":
+    @property
+    def armed(self) -> bool:
+        """The detector judges: no trigger, or it fired within the last 2 x window values."""
+        return self.trigger is None or self._armed_left > 0
+
+    def wait_periods(self) -> int:
+        """Drift periods until the next check: more while nothing builds up, at most ``drift.quiet_every``.
+
+        With a trigger, ``quiet_every`` while it has not fired, else 1. Without, graded by the
+        detector's last score: ``ceil(quiet_every * (1 - score / limit))`` below
+        limit = ``drift.quiet_below`` x its threshold, 1 from there on. The windowed KL rises
+        gradually as a new regime fills the last window (on the built-in streams 300 or more
+        values from 0.3 to the threshold 0.75), so a low score can wait long, and a score
+        approaching the limit is checked ever more often; nothing fed is skipped.
+        """
+        every = self.config.drift.quiet_every
+        if self.trigger is not None:
+            return 1 if self.armed else every
+        threshold = self.detector.params.get("threshold")
+        if not isinstance(threshold, (int, float)) or self.last_score is None:
+            return 1
+        limit = self.config.drift.quiet_below * threshold
+        if self.last_score >= limit:
+            return 1
+        return max(1, min(every, math.ceil(every * (1.0 - self.last_score / limit))))
+
+    def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """True values after row ``start``, their absolute errors when something is fed them, last row id."""
+        drift = self.config.drift
+        if drift.feed == "values" and (self.trigger is None or drift.trigger_feed == "values"):
             values, last = self.store.true_values_after(start, newest=newest)
-            return values, values, last
+            return values, None, last
         values, predicted, last = self.store.outcomes_after(start, newest=newest)
         return values, np.abs(values - predicted), last
 
     def _target_snapshot(self, serving: str) -> TargetSnapshot:
         """The calibration's energies and the switch loop's EMAs, read only when drift is found."""
         normalised = None
-        if self.config.drift.target != "serving":
+        if self.config.drift.target != "serving" or self.config.drift.reuse_scope == "all":
             calibration = load_calibration(self.workspace.calibration_path)
             if calibration is not None:
                 e_min, e_max = energy_range(self.config.energy, calibration)
@@ -124,7 +178,22 @@ class DriftLoop(Loop):
         trained = self.repository.trained_kinds()
         actives = {kind: v for kind in trained if (v := self.repository.active_version(kind)) is not None}
         return TargetSnapshot(serving=serving, trained=tuple(trained), normalised_energy=normalised, emas=emas,
-                              active_versions=actives)
+                              active_versions=actives, retrain_cost_s=self._retrain_costs(trained))
+
+    def _retrain_costs(self, trained: list[str]) -> dict[str, float]:
+        """Estimated CPU seconds of a retraining per kind, from each newest version's meta.json."""
+        costs: dict[str, float] = {}
+        retrain = self.config.retrain
+        for kind in trained:
+            versions = self.repository.versions(kind)
+            meta = self.repository.meta(kind, versions[-1]) if versions else {}
+            if not isinstance(meta.get("train_time_s"), (int, float)):
+                continue
+            warm = retrain.warm_start and hasattr(model_class(kind), "fine_tune")
+            epochs = self.config.model_params(kind, retrain=True).get("epochs")
+            costs[kind] = retrain_cost_s(float(meta["train_time_s"]), epochs if warm else None,
+                                         retrain.warm_epochs if warm else None)
+        return costs
 
     def _sample(self, kind: str, version: int) -> np.ndarray:
         """A version's training sample; versions never change, so each is read once."""
@@ -133,9 +202,12 @@ class DriftLoop(Loop):
             self._samples[key] = self.repository.snapshot(kind, version)
         return self._samples[key]
 
-    def _reuse_snapshot(self, observation: DriftObservation, drifted: bool) -> ReuseSnapshot:
+    def _reuse_snapshot(self, observation: DriftObservation, drifted: bool,
+                        target: TargetSnapshot | None) -> ReuseSnapshot:
         if not drifted:
             return ReuseSnapshot(observation=observation, choice=None, divergences={})
+        if self.config.drift.reuse_scope == "all" and target is not None:
+            return self._reuse_across(observation, target)
         kind, active = observation.current_model, observation.active_version
         samples = {v: self._sample(kind, v) for v in self.repository.versions(kind)}
         choice = choose_version(observation.drift_data, samples, self.config)
@@ -147,7 +219,33 @@ class DriftLoop(Loop):
             candidate = evaluate(self.repository.load(kind, choice[0]), observation.drift_data, self.config)
             serving = evaluate(self.repository.load(kind, active), observation.drift_data, self.config)
         return ReuseSnapshot(observation=observation, choice=choice, divergences=divergences, candidate=candidate,
-                             serving=serving)
+                             serving=serving, persistence=self._persistence(observation, candidate))
+
+    def _reuse_across(self, observation: DriftObservation, target: TargetSnapshot) -> ReuseSnapshot:
+        """Every stored version of every kind that may serve within the energy goal (``reuse_scope = all``)."""
+        data = observation.drift_data
+        serving_model = target.serving
+        serving_version = target.active_versions.get(serving_model, observation.active_version)
+        samples = {(kind, v): self._sample(kind, v)
+                   for kind in reuse_kinds(target, observation.current_model, self.config)
+                   for v in self.repository.versions(kind)}
+        chosen = choose_across(data, samples, observation.current_model, self.config)
+        if chosen is None:
+            return ReuseSnapshot(observation=observation, choice=None, divergences={})
+        (kind, version), kl, divergences = chosen
+        candidate = serving = None
+        if self.config.drift.validate and (kind, version) != (serving_model, serving_version):
+            candidate = evaluate(self.repository.load(kind, version), data, self.config)
+            serving = evaluate(self.repository.load(serving_model, serving_version), data, self.config)
+        return ReuseSnapshot(observation=observation, choice=(version, kl),
+                             divergences={**{v: d for (k, v), d in divergences.items()
+                                             if k == observation.current_model},
+                                          **{f"{k}:{v}": d for (k, v), d in divergences.items()}},
+                             candidate=candidate, serving=serving, kind=kind, serving_model=serving_model,
+                             serving_version=serving_version, persistence=self._persistence(observation, candidate))
+
+    def _persistence(self, observation: DriftObservation, candidate: object) -> Evaluation | None:
+        return None if candidate is None else persistence(observation.drift_data, self.config)
 
     # -- one run ---------------------------------------------------------------------------
 
@@ -160,37 +258,54 @@ class DriftLoop(Loop):
         if recent is None:
             # Nothing new was logged: the windows, and so the verdict, are the previous ones.
             return RunOutcome(Action.NONE, kind, active, Decision.NO_NEW_DATA, {"window_kl": self.last_score})
+        if not self.armed:
+            # The trigger is quiet: the costly comparison is not made at all.
+            assert self.trigger is not None
+            decision = Decision.NO_DRIFT if self.detector.ready else Decision.NOT_READY
+            return RunOutcome(Action.NONE, kind, active, decision, {
+                "window_kl": None, "drift_detected": False, "values": len(self._recent),
+                "last_row_id": self.last_row_id, "active_version": active, "trigger_score": self.trigger.score})
         detector = self.detector
         observation = monitor_drift(DriftSnapshot(recent=recent, ready=detector.ready, score=detector.score,
                                                   detected=self._detected, current_model=kind,
                                                   active_version=active), self.config)
         drifted = analyse_drift(observation, self.config)
         target_reason: TargetReason | None = None
+        target_snapshot: TargetSnapshot | None = None
         if drifted:
+            observation = new_regime(observation, self.config)
             target_snapshot = self._target_snapshot(kind)
             target, target_reason = drift_target(target_snapshot, self.config)
             if target != kind:
                 observation = dataclasses.replace(observation, current_model=target,
                                                   active_version=target_snapshot.active_versions[target])
-        reuse = self._reuse_snapshot(observation, drifted)
+        reuse = self._reuse_snapshot(observation, drifted, target_snapshot)
         plan = plan_drift(reuse, drifted, self.config)
         self.last_score = observation.kl
         if plan.drift_detected:
             self._count("detections")
+            self._armed_left = 0
         observed = _observed(plan.window_kl, plan.version_kl, plan.drift_detected, observation, self.last_row_id,
                              reuse)
         if target_reason is not None:
             observed["serving_model"], observed["target"] = kind, target_reason
-        target_kind, target_active = observation.current_model, observation.active_version
+        if self.trigger is not None:
+            observed["trigger_score"] = self.trigger.score
+        target_kind = plan.kind or observation.current_model
+        target_active = observation.active_version if plan.kind is None else plan.version
         outcome = RunOutcome(action=plan.action, model=target_kind, version=target_active, decision=plan.reason,
                              observed=observed, drift_detected=plan.drift_detected)
         if plan.action is Action.REUSE:
             assert plan.version is not None
             outcome.version = execute.apply_reuse(self.repository, target_kind, plan.version)
+            if plan.kind is not None and plan.kind != kind:
+                self.workspace.write_active_model(plan.kind)
             self._count("reuses")
         elif plan.action is Action.RETRAIN:
             assert plan.training_data is not None
             outcome.job = self._retrain(target_kind, plan.training_data, "drift")
+        elif plan.reason in KEEP_DECISIONS:
+            self._count("keeps")
         return outcome
 
     def _started(self, now: float, outcome: RunOutcome) -> None:
@@ -203,7 +318,7 @@ class DriftLoop(Loop):
             # The cooldown counts from the end of the action, not from the check.
             self.next_due_s = now + self.schedule.drift_cooldown_s
         else:
-            self.next_due_s = next_time(self.next_due_s, self.schedule.drift_every_s, now)
+            self.next_due_s = next_time(self.next_due_s, self.wait_periods() * self.schedule.drift_every_s, now)
         self._save()
 
 
@@ -213,8 +328,18 @@ def _observed(window_kl: float | None, version_kl: float | None, detected: bool,
     observed: dict[str, Any] = {
         "window_kl": window_kl, "version_kl": version_kl, "drift_detected": detected,
         "values": observation.n_values, "last_row_id": last_row_id, "active_version": observation.active_version,
-        "version_kls": {str(v): kl for v, kl in sorted(reuse.divergences.items())},
+        "version_kls": {str(v): kl for v, kl in sorted((v, kl) for v, kl in reuse.divergences.items()
+                                                         if isinstance(v, int))},
     }
+    across = {key: kl for key, kl in sorted((k, kl) for k, kl in reuse.divergences.items() if isinstance(k, str))}
+    if across:
+        observed["reuse_kls"] = across
     if reuse.candidate is not None and reuse.serving is not None:
         observed["candidate_mse"], observed["serving_mse"] = reuse.candidate.mse, reuse.serving.mse
+    if reuse.persistence is not None:
+        observed["persistence_mse"] = reuse.persistence.mse
+    if reuse.kind is not None:
+        observed["reuse_kind"] = reuse.kind
+    if observation.change_at is not None:
+        observed["regime_values"] = observation.change_at
     return observed

@@ -41,6 +41,25 @@ def evaluate(model: Predictor, values: np.ndarray, config: Config) -> Evaluation
     return Evaluation(mse=float(np.mean((predictions - y) ** 2)), r2=r2_score(y, predictions), n_windows=len(y))
 
 
-def promote(candidate: Evaluation, serving: Evaluation) -> bool:
-    """The promotion rule of validated adaptation: no worse than what serves, on the newest data."""
-    return candidate.mse <= serving.mse
+class _Persistence:
+    """Predicts each window's last value: the forecast any model must beat to earn its energy."""
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        return np.asarray(windows, dtype=np.float64)[:, -1]
+
+
+def persistence(values: np.ndarray, config: Config) -> Evaluation | None:
+    """Persistence on the same held-out windows as ``evaluate``; None unless ``drift.beat_persistence``."""
+    if not config.drift.beat_persistence:
+        return None
+    return evaluate(_Persistence(), values, config)
+
+
+def promote(candidate: Evaluation, serving: Evaluation, baseline: Evaluation | None = None) -> bool:
+    """The promotion rule of validated adaptation: no worse than what serves, on the newest data.
+
+    With a ``baseline`` (persistence, ``drift.beat_persistence``) also no worse than it: a
+    candidate that loses to repeating the last value is not worth serving, however bad the
+    serving version has become.
+    """
+    return candidate.mse <= serving.mse and (baseline is None or candidate.mse <= baseline.mse)

@@ -119,12 +119,13 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
     the new version is promoted only when it predicts the held-out newest values no worse
     than the serving version; either way it is stored, for later reuse.
     """
-    from harmone.training import train
+    from harmone.training import train, warm_start_from
 
     repository = ModelRepository(workspace)
     with contextlib.ExitStack() as stack:
         measured = stack.enter_context(window(meter)) if meter is not None else None
-        trained = train(request.kind, request.values, config, retrain=True, seed=request.seed)
+        trained = train(request.kind, request.values, config, retrain=True, seed=request.seed,
+                        initial=warm_start_from(repository, request.kind, config))
         validate = config.drift.validate if request.reason == "drift" else config.retrain.validate
         serving = repository.active_version(request.kind)
         promoted, serving_r2 = True, None
@@ -150,11 +151,11 @@ def _beats_serving(trained: TrainedModel, serving: ServingModel, request: Retrai
 
     Returns the verdict of ``evaluation.promote`` and the serving version's R² there.
     """
-    from harmone.mape.evaluation import evaluate, promote
+    from harmone.mape.evaluation import evaluate, persistence, promote
 
     fresh = evaluate(ServingModel(trained.kind, 0, trained.model, trained.scaler), request.values, config)
     current = evaluate(serving, request.values, config)
-    return promote(fresh, current), current.r2
+    return promote(fresh, current, persistence(request.values, config)), current.r2
 
 
 class RetrainJob(Protocol):

@@ -82,6 +82,19 @@ class LstmModel(Model):
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
         """Adam on MSE over shuffled mini-batches; the same seed gives the same weights."""
+        return self._train(X, y, seed=seed, progress=progress, initial=None)
+
+    def fine_tune(self, X: np.ndarray, y: np.ndarray, initial: LstmModel, *, seed: int = 0,
+                  progress: Progress | None = None) -> Self:
+        """``fit`` starting from ``initial``'s weights (warm start): a few epochs adapt a fitted
+        network to a new regime for a fraction of a retraining from scratch."""
+        if int(initial.params["hidden_size"]) != int(self.params["hidden_size"]):
+            raise ValueError(f"warm start needs hidden_size {self.params['hidden_size']}, "
+                             f"the initial model has {initial.params['hidden_size']}")
+        return self._train(X, y, seed=seed, progress=progress, initial=initial)
+
+    def _train(self, X: np.ndarray, y: np.ndarray, *, seed: int, progress: Progress | None,
+               initial: LstmModel | None) -> Self:
         import torch
 
         self.check_params(self.params)
@@ -95,7 +108,7 @@ class LstmModel(Model):
             # fork_rng: seeding must not disturb the global generator of the caller.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                net = _build_net(hidden)
+                net = _build_net(hidden) if initial is None else initial.to_torch().train()
                 shuffle = torch.Generator().manual_seed(seed)
                 inputs = torch.as_tensor(X, dtype=torch.float32).unsqueeze(-1)
                 targets = torch.as_tensor(y, dtype=torch.float32).unsqueeze(-1)

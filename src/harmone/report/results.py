@@ -28,7 +28,7 @@ SERIES = (("time_s", np.float64), ("true_value", np.float64), ("predicted_value"
 
 _OPTIONAL = ("r2", "mae", "latency_mean_s", "latency_p95_s")
 _SCALARS = ("inference_energy_uj", "adaptation_energy_uj", "retraining_energy_uj", "wall_time_s", "duration_s")
-_COUNTS = ("predictions", "switches", "reuses", "retrains", "drift_detections", "retrain_failures")
+_COUNTS = ("predictions", "switches", "reuses", "retrains", "drift_detections", "retrain_failures", "keeps")
 
 
 class ReportError(HarmonEError, ValueError):
@@ -88,6 +88,8 @@ class RunResult:
     #: The part of adaptation spent retraining (the rest: loop runs, switches, reuse).
     retraining_energy_uj: float = 0.0
     retrain_failures: int = 0
+    #: Drifts answered by keeping the serving version (reuse-like: nothing retrained).
+    keeps: int = 0
     simulated: bool = True
     seed: int = 0
     #: Prediction-log rows of this run: ids first_row_id..last_row_id (0, 0 when none).
@@ -207,7 +209,7 @@ class RunResult:
             "latency_mean_s": self.latency_mean_s, "latency_p95_s": self.latency_p95_s,
             "switches": self.switches, "reuses": self.reuses, "retrains": self.retrains,
             "drift_detections": self.drift_detections, "retrain_failures": self.retrain_failures,
-            "meter_kind": self.meter_kind, "meter_source": self.meter_source,
+            "keeps": self.keeps, "meter_kind": self.meter_kind, "meter_source": self.meter_source,
             "first_row_id": self.first_row_id, "last_row_id": self.last_row_id,
             "first_event_id": self.first_event_id, "last_event_id": self.last_event_id,
             "events": len(self.events), "duration_s": self.duration_s, "wall_time_s": self.wall_time_s,
