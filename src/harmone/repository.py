@@ -192,6 +192,24 @@ class ModelRepository:
             raise ModelError(f"{link}: expected a link to the active version, found a plain file or directory")
         atomic.replace_symlink(link, self.workspace.active_link_target(kind, version))
 
+    def prune(self, kind: str, keep: int) -> list[int]:
+        """Remove all but the newest ``keep`` versions of ``kind`` and the active one; the removed.
+
+        Each removal is one rename out of sight (``.tmp-`` names are invisible to readers)
+        before the files go, so a reader sees a version complete or not at all.
+        """
+        stored = self.versions(kind)
+        active = self.active_version(kind)
+        removed = [v for v in stored[:-keep] if v != active] if keep > 0 else []
+        for version in removed:
+            hidden = self.workspace.versions_dir / kind / f"{VERSION_TMP_PREFIX}pruned-{version}-{os.getpid()}"
+            try:
+                os.rename(self.version_dir(kind, version), hidden)
+            except FileNotFoundError:
+                continue
+            shutil.rmtree(hidden, ignore_errors=True)
+        return removed
+
     def clear(self) -> None:
         """Remove every active model and every stored version."""
         for root in (self.workspace.models_dir, self.workspace.versions_dir):
