@@ -69,7 +69,14 @@ class ModelRepository:
     # -- reading ---------------------------------------------------------------------------
 
     def version_dir(self, kind: str, version: int) -> Path:
-        return self.workspace.version_dir(kind, version)
+        """The version's directory; one that resolves outside ``versionedMR/<kind>`` is an error."""
+        directory = self.workspace.version_dir(kind, version)
+        if directory.is_symlink():
+            inside = (self.workspace.versions_dir / kind).resolve()
+            if inside not in directory.resolve().parents:
+                raise ModelError(f"{directory}: a link leading outside the workspace ({os.readlink(directory)});"
+                                 f" versions are plain directories")
+        return directory
 
     def versions(self, kind: str) -> list[int]:
         """Stored versions of `kind`, oldest first; half-written ones are invisible."""
@@ -113,16 +120,21 @@ class ModelRepository:
     def meta(self, kind: str, version: int) -> dict[str, Any]:
         path = self.version_dir(kind, version) / META_FILE
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            meta = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ModelError(f"{path}: version metadata missing") from None
-        except json.JSONDecodeError as exc:
+        except (ValueError, OSError) as exc:  # not JSON, not UTF-8, unreadable
             raise ModelError(f"{path}: corrupt version metadata ({exc})") from None
+        if not isinstance(meta, dict):
+            raise ModelError(f"{path}: corrupt version metadata (expected a JSON object)")
+        return meta
 
     def load(self, kind: str, version: int) -> ServingModel:
         directory = self.version_dir(kind, version)
         if not directory.is_dir():
             raise ModelError(f"{directory}: no version {version} of model {kind!r}")
+        if (directory / META_FILE).exists():
+            self.meta(kind, version)  # a damaged version fails here, not later in a loop
         model = model_class(kind).load(directory)
         scaler_path = directory / SCALER_FILE
         try:
