@@ -1,8 +1,10 @@
 """`harmone infer`: live streaming inference.
 
-Runs in a ``Session``: Ctrl-C or SIGTERM stops between two predictions, every printed
-prediction is logged, and the summary is read back from the rows this run logged, so a
-stream of any length runs in constant memory.
+Runs in a ``Session`` holding the workspace's inference lock: Ctrl-C or SIGTERM stops
+between two predictions and every printed prediction is then logged; a kill loses the
+printed predictions of the batch not yet stored (the output says so, and the next run
+predicts them again). The summary is read back from the rows this run stored, so a stream
+of any length runs in constant memory.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def cmd_infer(args: argparse.Namespace) -> int:
     def warn(message: str) -> None:
         print(f"harmone: warning: {message}", file=sys.stderr, flush=True)
 
+    if not args.quiet:
+        print(f"Each line is a prediction as made; predictions are stored {workspace.config.stream.flush_rows} at a"
+              f" time with the stream position (a kill loses at most the unstored ones, and the next run predicts"
+              f" them again); the summary counts stored predictions", flush=True)
     stop = threading.Event()
     summary = run_inference(workspace, steps=args.steps, interval_s=interval,
                             clock=WallClock(time_scale=args.time_scale), from_start=args.from_start,
@@ -56,6 +62,6 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if stop.is_set():
         print("Stopped; logged predictions are kept", file=sys.stderr)
     if summary.predictions:
-        print(f"{summary.predictions} predictions; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
+        print(f"{summary.predictions} predictions stored; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
               f" (meter: {summary.meter_kind}, {summary.meter_source})")
     return 0

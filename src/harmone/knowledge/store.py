@@ -116,8 +116,9 @@ class KnowledgeStore:
     older one. ``KnowledgeStore.open_readonly(path)`` is for readers such as ``status``.
     """
 
-    def __init__(self, path: Path, *, timeout_s: float = LOCK_WAIT_S, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, timeout_s: float | None = None, readonly: bool = False) -> None:
         self.path = Path(path)
+        timeout_s = LOCK_WAIT_S if timeout_s is None else timeout_s
         self.readonly = readonly
         try:
             if readonly:
@@ -145,7 +146,7 @@ class KnowledgeStore:
             raise WorkspaceError(f"{self.path}: cannot open the knowledge base ({_explain(self.path, exc)})") from None
 
     @classmethod
-    def open_readonly(cls, path: Path, *, timeout_s: float = LOCK_WAIT_S) -> KnowledgeStore:
+    def open_readonly(cls, path: Path, *, timeout_s: float | None = None) -> KnowledgeStore:
         """A connection that never creates, migrates or writes; a missing database is an error."""
         return cls(path, timeout_s=timeout_s, readonly=True)
 
