@@ -372,9 +372,11 @@ def test_d11_model_csv_names_are_plain(trained_workspace: Workspace, name: str) 
 # -- D9: what a printed prediction means ---------------------------------------------------------
 
 def test_d9_infer_states_the_batch_size_and_counts_stored_rows(trained_workspace: Workspace,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+                                                               capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from harmone.cli import main
 
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert main(["infer", "-w", str(trained_workspace.root), "--steps", "3", "--interval", "0"]) == 0
     out = capsys.readouterr().out
     assert f"stored {trained_workspace.config.stream.flush_rows} at a time" in out

@@ -29,7 +29,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0, help="divide every interval by K (default 1)")
     p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: end of stream)")
     p.add_argument("--from-start", action="store_true", help="restart at the beginning of the test stream")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--quiet", action="store_true", help="print only the summary (lines are printed as made and stored"
+                   " [stream] flush_rows at a time; the summary counts stored predictions)")
     p.set_defaults(handler=cmd_infer)
 
 
@@ -51,7 +52,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     def warn(message: str) -> None:
         print(f"harmone: warning: {message}", file=sys.stderr, flush=True)
 
-    if not args.quiet:
+    if not args.quiet and sys.stdout.isatty():  # a pipe gets prediction lines only
         print(f"Each line is a prediction as made; predictions are stored {workspace.config.stream.flush_rows} at a"
               f" time with the stream position (a kill loses at most the unstored ones, and the next run predicts"
               f" them again); the summary counts stored predictions", flush=True)
