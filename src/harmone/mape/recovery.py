@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
+from harmone.knowledge.events import Retraining
 from harmone.mape.execute import CHILD_PID_FILE
 from harmone.repository import ModelRepository
 from harmone.workspace import RETRAIN_SCRATCH_PREFIX, Workspace
@@ -56,14 +57,7 @@ def recover(workspace: Workspace, store: KnowledgeStore, *, now: float) -> list[
             if reason not in _LOOP_OF_REASON:
                 continue
             found_kinds.add(kind)
-            events.append(_record(store, Event(
-                time_s=now, loop=_LOOP_OF_REASON[reason], action=Action.RETRAIN, model=kind,
-                version=active, energy_uj=_number(meta.get("train_energy_uj")), decision=Decision.RECOVERED,
-                outcome=Outcome.PROMOTED if version == active else Outcome.KEPT_SERVING,
-                observed={"new_version": version, "promoted": version == active, "reason": reason,
-                          "holdout_r2": _number(meta.get("metrics", {}).get("holdout_r2")
-                                                if isinstance(meta.get("metrics"), dict) else None),
-                          "recovered": "stored by a retraining whose manager stopped before recording it"})))
+            events.append(_record(store, _recovered_event(kind, version, active, meta, reason, now)))
     if interrupted and not found_kinds:
         events.append(_record(store, Event(
             time_s=now, loop=LoopName.RETRAIN, action=Action.NONE, decision=Decision.RECOVERED,
@@ -71,6 +65,23 @@ def recover(workspace: Workspace, store: KnowledgeStore, *, now: float) -> list[
             observed={"error": f"{interrupted} retraining(s) interrupted when their manager stopped; discarded",
                       "interrupted": interrupted})))
     return events
+
+
+def _recovered_event(kind: str, version: int, active: int | None, meta: dict, reason: str, now: float) -> Event:
+    """The retrain event its manager never recorded, from what the version's meta.json holds."""
+    metrics = meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {}
+    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    meter = meta.get("meter") if isinstance(meta.get("meter"), dict) else {}
+    energy = _number(meta.get("train_energy_uj"))
+    retraining = Retraining(new_version=version, holdout_r2=_number(metrics.get("holdout_r2")),
+                            train_energy_uj=energy, train_meter=meter.get("source"),
+                            n_train_values=int(_number(data.get("n"))), promoted=version == active,
+                            serving_holdout_r2=None)
+    return Event(time_s=now, loop=_LOOP_OF_REASON[reason], action=Action.RETRAIN, model=kind, version=active,
+                 energy_uj=energy, decision=Decision.RECOVERED,
+                 outcome=Outcome.PROMOTED if version == active else Outcome.KEPT_SERVING,
+                 observed={**retraining.to_dict(), "recovered": "stored by a retraining whose manager stopped"
+                                                                " before recording it"})
 
 
 def _record(store: KnowledgeStore, event: Event) -> Event:
