@@ -186,10 +186,14 @@ def _kill_retraining_child(ws: Path, rng: random.Random, timeout_s: float = 20.0
 
 
 def _run_continuation(argv: list[str], scenario: str, problems: list[str]) -> bool:
-    if scenario in {"manage", "child"}:  # a manager runs until stopped: give it a moment, then SIGTERM
-        process = subprocess.Popen(argv, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    if scenario in {"manage", "child"}:  # a manager runs until stopped: once it runs, a moment, then SIGTERM
+        process = subprocess.Popen(argv, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        assert process.stdout is not None
+        for line in process.stdout:  # the banner: signals now stop it cleanly
+            if line.startswith("Managing"):
+                break
+        time.sleep(1.0)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
         code = process.returncode

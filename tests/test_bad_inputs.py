@@ -85,6 +85,16 @@ def append(relative: str, text: str) -> Setup:
     return setup
 
 
+def _version_link_outside(ws: Path, tmp: Path) -> None:
+    """``version_2`` a link to a copy of version 1 outside the workspace, and made active."""
+    outside = tmp / "outside"
+    shutil.copytree(ws / "versionedMR" / "linear" / "version_1", outside)
+    os.symlink(outside, ws / "versionedMR" / "linear" / "version_2")
+    link = ws / "models" / "linear"
+    link.unlink()
+    os.symlink(os.path.join("..", "versionedMR", "linear", "version_2"), link)
+
+
 IMPORT = ("data", "import", "-w", "{ws}", "{tmp}/in.csv")
 DRIFT = ("data", "drift", "-w", "{ws}", "--yes")
 INFER = ("infer", "-w", "{ws}", "--steps", "2", "--interval", "0", "--quiet")
@@ -221,6 +231,30 @@ CASES = [
     Case("train-seed-negative", ("train", "-w", "{ws}", "--models", "linear", "--seed", "-1"), None, "--seed"),
     Case("experiment-steps-negative", ("experiment", "-w", "{ws}", "--steps", "-5"), None, "--steps"),
     Case("events-last-negative", ("events", "-w", "{ws}", "--last", "-1"), None, "--last"),
+    # -- names and links that would lead outside the workspace; damaged stored values -------------
+    Case("version-link-outside", INFER, lambda ws, tmp: _version_link_outside(ws, tmp), "outside the workspace"),
+    Case("model-csv-absolute-infer", INFER, write("knowledge/model.csv", b"/etc/passwd\n"), "unknown model"),
+    Case("model-csv-slash-status", STATUS, write("knowledge/model.csv", b"linear/../svm\n"), "unknown model"),
+    Case("state-position-negative", INFER, set_state("stream_position", "-3"), "stream_position"),
+    Case("state-position-float", INFER, set_state("stream_position", "12.5"), "stream_position"),
+    Case("version-params-string", INFER, write(f"{ACTIVE}/params.json", b'"linear"'), "params.json"),
+    Case("version-meta-list", INFER, write(f"{ACTIVE}/meta.json", b"[1]"), "meta.json"),
+    Case("version-scaler-min-above-max", INFER, write(f"{ACTIVE}/scaler.json", b'{"min": 5.0, "max": 1.0}'),
+         "scaler"),
+    Case("config-keep-versions-zero", STATUS, replace_in("harmone.toml", "keep_versions = 50", "keep_versions = 0"),
+         "out of range"),
+    Case("config-repository-unknown-key", STATUS, replace_in("harmone.toml", "keep_versions = 50", "keep = 5"),
+         "keep"),
+    # -- more numeric options ------------------------------------------------------------------------
+    Case("infer-steps-fraction", ("infer", "-w", "{ws}", "--steps", "1.5"), None, "--steps"),
+    Case("infer-time-scale-zero", ("infer", "-w", "{ws}", "--steps", "2", "--time-scale", "0"), None, "--time-scale"),
+    Case("run-steps-zero", ("run", "-w", "{ws}", "--simulate", "--steps", "0"), None, "--steps"),
+    Case("run-seed-negative", ("run", "-w", "{ws}", "--simulate", "--steps", "5", "--seed", "-1"), None, "--seed"),
+    Case("manage-time-scale-zero", ("manage", "-w", "{ws}", "--time-scale", "0"), None, "--time-scale"),
+    Case("manage-seed-text", ("manage", "-w", "{ws}", "--seed", "abc"), None, "--seed"),
+    Case("train-seed-text", ("train", "-w", "{ws}", "--models", "linear", "--seed", "x"), None, "--seed"),
+    Case("events-last-zero", ("events", "-w", "{ws}", "--last", "0"), None, "--last"),
+    Case("experiment-seed-negative", ("experiment", "-w", "{ws}", "--seed", "-2"), None, "--seed"),
     Case("approach-unknown", ("approach", "-w", "{ws}", "nope"), None, "unknown approach"),
     Case("unknown-command", ("frobnicate",), None, "invalid choice"),
     Case("not-a-workspace", ("status", "-w", "{tmp}"), None, "not a HarmonE workspace"),
