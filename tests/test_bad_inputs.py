@@ -245,6 +245,8 @@ CASES = [
          "out of range"),
     Case("config-repository-unknown-key", STATUS, replace_in("harmone.toml", "keep_versions = 50", "keep = 5"),
          "keep"),
+    Case("config-window-changed-after-training", INFER,
+         replace_in("harmone.toml", "input_length = 5", "input_length = 7"), "trained on windows of 5 values"),
     # -- more numeric options ------------------------------------------------------------------------
     Case("infer-steps-fraction", ("infer", "-w", "{ws}", "--steps", "1.5"), None, "--steps"),
     Case("infer-time-scale-zero", ("infer", "-w", "{ws}", "--steps", "2", "--time-scale", "0"), None, "--time-scale"),

@@ -134,7 +134,7 @@ class ModelRepository:
         if not directory.is_dir():
             raise ModelError(f"{directory}: no version {version} of model {kind!r}")
         if (directory / META_FILE).exists():
-            self.meta(kind, version)  # a damaged version fails here, not later in a loop
+            self._check_window(directory, self.meta(kind, version))  # a damaged version fails here
         model = model_class(kind).load(directory)
         scaler_path = directory / SCALER_FILE
         try:
@@ -156,6 +156,14 @@ class ModelRepository:
         from harmone.data.series import read_series
 
         return read_series(self.version_dir(kind, version) / SNAPSHOT_FILE)
+
+    def _check_window(self, directory: Path, meta: Mapping[str, Any]) -> None:
+        """A version serves only the window it was trained with (older versions did not record it)."""
+        trained = meta.get("input_length")
+        now = self.workspace.config.stream.input_length
+        if isinstance(trained, int) and not isinstance(trained, bool) and trained != now:
+            raise ModelError(f"{directory}: trained on windows of {trained} values, but [stream] input_length is"
+                             f" now {now}; set it back or retrain (`harmone train`)")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -183,6 +191,7 @@ class ModelRepository:
                 "metrics": dict(trained.metrics),
                 "train_time_s": trained.train_time_s,
                 "data": _summary(snapshot),
+                "input_length": self.workspace.config.stream.input_length,
                 **dict(extra_meta or {}),
             }
             for path in tmp.iterdir():
