@@ -35,7 +35,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: The commands killed, by scenario name.
 SCENARIOS = ("train", "infer", "manage", "child", "import", "drift", "run", "reset")
 #: Longest delay before the kill, seconds (about the command's running time on a small workspace).
-MAX_DELAY_S = {"train": 2.5, "infer": 2.0, "manage": 3.0, "child": 0.0, "import": 1.2, "drift": 1.2,
+MAX_DELAY_S = {"train": 2.5, "infer": 2.0, "manage": 2.0, "child": 0.0, "import": 1.2, "drift": 1.2,
                "run": 2.5, "reset": 1.0}
 #: A manager's retrain period (stream seconds) and time scale: one retraining within a second.
 RETRAIN_INTERVAL_S = 20.0
@@ -150,6 +150,8 @@ def inject(template: Path, scenario: str, seed: int, work: Path) -> Injection:
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=60)
         else:
+            if scenario == "manage" and seed % 2 == 0:  # even seeds: at a moment of the child's life
+                _wait_for_retraining(ws)
             time.sleep(delay)
             killed = process.poll() is None
             retraining = any((ws / "knowledge").glob(".retrain-*/pid"))
@@ -164,6 +166,12 @@ def inject(template: Path, scenario: str, seed: int, work: Path) -> Injection:
     injection.problems += check(ws, exact_positions=scenario != "run", data_changed=scenario in {"import", "drift"},
                                 after_manager=scenario in {"manage", "child"})
     return injection
+
+
+def _wait_for_retraining(ws: Path, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not any((ws / "knowledge").glob(".retrain-*/pid")):
+        time.sleep(0.01)
 
 
 def _kill_retraining_child(ws: Path, rng: random.Random, timeout_s: float = 20.0) -> bool:
