@@ -1,9 +1,10 @@
 """Fault injection: SIGKILL a `harmone` command at a seeded random moment, continue, check the workspace.
 
 One ``inject`` run copies a trained template workspace, starts one command as a child
-process, kills it with SIGKILL after a random delay drawn from the seed (for ``child``:
-kills the retraining child of a running `harmone manage` instead), runs the command that
-should continue the work, and checks what an operator relies on:
+process, kills it with SIGKILL after a random delay drawn from the seed (``manage`` with an
+even seed: that delay after its retraining child started; ``child``: kills the retraining
+child of a running `harmone manage` instead), runs the command that should continue the
+work, and checks what an operator relies on:
 
 - the knowledge base passes ``PRAGMA integrity_check``;
 - every stored version loads, every active link points at one, the data files read;
