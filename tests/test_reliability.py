@@ -414,3 +414,19 @@ def test_the_retraining_result_file_is_json(trained_workspace: Workspace, tmp_pa
     assert "-I" in child_command()
     assert json.loads(result.read_text())["version"] == 2
     assert ModelRepository(trained_workspace).active_version("linear") == 1
+
+
+def test_a_signal_inside_the_stop_flags_own_wait_does_not_deadlock() -> None:
+    """The manager sleeps in ``stop.wait``; a SIGTERM landing while it holds the flag's lock once hung it."""
+    import threading
+
+    from harmone.session import _stop_on_signals
+
+    stop = threading.Event()
+    restore = _stop_on_signals(stop)
+    try:
+        with stop._cond:  # where Event.wait holds it
+            signal.raise_signal(signal.SIGTERM)
+        assert stop.wait(5)
+    finally:
+        restore()

@@ -232,7 +232,9 @@ class Session:
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     """SIGINT and SIGTERM set ``stop`` instead of interrupting mid-write; returns the undo."""
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # Not ``stop.set()`` here: the handler runs in the main thread, which may be inside
+        # ``stop.wait()`` holding the event's lock, and ``set`` would wait for it forever.
+        threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
 
     previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
