@@ -1,7 +1,7 @@
 """Fault injection at scale: at least 100 SIGKILLs of running commands, every one checked.
 
 Each scenario (train, infer, manage, the retraining child, import, drift, run, reset) is
-killed at seeded random moments until every scenario has ``KILLS_PER_SCENARIO`` kills that
+killed at seeded random moments (drawn within the command's measured running time) until every scenario has ``KILLS_PER_SCENARIO`` kills that
 hit the command while it ran (a command that had already finished does not count). After
 each kill the continuing command runs and ``benchmarks.faults.check`` inspects the
 workspace. Results: benchmarks/results/faults.json; docs/reliability.md quotes them.
@@ -26,10 +26,13 @@ def run() -> dict[str, object]:
         root = Path(tmp)
         template = faults.make_template(root)
         injections: list[faults.Injection] = []
+        durations: dict[str, float] = {}
         for scenario in faults.SCENARIOS:
             hits, seed = 0, 0
+            if scenario not in {"manage", "child"}:  # those run until killed
+                durations[scenario] = round(faults.duration(template, scenario, root / "work"), 2)
             while hits < KILLS_PER_SCENARIO and seed < MAX_ATTEMPTS:
-                injection = faults.inject(template, scenario, seed, root / "work")
+                injection = faults.inject(template, scenario, seed, root / "work", durations.get(scenario))
                 injections.append(injection)
                 hits += injection.killed
                 seed += 1
@@ -41,6 +44,7 @@ def run() -> dict[str, object]:
     return {
         "kills": len(killed),
         "attempts": len(injections),
+        "command_durations_s": durations,
         "kills_per_scenario": dict(Counter(i.scenario for i in killed)),
         "manager_kills_during_retraining": sum(1 for i in killed if i.scenario == "manage" and i.during_retraining),
         "retraining_child_kills": sum(1 for i in killed if i.scenario == "child"),

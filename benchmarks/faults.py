@@ -132,8 +132,24 @@ def _set_approach(ws: Path, name: str) -> None:
     subprocess.run(_argv("approach", "-w", str(ws), name), env=_env(), check=True, capture_output=True)
 
 
-def inject(template: Path, scenario: str, seed: int, work: Path) -> Injection:
-    """Kill one command of ``scenario`` at a moment drawn from ``seed``; continue; check."""
+def duration(template: Path, scenario: str, work: Path) -> float:
+    """Seconds one uninterrupted run of the scenario's command takes here and now."""
+    ws = work / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    shutil.copytree(template, ws, symlinks=True)
+    started = time.perf_counter()
+    subprocess.run(_command(scenario, ws, template.parent / "import.csv"), env=_env(), stdin=subprocess.DEVNULL,
+                   capture_output=True, timeout=300)
+    return time.perf_counter() - started
+
+
+def inject(template: Path, scenario: str, seed: int, work: Path, max_delay_s: float | None = None) -> Injection:
+    """Kill one command of ``scenario`` at a moment drawn from ``seed``; continue; check.
+
+    The delay is drawn from [0, ``max_delay_s``) (default ``MAX_DELAY_S``; a benchmark
+    passes the measured ``duration`` so that load on the machine does not make the kill
+    miss); a manager with an even seed is killed at most 0.6 s after its child started.
+    """
     ws = work / "ws"
     shutil.rmtree(ws, ignore_errors=True)
     shutil.copytree(template, ws, symlinks=True)
@@ -141,7 +157,9 @@ def inject(template: Path, scenario: str, seed: int, work: Path) -> Injection:
     if scenario in {"manage", "child"}:
         _set_approach(ws, "single-linear+retrain")
     rng = random.Random(f"{scenario}-{seed}")
-    delay = rng.uniform(0.0, MAX_DELAY_S[scenario])
+    wait_for_child = scenario == "manage" and seed % 2 == 0
+    longest = 0.6 if wait_for_child else MAX_DELAY_S[scenario] if max_delay_s is None else max_delay_s
+    delay = rng.uniform(0.0, longest)
     process = subprocess.Popen(_command(scenario, ws, import_csv), env=_env(), stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -151,7 +169,7 @@ def inject(template: Path, scenario: str, seed: int, work: Path) -> Injection:
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=60)
         else:
-            if scenario == "manage" and seed % 2 == 0:  # even seeds: at a moment of the child's life
+            if wait_for_child:  # at a moment of the child's life
                 _wait_for_retraining(ws)
             time.sleep(delay)
             killed = process.poll() is None
