@@ -33,7 +33,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--approaches", default="all", metavar="all|LIST", help="comma-separated approaches (default all)")
-    p.add_argument("--steps", type=positive_int, default=None, help="predictions per approach (default: whole test stream)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="predictions per approach (default: whole test stream)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and training (default 0)")
     p.add_argument("--published-constants", action="store_true",
                    help="the paper's constants exactly (published energy range, budget rule and drift answer; "

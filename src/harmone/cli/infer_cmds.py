@@ -26,7 +26,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("infer", parents=[common], help="stream the test data through the active model")
     p.add_argument("--interval", type=finite_float(0.0), default=None,
                    help="seconds between predictions (default: config stream.interval_s, 0.15)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0, help="divide every interval by K (default 1)")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="divide every interval by K (default 1)")
     p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: end of stream)")
     p.add_argument("--from-start", action="store_true", help="restart at the beginning of the test stream")
     p.add_argument("--quiet", action="store_true", help="print only the summary (lines are printed as made and stored"
