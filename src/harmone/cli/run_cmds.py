@@ -28,8 +28,10 @@ from harmone.workspace import Workspace
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("manage", parents=[common],
                               help="run the managing system beside `harmone infer` (Ctrl-C stops)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0, help="divide every interval by K (default 1)")
-    p.add_argument("--seed", type=non_negative_int, default=None, help="seed of the exploration draws (default: random)")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="divide every interval by K (default 1)")
+    p.add_argument("--seed", type=non_negative_int, default=None,
+                   help="seed of the exploration draws (default: random)")
     p.add_argument("--verbose", action="store_true", help="print every loop run, not only decisions")
     p.set_defaults(handler=cmd_manage)
 
@@ -39,7 +41,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="simulated time: each prediction advances the clock by the stream cadence")
     p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: whole stream)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and retraining (default 0)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0, help="live runs: divide every interval by K")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="live runs: divide every interval by K")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar or event lines")
     p.set_defaults(handler=cmd_run)
