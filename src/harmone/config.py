@@ -157,12 +157,19 @@ class RetrainConfig:
 
 
 @dataclass(frozen=True)
+class RepositoryConfig:
+    keep_versions: int = _setting(50, "stored versions kept per model kind after a retraining (the active one is "
+                                      "always kept besides the newest)", lo=1)
+
+
+@dataclass(frozen=True)
 class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    repository: RepositoryConfig = field(default_factory=RepositoryConfig)
     #: Per model kind: hyperparameter overrides, and a ``retrain`` sub-table for retraining.
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Per drift detector: settings overrides (``[detectors.<name>]``), validated by the detector.
@@ -207,6 +214,7 @@ _SECTIONS: dict[str, type] = {
     "switch": SwitchConfig,
     "drift": DriftConfig,
     "retrain": RetrainConfig,
+    "repository": RepositoryConfig,
 }
 
 

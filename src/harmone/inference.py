@@ -56,6 +56,15 @@ class Prediction(NamedTuple):
     latency_s: float
 
 
+def _stored_position(store: KnowledgeStore, default: int) -> int:
+    """The stored stream position; anything but a whole number >= 0 is a damaged knowledge base."""
+    value = store.get_state(POSITION_KEY, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HarmonEError(f"{store.path}: knowledge state {POSITION_KEY!r} holds {value!r}, not a stream"
+                           f" position (run `harmone infer --from-start` after `harmone reset`)")
+    return value
+
+
 class InferenceEngine:
     """Predicts the stream one step at a time with whichever model is active.
 
@@ -81,7 +90,7 @@ class InferenceEngine:
         self._flush_rows = config.stream.flush_rows
         if len(self._values) <= self._window:
             raise HarmonEError(f"{source}: {len(self._values)} values, need more than {self._window}")
-        self.position = max(self._window, int(store.get_state(POSITION_KEY, self._window)))
+        self.position = max(self._window, _stored_position(store, self._window))
         self._serving: ServingModel | None = None
         self._active_model = active_model
         self._bad_names: set[str] = set()

@@ -69,7 +69,14 @@ class ModelRepository:
     # -- reading ---------------------------------------------------------------------------
 
     def version_dir(self, kind: str, version: int) -> Path:
-        return self.workspace.version_dir(kind, version)
+        """The version's directory; one that resolves outside ``versionedMR/<kind>`` is an error."""
+        directory = self.workspace.version_dir(kind, version)
+        if directory.is_symlink():
+            inside = (self.workspace.versions_dir / kind).resolve()
+            if inside not in directory.resolve().parents:
+                raise ModelError(f"{directory}: a link leading outside the workspace ({os.readlink(directory)});"
+                                 f" versions are plain directories")
+        return directory
 
     def versions(self, kind: str) -> list[int]:
         """Stored versions of `kind`, oldest first; half-written ones are invisible."""
@@ -113,16 +120,21 @@ class ModelRepository:
     def meta(self, kind: str, version: int) -> dict[str, Any]:
         path = self.version_dir(kind, version) / META_FILE
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            meta = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ModelError(f"{path}: version metadata missing") from None
-        except json.JSONDecodeError as exc:
+        except (ValueError, OSError) as exc:  # not JSON, not UTF-8, unreadable
             raise ModelError(f"{path}: corrupt version metadata ({exc})") from None
+        if not isinstance(meta, dict):
+            raise ModelError(f"{path}: corrupt version metadata (expected a JSON object)")
+        return meta
 
     def load(self, kind: str, version: int) -> ServingModel:
         directory = self.version_dir(kind, version)
         if not directory.is_dir():
             raise ModelError(f"{directory}: no version {version} of model {kind!r}")
+        if (directory / META_FILE).exists():
+            self._check_window(directory, self.meta(kind, version))  # a damaged version fails here
         model = model_class(kind).load(directory)
         scaler_path = directory / SCALER_FILE
         try:
@@ -144,6 +156,14 @@ class ModelRepository:
         from harmone.data.series import read_series
 
         return read_series(self.version_dir(kind, version) / SNAPSHOT_FILE)
+
+    def _check_window(self, directory: Path, meta: Mapping[str, Any]) -> None:
+        """A version serves only the window it was trained with (older versions did not record it)."""
+        trained = meta.get("input_length")
+        now = self.workspace.config.stream.input_length
+        if isinstance(trained, int) and not isinstance(trained, bool) and trained != now:
+            raise ModelError(f"{directory}: trained on windows of {trained} values, but [stream] input_length is"
+                             f" now {now}; set it back or retrain (`harmone train`)")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -171,6 +191,7 @@ class ModelRepository:
                 "metrics": dict(trained.metrics),
                 "train_time_s": trained.train_time_s,
                 "data": _summary(snapshot),
+                "input_length": self.workspace.config.stream.input_length,
                 **dict(extra_meta or {}),
             }
             for path in tmp.iterdir():
@@ -191,6 +212,24 @@ class ModelRepository:
         if link.exists() and not link.is_symlink():
             raise ModelError(f"{link}: expected a link to the active version, found a plain file or directory")
         atomic.replace_symlink(link, self.workspace.active_link_target(kind, version))
+
+    def prune(self, kind: str, keep: int) -> list[int]:
+        """Remove all but the newest ``keep`` versions of ``kind`` and the active one; the removed.
+
+        Each removal is one rename out of sight (``.tmp-`` names are invisible to readers)
+        before the files go, so a reader sees a version complete or not at all.
+        """
+        stored = self.versions(kind)
+        active = self.active_version(kind)
+        removed = [v for v in stored[:-keep] if v != active] if keep > 0 else []
+        for version in removed:
+            hidden = self.workspace.versions_dir / kind / f"{VERSION_TMP_PREFIX}pruned-{version}-{os.getpid()}"
+            try:
+                os.rename(self.version_dir(kind, version), hidden)
+            except FileNotFoundError:
+                continue
+            shutil.rmtree(hidden, ignore_errors=True)
+        return removed
 
     def clear(self) -> None:
         """Remove every active model and every stored version."""

@@ -120,6 +120,8 @@ class MinMaxScaler(_Representation):
         scaler = cls()
         scaler.min_ = float(data["min"])
         scaler.max_ = float(data["max"])
+        if not (np.isfinite(scaler.min_) and np.isfinite(scaler.max_)) or scaler.max_ < scaler.min_:
+            raise ValueError(f"min {scaler.min_!r} and max {scaler.max_!r} must be finite with min <= max")
         span = scaler.max_ - scaler.min_
         scaler.range_ = span if span > 0 else 1.0
         scaler.context = _context(data)

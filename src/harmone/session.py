@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from harmone import lock
 from harmone.approaches import Approach
 from harmone.clock import Clock, SimulatedClock
 from harmone.energy.base import EnergyMeter
@@ -127,6 +128,7 @@ class Session:
         """
         from harmone.data.series import read_series
 
+        self._take_lock(lock.INFERENCE, "inference")
         self.store.set_state({METER_KEY: self.meter.describe()})
         self.engine = InferenceEngine(
             stream=read_series(self.workspace.test_path), repository=self.repository,
@@ -139,12 +141,28 @@ class Session:
 
     def start_manager(self, approach: Approach, *, retrainer: Retrainer, seed: int | None = 0,
                       on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
-        """The loops of ``approach``, continuing their stored state and schedule."""
+        """The loops of ``approach``, continuing their stored state and schedule.
+
+        Takes the manager lock, then records or discards what a killed manager left
+        unfinished (``mape.recovery``) before the loops read the state.
+        """
+        from harmone.mape.recovery import recover
+
+        self._take_lock(lock.MANAGER, "managing")
+        for event in recover(self.workspace, self.store, now=self.clock.now()):
+            if on_event is not None:
+                on_event(event)
         self.manager = build_manager(self.workspace, approach, store=self.store, meter=self.meter,
                                      retrainer=retrainer, now=self.clock.now(), seed=seed, config=self.config,
                                      on_event=on_event, tolerate_errors=tolerate_errors,
                                      repository=self.repository)
         return self.manager
+
+    def _take_lock(self, name: str, purpose: str) -> None:
+        """Hold ``name`` until the session closes; a running holder makes this a one-line error."""
+        context = lock.hold(self.workspace.knowledge_dir, [name], purpose)
+        context.__enter__()
+        self._closers.append(lambda: context.__exit__(None, None, None))
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -215,7 +233,9 @@ class Session:
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     """SIGINT and SIGTERM set ``stop`` instead of interrupting mid-write; returns the undo."""
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # Not ``stop.set()`` here: the handler runs in the main thread, which may be inside
+        # ``stop.wait()`` holding the event's lock, and ``set`` would wait for it forever.
+        threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
 
     previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 

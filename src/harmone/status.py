@@ -15,6 +15,7 @@ from typing import Any
 from harmone.approaches import get_approach
 from harmone.cadence import workspace_note
 from harmone.config import Config
+from harmone.errors import WorkspaceError
 from harmone.knowledge import (
     DriftLoopState,
     EventCounts,
@@ -128,6 +129,8 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
     """The status of ``workspace``, read without writing anything."""
     repository = ModelRepository(workspace)
     active = workspace.read_active_model() or workspace.config.stream.default_model
+    if active not in kinds():
+        raise WorkspaceError(f"{workspace.model_switch_path}: unknown model {active!r} (known: {', '.join(kinds())})")
     models = {kind: ModelStatus(tuple(versions), repository.active_version(kind))
               for kind in kinds() if (versions := repository.versions(kind))}
     if workspace.db_path.is_file():

@@ -18,6 +18,7 @@ Every name above is defined here and nowhere else; other modules ask the workspa
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,9 @@ from harmone import atomic
 from harmone import config as config_mod
 from harmone.config import Config
 from harmone.errors import WorkspaceError
+
+#: What a model kind named in model.csv may look like: never a path, so never outside the workspace.
+_MODEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 SUBDIRS = ("models", "versionedMR", "knowledge", "data")
 TRAIN_FILE = "flow_data_train.csv"
@@ -147,6 +151,9 @@ class Workspace:
         for line in text.splitlines():
             name = line.strip().strip(",")
             if name and name.lower() not in {"model", "model_name"}:
+                if not _MODEL_NAME.fullmatch(name):
+                    raise WorkspaceError(f"{self.model_switch_path}: unknown model {name[:60]!r} (a model kind is"
+                                         f" a plain name such as linear; paths are not accepted)")
                 return name
         return None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 
-from harmone import lifecycle
+from harmone import lifecycle, lock
 from harmone.cli import workspace_dir
 from harmone.cli.args import non_negative_int, positive_int, share, single_char
 from harmone.data.importer import DECIMALS
@@ -57,8 +57,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
-    stream = lifecycle.use_builtin_stream(workspace, steps=args.steps, seed=args.seed, profile=args.profile,
-                                          train_ratio=args.train_ratio)
+    with lock.exclusive(workspace.knowledge_dir, "harmone data synth"):
+        stream = lifecycle.use_builtin_stream(workspace, steps=args.steps, seed=args.seed, profile=args.profile,
+                                              train_ratio=args.train_ratio)
     print(f"Generated {len(stream.values)} values ({args.profile} profile, seed {args.seed}):"
           f" {len(stream.train)} for training, {len(stream.test)} for the test stream")
     for regime in stream.regimes:
@@ -76,8 +77,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                                decimal=args.decimal)
     stream = workspace.config.stream
     ratio = stream.train_ratio if args.train_ratio is None else args.train_ratio
-    train, test = store(workspace.data_dir, imported, train_ratio=ratio, window=stream.input_length,
-                        min_train=min_series_length(stream.input_length, stream.fit_fraction))
+    with lock.exclusive(workspace.knowledge_dir, "harmone data import"):
+        train, test = store(workspace.data_dir, imported, train_ratio=ratio, window=stream.input_length,
+                            min_train=min_series_length(stream.input_length, stream.fit_fraction))
     stamps = " with time stamps" if imported.times is not None else ""
     print(f"Imported {len(imported.values)} values of {imported.column!r}{stamps} from {len(args.files)} file(s):"
           f" {len(train)} for training, {len(test)} for the test stream")
@@ -98,7 +100,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing changed")
             return 1
-    backup = induce(workspace.test_path, regions, plot=args.plot)
+    with lock.exclusive(workspace.knowledge_dir, "harmone data drift"):
+        backup = induce(workspace.test_path, regions, plot=args.plot)
     print(f"Applied {len(regions)} drift region(s) to {workspace.test_path}; backup in {backup}")
     if args.plot:
         print(f"Plot: {args.plot}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from harmone import cadence, experiment, lifecycle
 from harmone.cli import workspace_dir
+from harmone.cli.args import non_negative_int, positive_int
 from harmone.cli.progress import ProgressBar, training_bar
 from harmone.cli.train_cmds import print_calibration, print_training
 from harmone.errors import HarmonEError
@@ -32,8 +33,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--approaches", default="all", metavar="all|LIST", help="comma-separated approaches (default all)")
-    p.add_argument("--steps", type=int, default=None, help="predictions per approach (default: whole test stream)")
-    p.add_argument("--seed", type=int, default=0, help="seed of exploration and training (default 0)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="predictions per approach (default: whole test stream)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and training (default 0)")
     p.add_argument("--published-constants", action="store_true",
                    help="the paper's constants exactly (published energy range, budget rule and drift answer; "
                         "no validation)")

@@ -1,8 +1,10 @@
 """`harmone infer`: live streaming inference.
 
-Runs in a ``Session``: Ctrl-C or SIGTERM stops between two predictions, every printed
-prediction is logged, and the summary is read back from the rows this run logged, so a
-stream of any length runs in constant memory.
+Runs in a ``Session`` holding the workspace's inference lock: Ctrl-C or SIGTERM stops
+between two predictions and every printed prediction is then logged; a kill loses the
+printed predictions of the batch not yet stored (the output says so, and the next run
+predicts them again). The summary is read back from the rows this run stored, so a stream
+of any length runs in constant memory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from typing import Any
 
 from harmone.cli import workspace_dir
+from harmone.cli.args import finite_float, positive_int
 from harmone.clock import WallClock
 from harmone.errors import HarmonEError
 from harmone.inference import Prediction
@@ -21,12 +24,14 @@ from harmone.workspace import Workspace
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("infer", parents=[common], help="stream the test data through the active model")
-    p.add_argument("--interval", type=float, default=None,
+    p.add_argument("--interval", type=finite_float(0.0), default=None,
                    help="seconds between predictions (default: config stream.interval_s, 0.15)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="divide every interval by K (default 1)")
-    p.add_argument("--steps", type=int, default=None, help="stop after N predictions (default: end of stream)")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="divide every interval by K (default 1)")
+    p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: end of stream)")
     p.add_argument("--from-start", action="store_true", help="restart at the beginning of the test stream")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--quiet", action="store_true", help="print only the summary (lines are printed as made and stored"
+                   " [stream] flush_rows at a time; the summary counts stored predictions)")
     p.set_defaults(handler=cmd_infer)
 
 
@@ -48,6 +53,10 @@ def cmd_infer(args: argparse.Namespace) -> int:
     def warn(message: str) -> None:
         print(f"harmone: warning: {message}", file=sys.stderr, flush=True)
 
+    if not args.quiet and sys.stdout.isatty():  # a pipe gets prediction lines only
+        print(f"Each line is a prediction as made; predictions are stored {workspace.config.stream.flush_rows} at a"
+              f" time with the stream position (a kill loses at most the unstored ones, and the next run predicts"
+              f" them again); the summary counts stored predictions", flush=True)
     stop = threading.Event()
     summary = run_inference(workspace, steps=args.steps, interval_s=interval,
                             clock=WallClock(time_scale=args.time_scale), from_start=args.from_start,
@@ -55,6 +64,6 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if stop.is_set():
         print("Stopped; logged predictions are kept", file=sys.stderr)
     if summary.predictions:
-        print(f"{summary.predictions} predictions; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
+        print(f"{summary.predictions} predictions stored; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
               f" (meter: {summary.meter_kind}, {summary.meter_source})")
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from harmone.approaches import APPROACHES, get_approach
 from harmone.cli import workspace_dir
+from harmone.cli.args import positive_int
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
 from harmone.knowledge.events import LOOP_NAMES
@@ -29,7 +30,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--loop", choices=LOOP_NAMES, help="only this loop's events")
     p.add_argument("--acted", action="store_true", help="only events that changed something")
-    p.add_argument("--last", type=int, default=None, metavar="N", help="only the last N events")
+    p.add_argument("--last", type=positive_int, default=None, metavar="N", help="only the last N events")
     p.set_defaults(handler=cmd_events)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from harmone.approaches import get_approach
 from harmone.cli import workspace_dir
+from harmone.cli.args import finite_float, non_negative_int, positive_int
 from harmone.cli.manage_cmds import EVENT_HEADER, _worth_printing, format_event
 from harmone.cli.progress import ProgressBar
 from harmone.errors import HarmonEError
@@ -27,8 +28,10 @@ from harmone.workspace import Workspace
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("manage", parents=[common],
                               help="run the managing system beside `harmone infer` (Ctrl-C stops)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="divide every interval by K (default 1)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the exploration draws (default: random)")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="divide every interval by K (default 1)")
+    p.add_argument("--seed", type=non_negative_int, default=None,
+                   help="seed of the exploration draws (default: random)")
     p.add_argument("--verbose", action="store_true", help="print every loop run, not only decisions")
     p.set_defaults(handler=cmd_manage)
 
@@ -36,9 +39,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--approach", metavar="NAME", help="approach for this run (default: the workspace's)")
     p.add_argument("--simulate", action="store_true",
                    help="simulated time: each prediction advances the clock by the stream cadence")
-    p.add_argument("--steps", type=int, default=None, help="stop after N predictions (default: whole stream)")
-    p.add_argument("--seed", type=int, default=0, help="seed of exploration and retraining (default 0)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="live runs: divide every interval by K")
+    p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: whole stream)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and retraining (default 0)")
+    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+                   help="live runs: divide every interval by K")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar or event lines")
     p.set_defaults(handler=cmd_run)

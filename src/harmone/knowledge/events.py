@@ -61,6 +61,8 @@ class Decision(StrEnum):
     NOT_ENOUGH_DATA = "not-enough-data"
     # any loop
     NO_TRAINED_MODEL = "no-trained-model"
+    #: A restarted manager recorded (or discarded) a retraining its killed predecessor left.
+    RECOVERED = "recovered"
     ERROR = "error"
     #: Not a loop's decision: a person acted from the dashboard (``observed["operator"]`` says what).
     OPERATOR = "operator"

@@ -27,6 +27,9 @@ from harmone.knowledge.events import Event, LoopName
 from harmone.knowledge.keys import LOOP_KEYS
 from harmone.knowledge.loop_state import LoopState
 
+#: Seconds a writer waits for another one's transaction before failing with a one-line error.
+LOCK_WAIT_S = 5.0
+
 #: The layout of the first release (schema version 0 had these tables and no version).
 _FIRST_TABLES = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -113,8 +116,9 @@ class KnowledgeStore:
     older one. ``KnowledgeStore.open_readonly(path)`` is for readers such as ``status``.
     """
 
-    def __init__(self, path: Path, *, timeout_s: float = 30.0, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, timeout_s: float | None = None, readonly: bool = False) -> None:
         self.path = Path(path)
+        timeout_s = LOCK_WAIT_S if timeout_s is None else timeout_s
         self.readonly = readonly
         try:
             if readonly:
@@ -137,11 +141,12 @@ class KnowledgeStore:
             # fsync per batch of predictions.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            self._identity = _identity(self.path)
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"{self.path}: cannot open the knowledge base ({exc})") from None
+            raise WorkspaceError(f"{self.path}: cannot open the knowledge base ({_explain(self.path, exc)})") from None
 
     @classmethod
-    def open_readonly(cls, path: Path, *, timeout_s: float = 30.0) -> KnowledgeStore:
+    def open_readonly(cls, path: Path, *, timeout_s: float | None = None) -> KnowledgeStore:
         """A connection that never creates, migrates or writes; a missing database is an error."""
         return cls(path, timeout_s=timeout_s, readonly=True)
 
@@ -386,27 +391,62 @@ class KnowledgeStore:
         with self._transaction():
             self._db.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in keys])
 
-    def clear(self) -> None:
-        """Forget predictions, events and state (the reset of a deployment)."""
+    def clear(self, keep: Mapping[str, Any] | None = None) -> tuple[int, int]:
+        """Forget predictions, events and state but ``keep``, in one transaction (a reset).
+
+        Returns how many predictions and events were removed.
+        """
         with self._transaction():
+            predictions = int(self._db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
+            events = int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
             self._db.execute("DELETE FROM predictions")
             self._db.execute("DELETE FROM events")
             self._db.execute("DELETE FROM state")
+            self._db.executemany("INSERT INTO state (key, value) VALUES (?, ?)",
+                                 [(k, codec.dumps(v)) for k, v in (keep or {}).items()])
+        return predictions, events
 
     # -- internals -------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
         if self.readonly:
             raise WorkspaceError(f"{self.path}: opened read-only; nothing can be written")
-        return _Transaction(self._db)
+        identity = getattr(self, "_identity", None)
+        if identity is not None and _identity(self.path) != identity:
+            raise WorkspaceError(f"{self.path}: the knowledge base was removed or replaced while this process"
+                                 f" used it; nothing more is written (restart the command)")
+        return _Transaction(self._db, self.path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    """The SQLite error, naming who holds the workspace when the database is locked."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        from harmone.lock import describe_holders
+
+        return f"{text} after {LOCK_WAIT_S:g} s; {describe_holders(path.parent)}"
+    return text
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
+        self._path = path
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise WorkspaceError(f"{self._path}: cannot write the knowledge base ({_explain(self._path, exc)})") \
+                from None
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,9 @@ from harmone.workspace import Workspace
 
 if TYPE_CHECKING:
     from harmone.training import TrainedModel
+
+#: File in a retraining job's scratch directory holding the child's pid (read by recovery).
+CHILD_PID_FILE = "pid"
 
 #: Seconds a cancelled retraining child gets to exit after SIGTERM before it is killed.
 CANCEL_GRACE_S = 5.0
@@ -110,7 +114,7 @@ class RetrainResult:
 
 
 def retrain_version(workspace: Workspace, request: RetrainRequest, config: Config, *,
-                    meter: EnergyMeter | None = None) -> RetrainResult:
+                    meter: EnergyMeter | None = None, promote: bool = True) -> RetrainResult:
     """Fit ``request.kind`` on its data with the retraining parameters, store it, promote it.
 
     The new version's meta.json records the reason, and the energy of the fit when a meter
@@ -118,6 +122,9 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
     With validation on (``drift.validate`` / ``retrain.validate`` by the request's reason)
     the new version is promoted only when it predicts the held-out newest values no worse
     than the serving version; either way it is stored, for later reuse.
+
+    ``promote=False`` (the retraining child) stores the version only: ``promoted`` in the
+    result is then the verdict, and the manager that reads it promotes.
     """
     from harmone.training import train, warm_start_from
 
@@ -137,12 +144,19 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
         extra["train_energy_uj"] = energy_uj
         extra["meter"] = meter.describe()
     version = repository.add_version(trained, reason=request.reason, extra_meta=extra)
-    if promoted:
-        repository.promote(request.kind, version)
+    if promoted and promote:
+        finish_promotion(workspace, config, request.kind, version)
     return RetrainResult(kind=request.kind, version=version, energy_uj=energy_uj,
                          meter_kind=meter.kind if meter else None, meter_source=meter.source if meter else None,
                          train_time_s=trained.train_time_s, holdout_r2=float(trained.metrics["holdout_r2"]),
                          n_values=int(len(trained.snapshot)), promoted=promoted, serving_holdout_r2=serving_r2)
+
+
+def finish_promotion(workspace: Workspace, config: Config, kind: str, version: int) -> None:
+    """Serve the new version, then prune old versions of its kind (``repository.keep_versions``)."""
+    repository = ModelRepository(workspace)
+    repository.promote(kind, version)
+    repository.prune(kind, config.repository.keep_versions)
 
 
 def _beats_serving(trained: TrainedModel, serving: ServingModel, request: RetrainRequest,
@@ -210,12 +224,17 @@ class InlineRetrainer:
 
 
 class SubprocessRetrainer:
-    """Retrains in ``python -m harmone.mape.retrain_job``, a child of this interpreter.
+    """Retrains in ``harmone.mape.retrain_job``, run by a child of this interpreter.
 
     No shell is involved, the child is the same interpreter (``sys.executable``), its exit
-    code is checked, and it measures its own energy at process scope. It runs in its own
-    session, so a Ctrl-C meant for the manager does not kill a half-done training; the
-    manager cancels it instead.
+    code is checked, and it measures its own energy at process scope. It runs isolated
+    (``-I``: no current directory, user site or ``PYTHONPATH`` on its import path; only the
+    directory this ``harmone`` package was loaded from), so a ``harmone/`` folder where the
+    manager was started cannot run inside it. It runs in its own session, so a Ctrl-C
+    meant for the manager does not kill a half-done training (the manager cancels it), and
+    it exits on its own when the manager dies. It stores its version unpromoted; the
+    manager promotes when it reads the result (``mape.recovery`` finishes the job after a
+    killed manager).
     """
 
     def __init__(self, workspace: Workspace) -> None:
@@ -223,6 +242,16 @@ class SubprocessRetrainer:
 
     def submit(self, request: RetrainRequest) -> RetrainJob:
         return _ChildJob(self.workspace, request)
+
+
+def child_command() -> list[str]:
+    """The isolated interpreter command that runs ``retrain_job.main`` from this very package."""
+    import harmone
+
+    source = os.path.dirname(os.path.dirname(os.path.abspath(harmone.__file__)))
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from harmone.mape.retrain_job import main; "
+              "sys.exit(main(sys.argv[2:]))")
+    return [sys.executable, "-I", "-c", script, source]
 
 
 class _ChildJob:
@@ -237,7 +266,7 @@ class _ChildJob:
         self._stderr_path = self._scratch / "stderr.txt"
         values = [float(v) for v in np.asarray(request.values, dtype=np.float64).tolist()]
         atomic.write_text(data_path, json.dumps({"values": values}))
-        command = [sys.executable, "-m", "harmone.mape.retrain_job",
+        command = [*child_command(), "--parent-pid", str(os.getpid()),
                    "--workspace", str(workspace.root.resolve()), "--kind", request.kind,
                    "--reason", request.reason, "--seed", str(request.seed),
                    "--data", str(data_path), "--result", str(self._result_path)]
@@ -249,6 +278,8 @@ class _ChildJob:
         except OSError as exc:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise RetrainError(f"cannot start retraining of {request.kind} ({exc})") from None
+        self._workspace = workspace
+        atomic.write_text(self._scratch / CHILD_PID_FILE, f"{self._process.pid}\n")
 
     @property
     def pid(self) -> int | None:
@@ -266,10 +297,13 @@ class _ChildJob:
             if code != 0:
                 raise RetrainError(f"retraining {self.request.kind} failed (exit code {code}): {self._last_error()}")
             try:
-                return RetrainResult.from_dict(json.loads(self._result_path.read_text(encoding="utf-8")))
+                result = RetrainResult.from_dict(json.loads(self._result_path.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise RetrainError(f"{self._result_path}: retraining {self.request.kind} left no "
                                    f"readable result ({exc})") from None
+            if result.promoted:
+                finish_promotion(self._workspace, self._workspace.config, result.kind, result.version)
+            return result
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
 

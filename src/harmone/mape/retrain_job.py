@@ -1,17 +1,22 @@
-"""One live retraining, in its own process: ``python -m harmone.mape.retrain_job ...``.
+"""One live retraining, in its own process (``execute.child_command``).
 
 Started by ``SubprocessRetrainer`` so that fitting a model (seconds of CPU for the LSTM)
 never stalls inference or the other loops. It reads its training data from a JSON file,
-fits, stores and promotes the new version (``execute.retrain_version``), measures its own
-energy at process scope, and writes the result as JSON to ``--result`` (atomically). The
-exit code says whether it worked: 0 yes, 1 a user-facing problem (message on stderr).
+fits and stores the new version unpromoted (``execute.retrain_version``; the manager
+promotes), measures its own energy at process scope, and writes the result as JSON to
+``--result`` (atomically). The exit code says whether it worked: 0 yes, 1 a user-facing
+problem (message on stderr). It dies with its manager: a watchdog thread ends it as soon
+as ``--parent-pid`` is no longer its parent.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +24,9 @@ import numpy as np
 
 from harmone import atomic
 from harmone.errors import HarmonEError
+
+#: Seconds between two checks that the manager still runs.
+WATCH_S = 0.1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", required=True, type=Path, help="JSON file {\"values\": [...]}")
     parser.add_argument("--result", required=True, type=Path, help="where to write the result JSON")
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        _watch_parent(args.parent_pid)
 
     from harmone.energy.detect import detect
     from harmone.mape.execute import RetrainRequest, retrain_version
@@ -45,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise HarmonEError(f"{args.data}: unreadable training data ({exc})") from None
         request = RetrainRequest(kind=args.kind, values=values, reason=args.reason, seed=args.seed)
         with detect(workspace.config.energy, scope="process") as meter:
-            result = retrain_version(workspace, request, workspace.config, meter=meter)
+            result = retrain_version(workspace, request, workspace.config, meter=meter, promote=False)
         document = json.dumps(result.to_dict())
         atomic.write_text(args.result, document + "\n")
     except HarmonEError as exc:
@@ -53,6 +64,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(document)
     return 0
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this process (SIGKILL-like: no cleanup, nothing promoted) once the manager is gone."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCH_S)
+        os._exit(3)
+
+    if os.getppid() != parent_pid:
+        os._exit(3)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from harmone.config import Config
+from harmone.errors import HarmonEError
 from harmone.energy.base import EnergyMeter
 from harmone.knowledge import Action, Decision, KnowledgeStore, LoopName, RetrainLoopState
 from harmone.mape.execute import Retrainer
@@ -45,10 +48,20 @@ class RetrainLoop(Loop):
         if active is None:
             return RunOutcome(Action.NONE, kind, None, Decision.NO_TRAINED_MODEL, {})
         recent = self.store.latest_true_values(self.config.retrain.training_values)
-        plan = plan_retrain(recent, self.config)
+        plan = plan_retrain(recent, self.config, self._newest_snapshot(kind))
         outcome = RunOutcome(action=Action(plan.action), model=kind, version=active, decision=Decision(plan.reason),
                              observed={"values": plan.n_values, "active_version": active})
         if plan.action == "retrain":
             assert plan.training_data is not None
             outcome.job = self._retrain(kind, plan.training_data, "periodic")
         return outcome
+
+    def _newest_snapshot(self, kind: str) -> np.ndarray | None:
+        """The values the newest stored version of ``kind`` was trained on (None when unreadable)."""
+        versions = self.repository.versions(kind)
+        if not versions:
+            return None
+        try:
+            return self.repository.snapshot(kind, versions[-1])
+        except HarmonEError:
+            return None

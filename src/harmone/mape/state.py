@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 
+from harmone import lock
 from harmone.approaches import Approach, get_approach
 from harmone.errors import WorkspaceError
 from harmone.knowledge import KnowledgeStore, keys
@@ -85,25 +86,27 @@ def reset(workspace: Workspace) -> ResetReport:
     all loop state (the loops restart from the configured defaults); the stream restarts
     at its beginning. ``model.csv`` names the approach's fixed model; for an adaptive
     approach it is removed, so the next first training picks the model to start with.
-    Stop ``harmone infer`` and ``harmone manage`` first: they would keep writing.
+
+    Refuses while `harmone infer`, `manage` or `run` hold the workspace. The knowledge base
+    is cleared first, in one transaction (a locked database fails here, with nothing
+    removed); models go last. A failure at any later point leaves a workspace whose log is
+    empty and whose models still load: running reset again finishes the job.
     """
-    repository = ModelRepository(workspace)
-    versions = 0
-    if workspace.versions_dir.is_dir():
-        versions = sum(len(repository.versions(entry.name)) for entry in workspace.versions_dir.iterdir()
-                       if entry.is_dir())
-    with KnowledgeStore(workspace.db_path) as store:
-        predictions = store.count_predictions()
-        events = store.event_count()
-        approach = read_approach(store)
+    with lock.exclusive(workspace.knowledge_dir, "harmone reset"):
+        repository = ModelRepository(workspace)
+        versions = 0
+        if workspace.versions_dir.is_dir():
+            versions = sum(len(repository.versions(entry.name)) for entry in workspace.versions_dir.iterdir()
+                           if entry.is_dir())
+        with KnowledgeStore(workspace.db_path) as store:
+            approach = read_approach(store)
+            predictions, events = store.clear(keep={APPROACH_KEY: approach.name})
+        for scratch in workspace.knowledge_dir.glob(RETRAIN_SCRATCH_PREFIX + "*"):
+            shutil.rmtree(scratch, ignore_errors=True)
+        active = approach.fixed_model
+        if active is not None:
+            workspace.write_active_model(active)
+        else:
+            workspace.model_switch_path.unlink(missing_ok=True)
         repository.clear()
-        store.clear()
-        store.set_state({APPROACH_KEY: approach.name})
-    for scratch in workspace.knowledge_dir.glob(RETRAIN_SCRATCH_PREFIX + "*"):
-        shutil.rmtree(scratch, ignore_errors=True)
-    active = approach.fixed_model
-    if active is not None:
-        workspace.write_active_model(active)
-    else:
-        workspace.model_switch_path.unlink(missing_ok=True)
     return ResetReport(versions=versions, predictions=predictions, events=events, active_model=active)

@@ -101,7 +101,10 @@ class Model(ABC):
         arrays_path = directory / ARRAYS_FILE
         params_path = directory / PARAMS_FILE
         try:
-            stored = json.loads(params_path.read_text())
+            stored = json.loads(params_path.read_text(encoding="utf-8"))
+            if not isinstance(stored, dict) or not isinstance(stored.get("params", {}), dict):
+                raise ModelError(f"{params_path}: expected a JSON object with a 'params' object,"
+                                 f" found {type(stored).__name__}")
             if stored.get("kind") != cls.kind:
                 raise ModelError(f"{params_path}: holds a {stored.get('kind')!r} model, expected {cls.kind!r}")
             with np.load(arrays_path, allow_pickle=False) as data:
