@@ -14,7 +14,7 @@ from dashboard_helpers import Client, served_workspace
 from prometheus_client.parser import text_string_to_metric_families
 
 from harmone.dashboard import Dashboard
-from harmone.knowledge import Decision, KnowledgeStore
+from harmone.knowledge import Decision, KnowledgeStore, LoopName
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -144,6 +144,7 @@ def test_changes_need_the_csrf_token_and_are_recorded(served: tuple[Dashboard, C
 
     with KnowledgeStore.open_readonly(workspace.db_path) as store:
         operator = [e for e in store.events() if e.decision is Decision.OPERATOR]
+        assert all(e.loop is LoopName.OPERATOR for e in operator)
     assert [(e.observed["operator"], e.model, e.version) for e in operator] == [
         ("approach", None, None), ("rollback", "linear", 1)]
     assert operator[0].figures is None

@@ -12,7 +12,7 @@ from harmone.cli import workspace_dir
 from harmone.cli.args import positive_int
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
-from harmone.knowledge.events import LOOP_NAMES
+from harmone.knowledge.events import EVENT_SOURCES
 from harmone.workspace import Workspace
 
 
@@ -28,7 +28,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("events", parents=[common], help="every decision of the loops")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--loop", choices=LOOP_NAMES, help="only this loop's events")
+    p.add_argument("--loop", choices=EVENT_SOURCES, help="only this loop's events (or the operator's)")
     p.add_argument("--acted", action="store_true", help="only events that changed something")
     p.add_argument("--last", type=positive_int, default=None, metavar="N", help="only the last N events")
     p.set_defaults(handler=cmd_events)

@@ -43,7 +43,7 @@ def change_approach(workspace: Workspace, name: Any) -> dict[str, Any]:
     if not isinstance(name, str):
         raise ActionError(f"approach {name!r} must be a name")
     approach = set_approach(workspace, name)
-    record(workspace, LoopName.SWITCH, "approach", approach=approach.name)
+    record(workspace, LoopName.OPERATOR, "approach", approach=approach.name)
     return {"approach": approach.name}
 
 
@@ -57,7 +57,7 @@ def promote(workspace: Workspace, kind: Any, version: Any) -> dict[str, Any]:
     previous = repository.active_version(kind)
     repository.promote(kind, version)
     verb = "rollback" if previous is not None and version < previous else "promote"
-    record(workspace, LoopName.RETRAIN, verb, model=kind, version=version, previous_version=previous)
+    record(workspace, LoopName.OPERATOR, verb, model=kind, version=version, previous_version=previous)
     return {"kind": kind, "version": version, "previous_version": previous, "action": verb}
 
 
@@ -87,7 +87,7 @@ def save_config(workspace: Workspace, text: Any, base: Any) -> dict[str, Any]:
         raise ActionError(f"{workspace.config_path.name} changed on disk since the page read it; reload and edit again")
     if checked["changed"]:
         atomic.write_text(workspace.config_path, text)
-        record(workspace, LoopName.SWITCH, "config", lines_changed=_changed_lines(checked["diff"]))
+        record(workspace, LoopName.OPERATOR, "config", lines_changed=_changed_lines(checked["diff"]))
     return checked
 
 
@@ -96,4 +96,4 @@ def _changed_lines(diff: str) -> int:
 
 
 def run_event(workspace: Workspace, verb: str, described: Mapping[str, Any]) -> None:
-    record(workspace, LoopName.SWITCH, f"{verb}-{described['command']}", pid=described.get("pid"))
+    record(workspace, LoopName.OPERATOR, f"{verb}-{described['command']}", pid=described.get("pid"))

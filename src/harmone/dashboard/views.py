@@ -17,7 +17,7 @@ from harmone.approaches import APPROACHES
 from harmone.dashboard import series
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
-from harmone.knowledge.events import LOOP_NAMES
+from harmone.knowledge.events import EVENT_SOURCES
 from harmone.models import kinds
 from harmone.repository import ModelRepository
 from harmone.status import read_status
@@ -135,7 +135,7 @@ def decisions(workspace: Workspace, *, before: int | None = None, loop: str | No
         events = [] if store is None else store.events_before(before, loop=loop, decision=decision,
                                                               limit=EVENTS_PAGE)
     return {"events": [{**event.to_dict(), "seen": _seen(event), "observed": None} for event in events],
-            "more": len(events) == EVENTS_PAGE, "loops": list(LOOP_NAMES), "decisions": [d.value for d in Decision]}
+            "more": len(events) == EVENTS_PAGE, "loops": list(EVENT_SOURCES), "decisions": [d.value for d in Decision]}
 
 
 def models(workspace: Workspace) -> dict[str, Any]:

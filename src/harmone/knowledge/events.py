@@ -22,10 +22,14 @@ class LoopName(StrEnum):
     SWITCH = "switch"
     DRIFT = "drift"
     RETRAIN = "retrain"
+    #: Not a loop: a person acting through the dashboard (approach, config, promotion, runs).
+    OPERATOR = "operator"
 
 
 #: Every loop name, in run order; the one list of them.
-LOOP_NAMES: tuple[str, ...] = tuple(name.value for name in LoopName)
+LOOP_NAMES: tuple[str, ...] = tuple(name.value for name in LoopName if name is not LoopName.OPERATOR)
+#: Who records events: the loops, and the operator.
+EVENT_SOURCES: tuple[str, ...] = (*LOOP_NAMES, LoopName.OPERATOR.value)
 
 
 class Action(StrEnum):
