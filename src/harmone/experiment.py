@@ -144,6 +144,8 @@ def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str
         if approach.fixed_model is not None and approach.fixed_model not in ModelRepository(copy).trained_kinds():
             raise HarmonEError(f"approach {name!r} needs a trained {approach.fixed_model!r} model (run `harmone train`)")
         progress = progress_for(name) if progress_for else None
+        if isinstance(meter, ModelMeter):
+            meter = ModelMeter(meter.model)  # a counter from 0 per approach: its sums never depend on the order
         summary = run_approach(copy, approach, steps=steps, seed=seed, simulate=True, meter=meter,
                                progress=progress)
         runs.append(ApproachRun(summary, copy))
