@@ -77,6 +77,45 @@ def dask_throughput() -> dict[str, Any]:
     return {"startup_s": round(startup_s, 2), **result}
 
 
+def _noop(x: int) -> int:
+    return x
+
+
+def engine_overheads(tasks: int = 500) -> dict[str, Any]:
+    """Start-up of a local 2-worker cluster and per-task overhead (no-op tasks), Dask and Ray."""
+    out: dict[str, Any] = {}
+    try:
+        from distributed import Client, LocalCluster
+
+        started = time.perf_counter()
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            startup = time.perf_counter() - started
+            client.gather(client.map(_noop, range(10), pure=False))
+            began = time.perf_counter()
+            client.gather(client.map(_noop, range(tasks), pure=False))
+            per_task = (time.perf_counter() - began) / tasks
+        out["dask"] = {"startup_s": round(startup, 2), "per_task_ms": round(per_task * 1e3, 3)}
+    except ImportError:
+        out["dask"] = {"skipped": "not installed"}
+    try:
+        import ray
+
+        started = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        startup = time.perf_counter() - started
+        remote = ray.remote(_noop)
+        ray.get([remote.remote(i) for i in range(10)])
+        began = time.perf_counter()
+        ray.get([remote.remote(i) for i in range(tasks)])
+        per_task = (time.perf_counter() - began) / tasks
+        ray.shutdown()
+        out["ray"] = {"startup_s": round(startup, 2), "per_task_ms": round(per_task * 1e3, 3)}
+    except ImportError:
+        out["ray"] = {"skipped": "not installed"}
+    return out
+
+
 def scale(out_dir: Path) -> dict[str, Any]:
     streams = [*SCALE_STREAMS, _csv_stream(out_dir)]
     todo = cells(streams, SCALE_SEEDS)
@@ -107,7 +146,7 @@ def run_scale_to_file(out_dir: Path, result_path: Path) -> None:
 def run() -> dict[str, Any]:
     results: dict[str, Any] = {"steps": STEPS, "lstm_epochs": EPOCHS,
                                "one_worker": throughput(workers=1), "two_workers": throughput(workers=2),
-                               "dask_local_cluster": dask_throughput()}
+                               "dask_local_cluster": dask_throughput(), "engines": engine_overheads()}
     if os.environ.get("HARMONE_BENCH_SCALE"):
         out = Path(os.environ.get("HARMONE_BENCH_SCALE_DIR") or tempfile.mkdtemp(prefix="harmone-scale-"))
         results["scale"] = scale(out)
