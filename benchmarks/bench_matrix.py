@@ -116,6 +116,38 @@ def engine_overheads(tasks: int = 500) -> dict[str, Any]:
     return out
 
 
+def order_check(steps: int = 4000) -> dict[str, Any]:
+    """One stream, approaches run forwards and backwards, measured meter (after the warm-up) and
+    model meter: each approach's energy per prediction in both orders and their relative gap."""
+    from harmone import experiment, lifecycle
+    from harmone.energy.model import ModelMeter, load_energy_model
+    from harmone.workspace import Workspace
+
+    order = ["single-svm+retrain", "harmone", "switch", "single-linear+retrain"]
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace, _ = Workspace.init(Path(tmp) / "ws")
+        workspace.config_path.write_text(short_config(), encoding="utf-8")
+        workspace = Workspace.open(workspace.root)
+        lifecycle.use_builtin_stream(workspace, seed=0)
+        lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
+        lifecycle.calibrate_energy(workspace)
+        for meter_name in ("measured", "model"):
+            per_order = []
+            for label, approaches in (("forward", order), ("backward", order[::-1])):
+                meter = ModelMeter(load_energy_model()) if meter_name == "model" else None
+                runs = experiment.run_experiment(workspace, Path(tmp) / f"{meter_name}-{label}", approaches=approaches,
+                                                 steps=steps, seed=0, meter=meter)
+                per_order.append({r.summary.approach: (r.summary.inference_energy_uj
+                                                       + r.summary.adaptation_energy_uj) / r.summary.predictions
+                                  for r in runs})
+            out[meter_name] = {name: {"forward_uj": round(per_order[0][name], 2),
+                                      "backward_uj": round(per_order[1][name], 2),
+                                      "relative_gap": round(abs(per_order[0][name] - per_order[1][name])
+                                                            / per_order[0][name], 4)} for name in order}
+    return out
+
+
 def scale(out_dir: Path) -> dict[str, Any]:
     streams = [*SCALE_STREAMS, _csv_stream(out_dir)]
     todo = cells(streams, SCALE_SEEDS)
@@ -146,7 +178,8 @@ def run_scale_to_file(out_dir: Path, result_path: Path) -> None:
 def run() -> dict[str, Any]:
     results: dict[str, Any] = {"steps": STEPS, "lstm_epochs": EPOCHS,
                                "one_worker": throughput(workers=1), "two_workers": throughput(workers=2),
-                               "dask_local_cluster": dask_throughput(), "engines": engine_overheads()}
+                               "dask_local_cluster": dask_throughput(), "engines": engine_overheads(),
+                               "run_order": order_check()}
     if os.environ.get("HARMONE_BENCH_SCALE"):
         out = Path(os.environ.get("HARMONE_BENCH_SCALE_DIR") or tempfile.mkdtemp(prefix="harmone-scale-"))
         results["scale"] = scale(out)
