@@ -113,7 +113,7 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     streams = report["streams"]
     cols = min(3, len(streams))
     rows = (len(streams) + cols - 1) // cols
-    figure, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows + 1.0), squeeze=False)
     for ax, stream in zip(axes.flat, streams):
         front = set(report["pareto"].get(stream, []))
         for s in (s for s in report["summary"] if s["stream"] == stream):
@@ -125,13 +125,14 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
             ax.errorbar(e["mean"] / 1e3, r2["mean"], xerr=xerr, yerr=yerr, fmt="o" if s["approach"] in front else "x",
                         capsize=2, label=s["approach"])
         ax.set_title(stream)
-        ax.set_xlabel("energy per prediction (mJ)")
+        ax.set_xscale("log")  # energies span two orders of magnitude across the zoo
+        ax.set_xlabel("energy per prediction (mJ, log)")
         ax.set_ylabel("R²")
     for ax in list(axes.flat)[len(streams):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=5, fontsize=7)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    figure.tight_layout(rect=(0, 1.0 / (3.4 * rows + 1.0) + 0.02, 1, 1))
     paths = {"energy_vs_r2": out_dir / "matrix_energy_vs_r2.png", "regret_plot": out_dir / "matrix_regret.png"}
     figure.savefig(paths["energy_vs_r2"], dpi=110)
     plt.close(figure)
