@@ -12,6 +12,7 @@ from harmone.energy.model import ModelMeter, load_energy_model
 from harmone.errors import HarmonEError
 from harmone.matrix import Cell, CellOptions, load_cells, parse_seeds, parse_streams, run_matrix
 from harmone.matrix.cell import TIMING_KEY
+from harmone.report import format_table
 from harmone.report.matrix import aggregate, pareto, regret, summary, t_interval
 from harmone.report.matrix_files import write_matrix_report
 from harmone.workspace import Workspace
@@ -76,6 +77,7 @@ def test_an_approachs_energy_does_not_depend_on_its_place_in_the_run_order(tmp_p
                                          meter=meter)
         energies.append({r.summary.approach: (r.summary.inference_energy_uj, r.summary.adaptation_energy_uj,
                                               r.summary.retraining_energy_uj) for r in runs})
+    assert "modelled, not measured (model:" in format_table([experiment.to_result(r) for r in runs])
     assert energies[0] == energies[1]
     assert energies[0]["single-svm+retrain"][2] > 0  # a retraining was charged, and charged alike
 

@@ -78,6 +78,8 @@ def meter_label(results: Sequence[RunResult]) -> str:
     pairs = {(r.meter_kind, r.meter_source) for r in results}
     if len(pairs) == 1:
         kind, source = next(iter(pairs))
+        if source.startswith("model:"):
+            return f"modelled, not measured ({source}: fixed costs from an energy model)"
         return f"{kind} ({source})"
     kinds = {kind for kind, _ in pairs}
     return f"{next(iter(kinds))} (several meters)" if len(kinds) == 1 else "mixed: measured and estimated"
