@@ -62,6 +62,9 @@ def _meter_sentence(results: Sequence[RunResult], meter: Mapping[str, Any] | Non
     pairs = {(r.meter_kind, r.meter_source) for r in results}
     if len(pairs) == 1:
         kind, source = next(iter(pairs))
+        if source.startswith("model:"):
+            return (f"Energies are modelled, not measured ({source}): every prediction, loop run and retraining "
+                    f"is charged a fixed cost from an energy model, so a seed decides every figure.")
         sentence = f"Energies are {kind} by {source}"
         resolution = (meter or {}).get("resolution_uj")
         if resolution:
