@@ -12,6 +12,7 @@ from harmone.energy.model import ModelMeter, load_energy_model
 from harmone.errors import HarmonEError
 from harmone.matrix import Cell, CellOptions, load_cells, parse_seeds, parse_streams, run_matrix
 from harmone.matrix.cell import TIMING_KEY
+from harmone.matrix.streams import check as check_stream
 from harmone.report import format_table
 from harmone.report.matrix import aggregate, pareto, regret, summary, t_interval
 from harmone.report.matrix_files import write_matrix_report
@@ -43,6 +44,8 @@ def test_seeds_and_streams_parse_or_say_what_is_wrong() -> None:
     for bad in ("3-1", "a", "1-"):
         with pytest.raises(HarmonEError, match="--seeds"):
             parse_seeds(bad)
+    with pytest.raises(HarmonEError, match="unknown stream 'nope': give one of default, alt, pems"):
+        check_stream("nope")
 
 
 def test_two_runs_of_a_matrix_with_the_model_meter_write_identical_results(options: CellOptions,

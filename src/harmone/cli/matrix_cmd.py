@@ -27,6 +27,7 @@ def run_matrix_command(args: argparse.Namespace, default_dir: str) -> int:
     from harmone.energy.model import load_energy_model
     from harmone.matrix import CellOptions, load_cells, parse_seeds, parse_streams, run_matrix
     from harmone.matrix.spec import cells as all_cells
+    from harmone.matrix.streams import check as check_stream
     from harmone.report.matrix_files import write_matrix_report
 
     names = experiment.parse_approaches(args.approaches)
@@ -36,6 +37,9 @@ def run_matrix_command(args: argparse.Namespace, default_dir: str) -> int:
         raise HarmonEError(f"--workers {args.workers} must be positive")
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     streams = parse_streams(args.streams) if args.streams is not None else ["default"]
+    for stream in streams:
+        check_stream(stream)
+    streams = [str(Path(s).resolve()) if Path(s).is_file() else s for s in streams]  # workers may run elsewhere
     meter = args.meter or "model"
     energy_model = str(args.energy_model.resolve()) if args.energy_model else None
     if meter == "model":

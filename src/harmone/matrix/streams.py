@@ -100,6 +100,22 @@ class StreamSource:
     values: np.ndarray | None = None
 
 
+def check(name: str) -> None:
+    """Fail now, in one line, on a stream name no cell could resolve (nothing is loaded)."""
+    if name in PROFILES:
+        return
+    if name in PUBLIC_SERIES:
+        if not public_series_available():
+            raise HarmonEError(f"stream {name!r} needs statsmodels (pip install statsmodels)")
+        return
+    if Path(name).is_file():
+        return
+    if name.lower().endswith(".csv"):
+        raise HarmonEError(f"stream {name!r}: no such CSV file")
+    raise HarmonEError(f"unknown stream {name!r}: give one of {', '.join([*PROFILES, *PUBLIC_SERIES])} "
+                       f"or a path to a CSV file")
+
+
 def resolve(name: str) -> StreamSource:
     """What ``name`` is; values are loaded for public series and CSV files."""
     if name in PROFILES:
