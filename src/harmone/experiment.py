@@ -3,6 +3,12 @@
 Each approach runs in simulated time in its own copy of the workspace, every copy starting
 from the same trained models (version 1 of each kind) and the same energy calibration, so
 the only difference between runs is the approach.
+
+Nothing is charged to one approach that belongs to all: ``warm_up`` pays for imports
+(scikit-learn, torch), first calls and caches before the first approach is metered, so
+an approach's energy does not depend on its place in the run order. With the model meter
+(``harmone.energy.model``) every approach is charged from one table of costs and the
+copies get that table's calibration, so a seed decides every figure.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from harmone import config as config_mod
 from harmone.approaches import APPROACHES, DEFAULT_APPROACHES, get_approach
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
+from harmone.energy.fake import FakeMeter
+from harmone.energy.model import ModelMeter
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
 from harmone.models import published_models
@@ -29,6 +37,11 @@ from harmone.workspace import Workspace
 
 #: Sub-directory of the output directory holding one workspace copy per approach.
 RUNS_DIR = "runs"
+
+#: Scratch copy (under RUNS_DIR) where the warm-up runs; removed afterwards.
+WARM_UP_DIR = ".warm-up"
+#: Predictions of the warm-up run: past two switch-loop runs and many drift checks.
+WARM_UP_STEPS = 600
 
 #: Progress factory: progress_for(approach, total_steps) -> callback(done, total).
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
@@ -79,15 +92,21 @@ def published_config(config: Config) -> Config:
     )
 
 
-def prepare_copy(source: Workspace, root: Path, config: Config) -> Workspace:
-    """A fresh workspace at `root` with the source's data, calibration and version 1 of each model."""
+def prepare_copy(source: Workspace, root: Path, config: Config, meter: EnergyMeter | None = None) -> Workspace:
+    """A fresh workspace at `root` with the source's data, calibration and version 1 of each model.
+
+    With a model meter the copy's calibration is the energy model's, not the source's
+    measured one, so the switch score's range is the same on every machine.
+    """
     if root.exists():
         shutil.rmtree(root)
     copy, _ = Workspace.init(root)
     atomic.write_text(copy.config_path, config_mod.render(config))
     for path in (source.train_path, source.test_path):
         shutil.copy2(path, copy.data_dir / path.name)
-    if source.calibration_path.exists():
+    if isinstance(meter, ModelMeter):
+        meter.model.calibration().save(copy.calibration_path)
+    elif source.calibration_path.exists():
         shutil.copy2(source.calibration_path, copy.calibration_path)
     source_repo, copy_repo = ModelRepository(source), ModelRepository(copy)
     trained = source_repo.trained_kinds()
@@ -113,19 +132,27 @@ class ApproachRun:
 
 def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str], steps: int | None = None,
                    seed: int = 0, published_constants: bool = False, meter: EnergyMeter | None = None,
-                   progress_for: ProgressFactory | None = None) -> list[ApproachRun]:
-    """Run every approach from the same starting point; returns one run per approach."""
+                   progress_for: ProgressFactory | None = None, warm: bool = True) -> list[ApproachRun]:
+    """Run every approach from the same starting point; returns one run per approach.
+
+    ``warm`` (default) runs ``warm_up`` first when the meter measures, so one-off costs
+    land before metering starts (the model meter charges none, so it needs none).
+    """
     usable_output_dir(out_dir)
     config = source.config
     if published_constants:
         config = published_config(config)
+    if warm and not isinstance(meter, ModelMeter):
+        warm_up(source, Path(out_dir) / RUNS_DIR / WARM_UP_DIR, config)
     runs = []
     for name in approaches:
         approach = get_approach(name)
-        copy = prepare_copy(source, Path(out_dir) / RUNS_DIR / name, config)
+        copy = prepare_copy(source, Path(out_dir) / RUNS_DIR / name, config, meter)
         if approach.fixed_model is not None and approach.fixed_model not in ModelRepository(copy).trained_kinds():
             raise HarmonEError(f"approach {name!r} needs a trained {approach.fixed_model!r} model (run `harmone train`)")
         progress = progress_for(name) if progress_for else None
+        if isinstance(meter, ModelMeter):
+            meter = ModelMeter(meter.model)  # a counter from 0 per approach: its sums never depend on the order
         summary = run_approach(copy, approach, steps=steps, seed=seed, simulate=True, meter=meter,
                                progress=progress)
         runs.append(ApproachRun(summary, copy))
@@ -139,3 +166,27 @@ def to_result(run: ApproachRun) -> RunResult:
         rows = store.predictions_after(summary.first_row_id - 1, summary.predictions)
     return summary.with_series(time_s=rows.time_s, true_value=rows.true_value,
                                predicted_value=rows.predicted_value, model=rows.model.astype(str))
+
+
+def warm_up(source: Workspace, root: Path, config: Config | None = None) -> None:
+    """Pay once, unmetered, what the first approach would otherwise be charged alone.
+
+    Imports (scikit-learn, torch), first calls and caches: every kind is retrained once on
+    a short slice of the training data, and harmone runs a few hundred steps (every loop,
+    the store, the engine) in a scratch copy with a counter that never moves.
+    """
+    from harmone.data.series import read_series
+    from harmone.training import train
+
+    config = config or source.config
+    values = read_series(source.train_path)[-max(config.stream.input_length * 40, 200):]
+    for kind in ModelRepository(source).trained_kinds():
+        try:
+            train(kind, values, config, retrain=True, seed=0)
+        except HarmonEError:
+            pass  # a slice too short for this kind: its imports ran anyway
+    copy = prepare_copy(source, root, config)
+    try:
+        run_approach(copy, "harmone", steps=WARM_UP_STEPS, seed=0, simulate=True, meter=FakeMeter())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

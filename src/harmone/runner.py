@@ -27,6 +27,7 @@ from typing import Any
 from harmone.approaches import Approach, get_approach
 from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.energy.base import EnergyMeter
+from harmone.energy.model import ModelledRetrainer, ModelMeter, instrument
 from harmone.errors import HarmonEError
 from harmone.inference import Prediction
 from harmone.knowledge import Event, KnowledgeStore, count_events
@@ -83,10 +84,16 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
             raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); run from the start")
         first_row_id = session.store.last_row_id() + 1
         start_s = clock.now()
+        modelled = isinstance(session.meter, ModelMeter)
+        if modelled and not simulate:
+            raise HarmonEError("the model meter charges modelled energy in simulated runs only")
         if retrainer is None:
-            retrainer = (InlineRetrainer(workspace, session.config, session.meter) if simulate
+            retrainer = (ModelledRetrainer(workspace, session.config, session.meter) if modelled
+                         else InlineRetrainer(workspace, session.config, session.meter) if simulate
                          else SubprocessRetrainer(workspace))
         session.start_manager(approach, retrainer=retrainer, seed=seed, on_event=collect)
+        if modelled:
+            instrument(session, session.meter)  # predictions and loop runs charge the model's costs
         drive = session.drive(steps, interval_s=session.config.stream.interval_s, progress=progress)
         if drive.finished and not simulate:
             session.finish_jobs()  # a run that ended by itself lets running retraining finish

@@ -16,13 +16,24 @@ from harmone.errors import HarmonEError
 from harmone.workspace import Workspace
 
 DEMO_DIR = "harmone-demo"
+MATRIX_DIR = "harmone-matrix"
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("experiment", parents=[common],
-                              help="run approaches side by side in simulated time and report")
+                              help="run approaches side by side in simulated time and report; with --seeds or "
+                                   "--streams, a matrix of approaches x streams x seeds")
     _experiment_options(p)
-    p.add_argument("--out", type=Path, default=None, help="output directory (default: <workspace>/experiment)")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"output directory (default: <workspace>/experiment; a matrix outside a workspace: ./{MATRIX_DIR})")
+    m = p.add_argument_group("matrix (approaches x streams x seeds, one task per stream and seed)")
+    m.add_argument("--seeds", default=None, metavar="LIST", help="seeds, e.g. 0-9 or 0,3,7 (default: --seed)")
+    m.add_argument("--streams", default=None, metavar="LIST",
+                   help="streams: default, alt, pems, public series (co2, elnino, sunspots, cpi, unemp, nile; "
+                        "need statsmodels) or CSV paths (default: default)")
+    m.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    m.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run cells on a Dask distributed scheduler at ADDRESS (pip install 'harmone[cluster]')")
     p.set_defaults(handler=cmd_experiment)
 
     p = subparsers.add_parser("demo", help=f"init, generate, train and compare all approaches in ./{DEMO_DIR}")
@@ -39,6 +50,11 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--published-constants", action="store_true",
                    help="the paper's constants exactly (published energy range, budget rule and drift answer; "
                         "no validation)")
+    p.add_argument("--meter", choices=("measured", "model"), default=None,
+                   help="energy: measured (the workspace's meter; default for one stream) or model (fixed costs "
+                        "from an energy model: the same seed gives the same decisions anywhere; default for a matrix)")
+    p.add_argument("--energy-model", type=Path, default=None, metavar="PATH",
+                   help="energy model JSON for --meter model (default: the packaged reference model)")
 
 
 def _approach_bar(name: str) -> Callable[[int, int], None]:
@@ -53,8 +69,14 @@ def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
+    meter = None
+    if args.meter == "model":
+        from harmone.energy.model import ModelMeter, load_energy_model
+
+        meter = ModelMeter(load_energy_model(args.energy_model))
     runs = experiment.run_experiment(workspace, out_dir, approaches=names, steps=args.steps, seed=args.seed,
-                                     published_constants=args.published_constants, progress_for=_approach_bar)
+                                     published_constants=args.published_constants, progress_for=_approach_bar,
+                                     meter=meter)
     results = [experiment.to_result(run) for run in runs]
     meter = {"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source}
     paths = write_results(results, out_dir, seed=args.seed, meter=meter,
@@ -69,6 +91,10 @@ def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
+    if getattr(args, "seeds", None) is not None or getattr(args, "streams", None) is not None or args.cluster:
+        from harmone.cli.matrix_cmd import run_matrix_command
+
+        return run_matrix_command(args, MATRIX_DIR)
     workspace = Workspace.open(workspace_dir(args))
     out_dir = args.out or workspace.experiment_dir
     return _run(workspace, out_dir, args)

@@ -62,6 +62,9 @@ def _meter_sentence(results: Sequence[RunResult], meter: Mapping[str, Any] | Non
     pairs = {(r.meter_kind, r.meter_source) for r in results}
     if len(pairs) == 1:
         kind, source = next(iter(pairs))
+        if source.startswith("model:"):
+            return (f"Energies are modelled, not measured ({source}): every prediction, loop run and retraining "
+                    f"is charged a fixed cost from an energy model, so a seed decides every figure.")
         sentence = f"Energies are {kind} by {source}"
         resolution = (meter or {}).get("resolution_uj")
         if resolution:
@@ -78,6 +81,8 @@ def meter_label(results: Sequence[RunResult]) -> str:
     pairs = {(r.meter_kind, r.meter_source) for r in results}
     if len(pairs) == 1:
         kind, source = next(iter(pairs))
+        if source.startswith("model:"):
+            return f"modelled, not measured ({source}: fixed costs from an energy model)"
         return f"{kind} ({source})"
     kinds = {kind for kind, _ in pairs}
     return f"{next(iter(kinds))} (several meters)" if len(kinds) == 1 else "mixed: measured and estimated"

@@ -1,0 +1,217 @@
+"""The model meter: energy from a fixed table of costs, so a seed decides everything.
+
+A measured meter (RAPL, the CPU-time estimate) gives a slightly different number every run,
+and the switch loop reads those numbers to decide: with it, the same seed can take other
+decisions on another run or machine. The model meter instead charges, per activity, the
+cost an ``EnergyModel`` states:
+
+- each prediction: its kind's energy per prediction (from a calibration);
+- each loop run (switch, drift, retrain): one fixed cost per loop;
+- each retraining: its kind's cost of one retraining.
+
+The numbers are *modelled, not measured*: the meter says so (kind "estimated", source
+``model:<name>``) and every report names it. ``instrument`` wires the meter into a running
+session; ``ModelledRetrainer`` charges retrainings. The packaged reference model
+(``reference_model.json``) was built on one machine by ``measure_energy_model``; every
+machine that uses it charges exactly the same, which is what makes matrices comparable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harmone.energy.base import EnergyMeter
+from harmone.errors import EnergyError
+
+#: The energy model shipped with the package, used by ``--meter model`` unless a file is given.
+REFERENCE_MODEL = Path(__file__).with_name("reference_model.json")
+LOOP_NAMES = ("switch", "drift", "retrain")
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """Costs in µJ: per prediction and per retraining by model kind, per run by loop."""
+
+    name: str
+    prediction_uj: Mapping[str, float]
+    retraining_uj: Mapping[str, float]
+    loop_run_uj: Mapping[str, float]
+    #: Where the numbers come from (machine, meter, how derived): shown in reports.
+    provenance: str = ""
+
+    def __post_init__(self) -> None:
+        for table in ("prediction_uj", "retraining_uj", "loop_run_uj"):
+            object.__setattr__(self, table, dict(getattr(self, table)))
+        missing = [loop for loop in LOOP_NAMES if loop not in self.loop_run_uj]
+        if missing:
+            raise EnergyError(f"energy model {self.name!r}: no loop_run_uj for {', '.join(missing)}")
+
+    def prediction(self, kind: str) -> float:
+        return _lookup(self.name, "prediction_uj", self.prediction_uj, kind)
+
+    def retraining(self, kind: str) -> float:
+        return _lookup(self.name, "retraining_uj", self.retraining_uj, kind)
+
+    def loop_run(self, loop: str) -> float:
+        return _lookup(self.name, "loop_run_uj", self.loop_run_uj, loop)
+
+    def calibration(self, headroom: float = 1.25) -> Any:
+        """A ``Calibration`` with this model's per-prediction energies (the switch score's range)."""
+        from harmone.energy.calibrate import Calibration
+
+        return Calibration(energy_uj_per_prediction=dict(self.prediction_uj),
+                           duration_s_per_prediction=dict.fromkeys(self.prediction_uj, 0.0),
+                           e_min_uj=0.0, e_max_uj=headroom * max(self.prediction_uj.values()),
+                           meter_kind="estimated", meter_source=f"model:{self.name}", predictions=1,
+                           headroom=headroom, created_at="modelled")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": _FORMAT, "name": self.name, "provenance": self.provenance,
+                "prediction_uj": dict(self.prediction_uj), "retraining_uj": dict(self.retraining_uj),
+                "loop_run_uj": dict(self.loop_run_uj)}
+
+    def save(self, path: Path | str) -> None:
+        from harmone import atomic
+
+        atomic.write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _lookup(name: str, table_name: str, table: Mapping[str, float], key: str) -> float:
+    try:
+        return table[key]
+    except KeyError:
+        raise EnergyError(f"energy model {name!r}: {table_name} has no entry for {key!r} "
+                          f"(has: {', '.join(sorted(table))})") from None
+
+
+def _table(path: Path, raw: Mapping[str, Any], key: str) -> dict[str, float]:
+    table = raw.get(key)
+    if not isinstance(table, dict) or not table:
+        raise EnergyError(f"{path}: {key} must be a non-empty table of name to µJ, found {table!r}")
+    for name, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise EnergyError(f"{path}: {key}.{name} must be a finite number >= 0, found {value!r}")
+    return {name: float(value) for name, value in table.items()}
+
+
+def load_energy_model(path: Path | str | None = None) -> EnergyModel:
+    """The energy model at ``path`` (default: the packaged reference); one-line errors when bad."""
+    path = Path(path) if path is not None else REFERENCE_MODEL
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EnergyError(f"{path}: no such energy model file") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EnergyError(f"{path}: cannot read the energy model ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
+        raise EnergyError(f"{path}: not an energy model of format {_FORMAT}")
+    return EnergyModel(name=str(raw.get("name") or path.stem), prediction_uj=_table(path, raw, "prediction_uj"),
+                       retraining_uj=_table(path, raw, "retraining_uj"), loop_run_uj=_table(path, raw, "loop_run_uj"),
+                       provenance=str(raw.get("provenance", "")))
+
+
+class ModelMeter(EnergyMeter):
+    """A counter that moves only by the charges of an ``EnergyModel``; labelled estimated."""
+
+    kind = "estimated"
+    resolution_uj = 0.0
+
+    def __init__(self, model: EnergyModel) -> None:
+        self.model = model
+        self.source = f"model:{model.name}"
+        self._total_uj = 0.0
+        self._lock = threading.Lock()
+
+    def charge(self, energy_uj: float) -> None:
+        with self._lock:
+            self._total_uj += energy_uj
+
+    def read_uj(self) -> float:
+        return self._total_uj
+
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), "modelled": True, "provenance": self.model.provenance}
+
+
+class _ChargedServing:
+    """A serving version whose every prediction charges its kind's modelled energy."""
+
+    def __init__(self, serving: Any, meter: ModelMeter) -> None:
+        self._serving = serving
+        self._charge = meter.charge
+        self._cost_uj = meter.model.prediction(serving.kind)
+
+    def predict_next(self, window: Any) -> float:
+        self._charge(self._cost_uj)
+        return self._serving.predict_next(window)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._serving, name)
+
+
+class _ChargedRepository:
+    """The engine's repository, loading versions that charge the meter when they predict."""
+
+    def __init__(self, repository: Any, meter: ModelMeter) -> None:
+        self._repository = repository
+        self._meter = meter
+
+    def load(self, kind: str, version: int) -> _ChargedServing:
+        return _ChargedServing(self._repository.load(kind, version), self._meter)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repository, name)
+
+
+def _charged_run(run: Callable[[float], Any], meter: ModelMeter, cost_uj: float) -> Callable[[float], Any]:
+    def charged(now: float) -> Any:
+        meter.charge(cost_uj)
+        return run(now)
+
+    return charged
+
+
+def instrument(session: Any, meter: ModelMeter) -> None:
+    """Make a started session charge ``meter``: its engine's predictions and its loops' runs.
+
+    The charges happen inside the windows the engine and the loops already meter, so the
+    accounting (energy per logged row, energy per event) is the same code as with a
+    measured meter; only the counter's source differs.
+    """
+    if session.engine is not None:
+        session.engine.repository = _ChargedRepository(session.engine.repository, meter)
+    if session.manager is not None:
+        for loop in session.manager.loops:
+            name = str(loop.name)
+            loop._run = _charged_run(loop._run, meter, meter.model.loop_run(name))
+
+
+class ModelledRetrainer:
+    """Retrains inline (simulated time) and charges the kind's modelled retraining cost."""
+
+    def __init__(self, workspace: Any, config: Any, meter: ModelMeter) -> None:
+        self.workspace = workspace
+        self.config = config
+        self.meter = meter
+
+    def submit(self, request: Any) -> Any:
+        from harmone.errors import HarmonEError
+        from harmone.mape.execute import RetrainError, _FinishedJob, retrain_version
+
+        cost_uj = self.meter.model.retraining(request.kind)
+        self.meter.charge(cost_uj)
+        try:
+            result = retrain_version(self.workspace, request, self.config)
+        except HarmonEError as exc:
+            return _FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
+        result = dataclasses.replace(result, energy_uj=cost_uj, meter_kind=self.meter.kind,
+                                     meter_source=self.meter.source)
+        return _FinishedJob(request, result, None)
