@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 
@@ -64,6 +66,9 @@ def test_two_runs_of_a_matrix_with_the_model_meter_write_identical_results(optio
     assert set(files[0]["approaches"]) == set(APPROACHES)
     again = run_matrix(cells[:1], options, tmp_path / "a", workers=1)
     assert again.skipped == ["default__seed3"] and not again.ran  # a rerun skips finished cells
+    # Finished cells of another matrix (other steps, approaches, meter or configuration) never count.
+    with pytest.raises(HarmonEError, match="holds cells of another matrix .different steps"):
+        run_matrix(cells[:1], dataclasses.replace(options, steps=(options.steps or 0) + 1), tmp_path / "a", workers=1)
 
 
 def test_an_approachs_energy_does_not_depend_on_its_place_in_the_run_order(tmp_path: Path) -> None:

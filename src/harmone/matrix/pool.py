@@ -94,11 +94,42 @@ def _run_cluster(todo: Sequence[Cell], options: CellOptions, out_dir: str, addre
             finished(cell, future.exception())
 
 
+#: What a matrix's finished cells were run with, kept beside them.
+OPTIONS_FILE = "matrix-options.json"
+
+
+def _claim_output(out_dir: Path, options: CellOptions) -> None:
+    """Finished cells count only for the same matrix: other options are a one-line error.
+
+    A rerun skips finished cells; with other approaches, steps, meter or configuration those
+    cells would answer another question, so they are never mixed into this one's report.
+    """
+    from dataclasses import asdict
+
+    from harmone import atomic
+
+    wanted = json.loads(json.dumps(asdict(options)))
+    path = out_dir / OPTIONS_FILE
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = None
+        if stored != wanted:
+            changed = sorted(k for k in wanted if not isinstance(stored, dict) or stored.get(k) != wanted[k])
+            raise HarmonEError(f"{out_dir} holds cells of another matrix (different {', '.join(changed) or 'file'});"
+                               f" use another --out or remove that directory")
+    elif any((out_dir / CELLS_DIR).iterdir()):
+        raise HarmonEError(f"{out_dir} holds cells of a matrix whose options are unknown; use another --out")
+    atomic.write_text(path, json.dumps(wanted, indent=2) + "\n")
+
+
 def run_matrix(cells: Iterable[Cell], options: CellOptions, out_dir: Path, *, workers: int | None = None,
                cluster: str | None = None, progress: CellProgress | None = None) -> MatrixRun:
     """Run every cell not finished yet; failed cells are listed in ``failed.json`` and the result."""
     out_dir = Path(out_dir)
     (out_dir / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    _claim_output(out_dir, options)
     cells = list(cells)
     run = MatrixRun()
     todo = []
