@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harmone import experiment, lifecycle
@@ -83,6 +84,12 @@ def test_results_files_hold_one_row_per_approach(runs: list[experiment.ApproachR
             assert key in row
     assert {c.name for c in claims(results)}  # the paper's claims are checked and reported
     assert "harmone" in paths["md"].read_text()
+    # Skill over persistence, whether or not persistence serves: a check by hand on one run.
+    single = next(r for r in results if r.approach == "single-linear")
+    true, predicted = np.asarray(single.true_value), np.asarray(single.predicted_value)
+    sse, sse_persistence = np.sum((true[1:] - predicted[1:]) ** 2), np.sum((true[1:] - true[:-1]) ** 2)
+    assert single.skill == pytest.approx(1 - sse / sse_persistence, abs=0.02)
+    assert all(row["skill"] is not None for row in rows) and "Skill over persistence" in paths["md"].read_text()
 
 
 @pytest.mark.slow

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from harmone import atomic
 from harmone import config as config_mod
 from harmone.approaches import APPROACHES, DEFAULT_APPROACHES, get_approach
@@ -161,11 +163,21 @@ def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str
 
 def to_result(run: ApproachRun) -> RunResult:
     """The run's result with its per-prediction series, read back from the copy's rows."""
+    from harmone.data.series import read_series
+    from harmone.metrics import skill_over_persistence
+
     summary = run.summary
     with KnowledgeStore(run.workspace.db_path) as store:
         rows = store.predictions_after(summary.first_row_id - 1, summary.predictions)
-    return summary.with_series(time_s=rows.time_s, true_value=rows.true_value,
-                               predicted_value=rows.predicted_value, model=rows.model.astype(str))
+    result = summary.with_series(time_s=rows.time_s, true_value=rows.true_value,
+                                 predicted_value=rows.predicted_value, model=rows.model.astype(str))
+    if len(rows) < 2:
+        return result
+    # A run starts at the stream's beginning: persistence's first guess is the value before it.
+    first = read_series(run.workspace.test_path)[run.workspace.config.stream.input_length - 1]
+    persistence = np.concatenate([[first], rows.true_value[:-1]])
+    return dataclasses.replace(result, skill=skill_over_persistence(rows.true_value, rows.predicted_value,
+                                                                    persistence))
 
 
 def warm_up(source: Workspace, root: Path, config: Config | None = None) -> None:

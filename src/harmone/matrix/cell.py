@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from harmone.matrix.spec import Cell
 
@@ -72,20 +71,14 @@ def _meter(options: CellOptions) -> Any:
     return None  # the workspace's own (measured) meter
 
 
-def _figures(run: Any, persistence_first: float) -> dict[str, Any]:
+def _figures(run: Any) -> dict[str, Any]:
     from harmone.experiment import to_result
-    from harmone.metrics import skill_over_persistence
 
-    result = to_result(run)
     summary = run.summary
     n = summary.predictions
-    true = np.asarray(result.true_value, dtype=np.float64)
-    persistence = np.concatenate([[persistence_first], true[:-1]])
     total_uj = summary.inference_energy_uj + summary.adaptation_energy_uj
     return {
-        "predictions": n, "r2": summary.r2, "mae": summary.mae,
-        "skill": skill_over_persistence(true, np.asarray(result.predicted_value, dtype=np.float64), persistence)
-        if n > 1 else None,
+        "predictions": n, "r2": summary.r2, "mae": summary.mae, "skill": to_result(run).skill,
         "energy_uj_per_prediction": total_uj / n if n else None,
         "inference_uj_per_prediction": summary.inference_energy_uj / n if n else None,
         "adaptation_energy_uj": summary.adaptation_energy_uj, "retraining_energy_uj": summary.retraining_energy_uj,
@@ -103,7 +96,6 @@ def run_cell(cell: Cell, options: CellOptions, out_dir: str | Path) -> dict[str,
     import torch
 
     from harmone import atomic
-    from harmone.data.series import read_series
     from harmone.experiment import run_experiment
 
     torch.set_num_threads(1)
@@ -114,9 +106,7 @@ def run_cell(cell: Cell, options: CellOptions, out_dir: str | Path) -> dict[str,
         meter = _meter(options)
         runs = run_experiment(workspace, Path(tmp) / "out", approaches=list(options.approaches), steps=options.steps,
                               seed=cell.seed, published_constants=options.published_constants, meter=meter)
-        test = read_series(workspace.test_path)
-        first = float(test[workspace.config.stream.input_length - 1])
-        approaches = {run.summary.approach: _figures(run, first) for run in runs}
+        approaches = {run.summary.approach: _figures(run) for run in runs}
         meter_info = ({"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source,
                        "modelled": options.meter == "model"})
         timing = {"wall_time_s": time.perf_counter() - started, "train_s": trained_s,

@@ -26,7 +26,7 @@ METER_KINDS = ("measured", "estimated")
 SERIES = (("time_s", np.float64), ("true_value", np.float64), ("predicted_value", np.float64),
           ("model", np.str_))
 
-_OPTIONAL = ("r2", "mae", "latency_mean_s", "latency_p95_s")
+_OPTIONAL = ("r2", "mae", "skill", "latency_mean_s", "latency_p95_s")
 _SCALARS = ("inference_energy_uj", "adaptation_energy_uj", "retraining_energy_uj", "wall_time_s", "duration_s")
 _COUNTS = ("predictions", "switches", "reuses", "retrains", "drift_detections", "retrain_failures", "keeps")
 
@@ -90,6 +90,9 @@ class RunResult:
     retrain_failures: int = 0
     #: Drifts answered by keeping the serving version (reuse-like: nothing retrained).
     keeps: int = 0
+    #: Skill over persistence: 1 - squared error / persistence's on the same predictions
+    #: (above 0 beats "repeat the last value"); None until known.
+    skill: float | None = None
     simulated: bool = True
     seed: int = 0
     #: Prediction-log rows of this run: ids first_row_id..last_row_id (0, 0 when none).
@@ -202,7 +205,7 @@ class RunResult:
         """Plain JSON values (events by id range, not inline; no series)."""
         return {
             "approach": self.approach, "simulated": self.simulated, "seed": self.seed,
-            "predictions": self.predictions, "r2": self.r2, "mae": self.mae,
+            "predictions": self.predictions, "r2": self.r2, "mae": self.mae, "skill": self.skill,
             "inference_energy_uj": self.inference_energy_uj, "adaptation_energy_uj": self.adaptation_energy_uj,
             "retraining_energy_uj": self.retraining_energy_uj,
             "energy_mj_per_prediction": self.energy_mj_per_prediction if self.predictions else None,

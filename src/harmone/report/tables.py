@@ -25,6 +25,7 @@ def results_rows(results: Sequence[RunResult], *, seed: int, meter: Mapping[str,
             "approach": r.approach,
             "r2": _optional(r.r2),
             "mae": _optional(r.mae),
+            "skill": _optional(r.skill),
             "energy_mj_per_prediction": r.energy_mj_per_prediction,
             "inference_energy_mj_per_prediction": r.inference_energy_mj_per_prediction,
             "adaptation_energy_mj_per_prediction": r.adaptation_energy_mj_per_prediction,
@@ -92,11 +93,12 @@ def format_table(results: Sequence[RunResult]) -> str:
     """A fixed-width table for the terminal, followed by the meter line."""
     results = checked(results)
     totals, inference, adaptation, retraining = _energy_columns(results)
-    header = ["approach", "R²", "MAE", "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
+    header = ["approach", "R²", "skill", "MAE", "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
               "switch", "reuse", "retrain", "drift", "predictions"]
     mae_d = decimals([r.mae for r in results])
     lat_d = decimals([r.latency_ms_p95 for r in results], significant=3)
-    body = [[r.approach, fmt(r.r2, ".4f"), fmt(r.mae, f".{mae_d}f"), totals[i], inference[i], adaptation[i],
+    body = [[r.approach, fmt(r.r2, ".4f"), fmt(r.skill, "+.3f"), fmt(r.mae, f".{mae_d}f"), totals[i], inference[i],
+             adaptation[i],
              retraining[i], fmt(r.latency_ms_mean, f".{lat_d}f"), fmt(r.latency_ms_p95, f".{lat_d}f"), str(r.switches),
              str(r.reuses), str(r.retrains), str(r.drift_detections), str(r.predictions)]
             for i, r in enumerate(results)]
@@ -124,14 +126,14 @@ def results_markdown(results: Sequence[RunResult], *, seed: int, meter: Mapping[
     lines = [
         "# HarmonE experiment results", "",
         f"Seed {seed}, {len(results)} approaches. {_meter_sentence(results, meter)}", "",
-        "| Approach | R² | MAE | Energy mJ/prediction (inference + adaptation; of it retraining) "
+        "| Approach | R² | Skill over persistence | MAE | Energy mJ/prediction (inference + adaptation; of it retraining) "
         "| Latency ms mean / p95 "
         "| Switches / reuses / retrains | Drift detections | Predictions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(results):
         lines.append(
-            f"| {_md_cell(r.approach)} | {fmt(r.r2, '.4f')} | {fmt(r.mae, f'.{mae_d}f')}"
+            f"| {_md_cell(r.approach)} | {fmt(r.r2, '.4f')} | {fmt(r.skill, '+.3f')} | {fmt(r.mae, f'.{mae_d}f')}"
             f" | {totals[i]} ({inference[i]} + {adaptation[i]}; {retraining[i]})"
             f" | {fmt(r.latency_ms_mean, f'.{lat_d}f')} / {fmt(r.latency_ms_p95, f'.{lat_d}f')}"
             f" | {r.switches} / {r.reuses} / {r.retrains} | {r.drift_detections} | {r.predictions} |")
