@@ -154,3 +154,19 @@ def test_cells_run_on_a_local_dask_cluster(options: CellOptions, tmp_path: Path)
         run = run_matrix([Cell("default", 5)], options, tmp_path, cluster=cluster.scheduler_address)
     assert run.ran == ["default__seed5"] and not run.failed
     assert load_cells(tmp_path)[0]["approaches"]["harmone"]["predictions"] == 300
+
+
+def test_the_model_meter_charges_a_warm_start_its_share_of_a_retraining(tmp_path: Path) -> None:
+    from harmone.energy.model import warm_share
+    from harmone.testing import small_workspace
+
+    workspace = small_workspace(tmp_path / "ws")
+    config = workspace.config
+    # Kinds that cannot fine-tune, and a kind with no serving version yet, pay a whole retraining.
+    assert warm_share(workspace, "linear", config) == 1.0
+    assert warm_share(workspace, "lstm", config) == 1.0
+    lifecycle.train_initial(workspace, ["lstm"])
+    epochs = config.model_params("lstm", retrain=True)["epochs"]
+    assert warm_share(workspace, "lstm", config) == pytest.approx(config.retrain.warm_epochs / epochs)
+    cold = dataclasses.replace(config, retrain=dataclasses.replace(config.retrain, warm_start=False))
+    assert warm_share(workspace, "lstm", cold) == 1.0

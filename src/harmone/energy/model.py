@@ -194,6 +194,25 @@ def instrument(session: Any, meter: ModelMeter) -> None:
             loop._run = _charged_run(loop._run, meter, meter.model.loop_run(name))
 
 
+def warm_share(workspace: Any, kind: str, config: Any) -> float:
+    """The share of a from-scratch retraining that the next retraining of ``kind`` costs.
+
+    ``warm_epochs / epochs`` when it will fine-tune the serving version (``retrain.warm_start``
+    and a kind that can), else 1: an epoch costs about the same either way on the same data,
+    and the energy model's retraining cost is of a fit from scratch.
+    """
+    from harmone.models import model_class
+    from harmone.repository import ModelRepository
+
+    retrain = config.retrain
+    if not retrain.warm_start or not hasattr(model_class(kind), "fine_tune"):
+        return 1.0
+    if ModelRepository(workspace).active_version(kind) is None:
+        return 1.0
+    epochs = config.model_params(kind, retrain=True).get("epochs")
+    return min(1.0, retrain.warm_epochs / epochs) if epochs else 1.0
+
+
 class ModelledRetrainer:
     """Retrains inline (simulated time) and charges the kind's modelled retraining cost."""
 
@@ -206,7 +225,7 @@ class ModelledRetrainer:
         from harmone.errors import HarmonEError
         from harmone.mape.execute import RetrainError, _FinishedJob, retrain_version
 
-        cost_uj = self.meter.model.retraining(request.kind)
+        cost_uj = self.meter.model.retraining(request.kind) * warm_share(self.workspace, request.kind, self.config)
         self.meter.charge(cost_uj)
         try:
             result = retrain_version(self.workspace, request, self.config)
