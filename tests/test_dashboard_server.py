@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from harmone.dashboard import Dashboard
 from harmone.knowledge import Decision, KnowledgeStore, LoopName
+from harmone.knowledge.loop_state import RetrainLoopState
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -242,9 +243,12 @@ def test_metrics_are_prometheus_text_counted_incrementally(served: tuple[Dashboa
     assert sum(before["harmone_predictions_total"].values()) == count
     assert before["harmone_decisions_total"][(("decision", "reuse"), ("loop", "drift"))] == 1
     assert "harmone_rolling_r2" in before and "harmone_active_model" in before
+    assert "harmone_loop_last_run_seconds" not in before  # no loop has run in this workspace
     with KnowledgeStore(dashboard.workspace.db_path) as store:
         store.append_predictions([(0.0, 1.0, 1.0, "svm", 1, 1e-5, 7.0)] * 4)
+        store.save_loop_state(RetrainLoopState(next_due_s=500.0, last_run_s=0.0125))
     after = scrape(Client(dashboard.port), {"Authorization": f"Bearer {dashboard.metrics_token}"})
+    assert after["harmone_loop_last_run_seconds"] == {(("loop", "retrain"),): 0.0125}
     assert after["harmone_predictions_total"][(("model", "svm"),)] == 4
     assert after["harmone_prediction_energy_microjoules_total"][(("model", "svm"),)] == 28.0
     assert Client(dashboard.port).request("GET", "/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401

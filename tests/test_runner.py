@@ -259,3 +259,15 @@ def test_any_registered_detector_drives_the_drift_loop_by_its_name_in_config(
     assert detections, "the detector never fired on a stream with three regime changes"
     first_change = change_times(synth_stream, workspace)[0]
     assert min(e.time_s for e in detections) >= first_change - workspace.config.drift.cooldown_s
+
+
+def test_each_loop_keeps_the_wall_time_of_its_last_run_in_its_state_not_in_events(
+        harmone_run: tuple[Workspace, RunResult]) -> None:
+    from harmone.knowledge import LoopName
+
+    workspace, summary = harmone_run
+    with KnowledgeStore.open_readonly(workspace.db_path) as store:
+        for loop in (LoopName.SWITCH, LoopName.DRIFT):
+            state = store.loop_state(loop)
+            assert state is not None and state.last_run_s is not None and 0 <= state.last_run_s < 60
+    assert not any("last_run_s" in e.observed for e in summary.events)

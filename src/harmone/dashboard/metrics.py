@@ -2,8 +2,8 @@
 
 A custom collector keeps running totals and, at each scrape, reads only the prediction rows
 and events logged since the previous scrape (by row id), so a scrape costs the same at any
-length of history. Loop run durations are not exported: the loops record no wall-clock
-durations (a seeded replay must record identical events).
+length of history. Loop run durations come from each loop's stored state (the wall seconds
+of its last run), not from events, which a seeded replay must record identically.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from harmone.dashboard import views
 from harmone.knowledge import LoopName
+from harmone.knowledge.events import LOOP_NAMES
 from harmone.metrics import r2_score
 from harmone.repository import ModelRepository
 from harmone.status import RECENT_ROWS
@@ -58,7 +59,18 @@ class KnowledgeCollector:
                     recent_r2 = r2_score(recent.true_value, recent.predicted_value)
                 drift = store.loop_state(LoopName.DRIFT)
                 drift_score = getattr(drift, "last_score", None)
+                states = [store.loop_state(LoopName(loop)) for loop in LOOP_NAMES]
+                durations = {state.loop.value: state.last_run_s for state in states
+                             if state is not None and state.last_run_s is not None}
+            else:
+                durations = {}
             yield from self._families(recent_r2, drift_score)
+            if durations:
+                gauge = GaugeMetricFamily("harmone_loop_last_run_seconds", "Wall seconds of each loop's last run",
+                                          labels=["loop"])
+                for loop, seconds in sorted(durations.items()):
+                    gauge.add_metric([loop], seconds)
+                yield gauge
 
     def _families(self, recent_r2: float | None, drift_score: float | None) -> Iterator[Metric]:
         predictions = CounterMetricFamily("harmone_predictions", "Predictions logged, by model", labels=["model"])

@@ -138,7 +138,9 @@ def _counts(where: str, raw: Mapping[str, Any]) -> RunCounts:
 
 
 def encode_loop_state(state: LoopState) -> dict[str, Any]:
-    common = {"next_due_s": state.next_due_s, "counts": state.counts.nonzero()}
+    common: dict[str, Any] = {"next_due_s": state.next_due_s, "counts": state.counts.nonzero()}
+    if state.last_run_s is not None:
+        common["last_run_s"] = state.last_run_s
     if isinstance(state, SwitchLoopState):
         return {"state": encode_switch_state(state.switch), **common}
     if isinstance(state, DriftLoopState):
@@ -151,11 +153,12 @@ def decode_loop_state(loop: LoopName, raw: Any) -> LoopState:
     where = f"knowledge state {LOOP_KEYS[loop]!r}"
     raw = _table(where, raw, "the state")
     next_due_s, counts = _number(where, raw, "next_due_s"), _counts(where, raw)
+    last_run_s = _number(where, raw, "last_run_s", optional=True)
     if loop is LoopName.SWITCH:
         switch = decode_switch_state(raw.get("state"), f"{where} state")
-        return SwitchLoopState(switch=switch, next_due_s=next_due_s, counts=counts)
+        return SwitchLoopState(switch=switch, next_due_s=next_due_s, counts=counts, last_run_s=last_run_s)
     if loop is LoopName.DRIFT:
         last_row_id = _number(where, raw, "last_row_id", int, optional=True)
         return DriftLoopState(next_due_s=next_due_s, counts=counts, last_row_id=last_row_id,
-                              last_score=_number(where, raw, "last_kl", optional=True))
-    return RetrainLoopState(next_due_s=next_due_s, counts=counts)
+                              last_score=_number(where, raw, "last_kl", optional=True), last_run_s=last_run_s)
+    return RetrainLoopState(next_due_s=next_due_s, counts=counts, last_run_s=last_run_s)

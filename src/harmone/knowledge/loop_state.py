@@ -77,6 +77,8 @@ class SwitchLoopState:
     switch: SwitchState
     next_due_s: float
     counts: RunCounts = field(default_factory=RunCounts)
+    #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
+    last_run_s: float | None = None
     loop: LoopName = field(default=LoopName.SWITCH, init=False)
 
 
@@ -90,6 +92,8 @@ class DriftLoopState:
     last_row_id: int | None = None
     #: The detector's last score (the windowed KL, stored as ``last_kl``).
     last_score: float | None = None
+    #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
+    last_run_s: float | None = None
     loop: LoopName = field(default=LoopName.DRIFT, init=False)
 
 
@@ -99,6 +103,8 @@ class RetrainLoopState:
 
     next_due_s: float
     counts: RunCounts = field(default_factory=RunCounts)
+    #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
+    last_run_s: float | None = None
     loop: LoopName = field(default=LoopName.RETRAIN, init=False)
 
 

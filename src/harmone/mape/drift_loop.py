@@ -82,6 +82,7 @@ class DriftLoop(Loop):
         stored = store.loop_state(self.name)
         if isinstance(stored, DriftLoopState):
             self.next_due_s, self.counts = stored.next_due_s, stored.counts
+            self.last_run_s = stored.last_run_s
             self.last_row_id, self.last_score = stored.last_row_id, stored.last_score
         else:
             self.next_due_s = now + self.schedule.drift_warmup_s
@@ -90,7 +91,7 @@ class DriftLoop(Loop):
     @property
     def state(self) -> DriftLoopState:
         return DriftLoopState(next_due_s=self.next_due_s, counts=self.counts, last_row_id=self.last_row_id,
-                              last_score=self.last_score)
+                              last_score=self.last_score, last_run_s=self.last_run_s)
 
     # -- gathering -------------------------------------------------------------------------
 

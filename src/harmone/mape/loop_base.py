@@ -19,6 +19,7 @@ predictions or in seconds (``harmone.cadence.Schedule`` turns it into clock seco
 from __future__ import annotations
 
 import dataclasses
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -84,6 +85,9 @@ class Loop(ABC):
         self._active_model = workspace.follow_active_model()
         self.next_due_s = 0.0
         self.counts = RunCounts()
+        #: Wall seconds of the last run (in loop state for readers such as /metrics, never in
+        #: events: a seeded replay must record identical events).
+        self.last_run_s: float | None = None
         self._pending: _Pending | None = None
         #: Set by the loops that retrain.
         self.retrainer: Retrainer | None = None
@@ -103,8 +107,10 @@ class Loop(ABC):
 
     def run(self, now: float) -> Event | None:
         """One run; its event, or None while a retraining it started runs elsewhere."""
+        started = time.perf_counter()
         with window(self.meter) as measured:
             outcome = self._run(now)
+        self.last_run_s = time.perf_counter() - started
         self._count("runs")
         if outcome.job is None:
             self._finish(now, outcome)

@@ -32,13 +32,14 @@ class RetrainLoop(Loop):
         stored = store.loop_state(self.name)
         if isinstance(stored, RetrainLoopState):
             self.next_due_s, self.counts = stored.next_due_s, stored.counts
+            self.last_run_s = stored.last_run_s
         else:
             self.next_due_s = now + self.schedule.retrain_first_s
             self._save()
 
     @property
     def state(self) -> RetrainLoopState:
-        return RetrainLoopState(next_due_s=self.next_due_s, counts=self.counts)
+        return RetrainLoopState(next_due_s=self.next_due_s, counts=self.counts, last_run_s=self.last_run_s)
 
     def _run(self, now: float) -> RunOutcome:
         # Fixed rate from the due time: a slow retraining does not shift later periods.

@@ -53,6 +53,7 @@ class SwitchLoop(Loop):
         stored = store.loop_state(self.name)
         if isinstance(stored, SwitchLoopState):
             self.switch_state, self.next_due_s, self.counts = stored.switch, stored.next_due_s, stored.counts
+            self.last_run_s = stored.last_run_s
         else:
             initial = initial_switch_state(config, self.served_kinds(), self._held_out_scores())
             # Monitoring starts now: rows logged before the loop existed are not its business.
@@ -82,7 +83,8 @@ class SwitchLoop(Loop):
 
     @property
     def state(self) -> SwitchLoopState:
-        return SwitchLoopState(switch=self.switch_state, next_due_s=self.next_due_s, counts=self.counts)
+        return SwitchLoopState(switch=self.switch_state, next_due_s=self.next_due_s, counts=self.counts,
+                               last_run_s=self.last_run_s)
 
     def _run(self, now: float) -> RunOutcome:
         previous = self.switch_state
