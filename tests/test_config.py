@@ -125,3 +125,12 @@ def test_the_old_name_of_retrain_training_values_is_still_read(tmp_path: Path) -
     path.write_text("[retrain]\nwindow = 300\ntraining_values = 400\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="one setting"):
         config.load(path)
+
+
+def test_a_file_with_min_score_but_no_score_keeps_the_r2_score_it_was_written_for() -> None:
+    from harmone.config import from_mapping
+
+    old = from_mapping({"switch": {"min_score": 0.78}})
+    assert (old.switch.score, old.switch.min_score) == ("r2", 0.78)
+    assert from_mapping({"switch": {"min_score": 0.1, "score": "skill"}}).switch.score == "skill"
+    assert from_mapping({}).switch.score == "skill"

@@ -347,8 +347,21 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     return checked
 
 
+def _scored_as_written(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A file that sets ``min_score`` but names no ``score`` predates the skill score: R² it is.
+
+    Its ``min_score`` (0.78 as published) is on the R² scale; read as a skill it would be a
+    violation on nearly every run.
+    """
+    switch = raw.get("switch")
+    if isinstance(switch, Mapping) and "min_score" in switch and "score" not in switch:
+        return {**raw, "switch": {**switch, "score": "r2"}}
+    return raw
+
+
 def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
     """Validate a parsed TOML document into a ``Config``."""
+    raw = _scored_as_written(raw)
     sections: dict[str, Any] = {}
     for name, table in raw.items():
         if name == "models":
