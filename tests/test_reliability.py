@@ -430,3 +430,15 @@ def test_a_signal_inside_the_stop_flags_own_wait_does_not_deadlock() -> None:
         assert stop.wait(5)
     finally:
         restore()
+
+
+def test_status_names_what_runs_on_the_workspace(tmp_path: Path) -> None:
+    from harmone import lock
+    from harmone.status import read_status
+    from harmone.testing import small_workspace
+
+    workspace = small_workspace(tmp_path / "ws")
+    assert read_status(workspace).running == {"inference": None, "manager": None}
+    with lock.hold(workspace.knowledge_dir, [lock.INFERENCE], "harmone infer"):
+        running = read_status(workspace).running
+    assert running["manager"] is None and f"(pid {os.getpid()})" in (running["inference"] or "")

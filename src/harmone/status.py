@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from harmone import lock
 from harmone.approaches import get_approach
 from harmone.cadence import workspace_note
 from harmone.config import Config
@@ -88,6 +89,9 @@ class Status:
     #: One line naming the loops that never run on this test stream, and the setting that would
     #: make them run (None when every loop runs).
     cadence_note: str | None = None
+    #: What runs on the workspace now: lock name (inference, manager) -> the holder's command
+    #: and pid, or None when free.
+    running: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"workspace": self.workspace, "active_model": self.active_model,
@@ -97,7 +101,7 @@ class Status:
                 "predictions": self.predictions, "recent_r2": self.recent_r2, "recent_rows": self.recent_rows,
                 "recent_energy_uj_per_prediction": self.recent_energy_uj_per_prediction,
                 "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict(),
-                "cadence_note": self.cadence_note}
+                "cadence_note": self.cadence_note, "running": dict(self.running)}
 
 
 def _switch_start(config: Config) -> SwitchLoopState:
@@ -152,4 +156,6 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
         recent_rows=rows,
         recent_energy_uj_per_prediction=float(recent.energy_uj.mean()) if recent is not None and rows else None,
         meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events,
-        cadence_note=workspace_note(workspace, loops.loops))
+        cadence_note=workspace_note(workspace, loops.loops),
+        running=MappingProxyType({name: None if holder is None else holder.describe()
+                                  for name, holder in lock.holders(workspace.knowledge_dir).items()}))
