@@ -212,7 +212,7 @@ def test_a_read_only_store_reads_and_never_writes(tmp_path: Path) -> None:
         store.append_predictions(_rows(0, 3))
         store.save_loop_state(RetrainLoopState(next_due_s=9.0))
     with KnowledgeStore.open_readonly(path) as reader:
-        assert reader.count_predictions() == 3 and reader.loop_state(LoopName.RETRAIN) == RetrainLoopState(9.0)
+        assert reader.count_predictions() == 3 and reader.loop_state(LoopName.RETRAIN) == RetrainLoopState(next_due_s=9.0)
         with pytest.raises(WorkspaceError, match="read-only"):
             reader.set_state({"approach": "switch"})
         with pytest.raises(WorkspaceError, match="read-only"):

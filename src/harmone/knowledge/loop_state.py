@@ -70,41 +70,39 @@ class SwitchState:
             raise ValueError(f"last_row_id must be >= 0, got {self.last_row_id}")
 
 
-@dataclass(frozen=True)
-class SwitchLoopState:
-    """t1: when it runs next, its counts, and the switch rule's state."""
+@dataclass(frozen=True, kw_only=True)
+class LoopSchedule:
+    """What every loop keeps: when it runs next, its counts, how long its last run took."""
 
-    switch: SwitchState
     next_due_s: float
     counts: RunCounts = field(default_factory=RunCounts)
     #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
     last_run_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchLoopState(LoopSchedule):
+    """t1: its schedule and the switch rule's state."""
+
+    switch: SwitchState
     loop: LoopName = field(default=LoopName.SWITCH, init=False)
 
 
-@dataclass(frozen=True)
-class DriftLoopState:
-    """t2: when it runs next, its counts, and the detector's last reading."""
+@dataclass(frozen=True, kw_only=True)
+class DriftLoopState(LoopSchedule):
+    """t2: its schedule and the detector's last reading."""
 
-    next_due_s: float
-    counts: RunCounts = field(default_factory=RunCounts)
     #: The newest row the detector has seen (after a restart its window is read afresh).
     last_row_id: int | None = None
     #: The detector's last score (the windowed KL, stored as ``last_kl``).
     last_score: float | None = None
-    #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
-    last_run_s: float | None = None
     loop: LoopName = field(default=LoopName.DRIFT, init=False)
 
 
-@dataclass(frozen=True)
-class RetrainLoopState:
-    """t3: when it runs next and its counts."""
+@dataclass(frozen=True, kw_only=True)
+class RetrainLoopState(LoopSchedule):
+    """t3: its schedule."""
 
-    next_due_s: float
-    counts: RunCounts = field(default_factory=RunCounts)
-    #: Wall seconds of the last run (its watching and deciding; a retraining child not included).
-    last_run_s: float | None = None
     loop: LoopName = field(default=LoopName.RETRAIN, init=False)
 
 
