@@ -26,7 +26,7 @@ demo: $(STAMP)
 # here); installed when missing and we are root, else they skip with a one-line reason.
 browser:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "make: Debian's chromium is missing (apt-get install chromium); the browser tests will skip"; fi
 
 test: $(STAMP) browser
