@@ -62,6 +62,51 @@ def spread(squares: float, n: int, mean: float) -> float:
     return sd if sd > 0 else 1e-9 * max(abs(mean), 1e-12)
 
 
+class WarmupMoments:
+    """Running mean and sum of squares (Welford) of the values seen, and the spread of a warm-up.
+
+    The scale-free detectors standardise by the spread of their first ``warmup`` values
+    (``settle``); the mean may keep moving after that, the spread does not.
+    """
+
+    def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.sd: float | None = None
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        previous = self.mean
+        self.mean += (value - previous) / self.n
+        self.m2 += (value - previous) * (value - self.mean)
+
+    def settle(self, warmup: int) -> bool:
+        """Fix the spread once ``warmup`` values are in; True once it is fixed."""
+        if self.sd is None and self.n >= warmup:
+            self.sd = spread(self.m2, self.n, self.mean)
+        return self.sd is not None
+
+    def z(self, value: float) -> float:
+        assert self.sd is not None
+        return standardise(value, self.mean, self.sd)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"n": self.n, "mean": self.mean, "m2": self.m2, "sd": self.sd}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        n, m2 = state_value(state, "n", int), state_value(state, "m2", float)
+        if n < 0 or m2 < 0:
+            raise DetectorError("detector state: keys 'n' and 'm2' must be >= 0")
+        sd = state_value(state, "sd", (float, type(None)))
+        if sd is not None and sd <= 0:
+            raise DetectorError(f"detector state: key 'sd' must be > 0, got {sd!r}")
+        self.n, self.mean, self.m2, self.sd = n, state_value(state, "mean", float), m2, sd
+
+
 def state_value(state: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     """``state[key]`` when it has the expected JSON type, else ``DetectorError`` naming the key."""
     if not isinstance(state, Mapping) or key not in state:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, WarmupMoments, check_number, state_value
 
 
 @register
@@ -39,23 +39,17 @@ class CUSUM(DriftDetector):
         self._score: float | None = None
 
     def _restart(self) -> None:
-        self._n = 0
-        self._mean = 0.0
-        self._m2 = 0.0
-        self._sd: float | None = None
+        self._moments = WarmupMoments()
         self._high = self._low = 0.0
 
     def _update(self, value: float) -> None:
-        if self._sd is None:
+        moments = self._moments
+        if moments.sd is None:  # the warm-up: its mean and spread standardise what follows
             self._score = None
-            self._n += 1
-            previous = self._mean
-            self._mean += (value - previous) / self._n
-            self._m2 += (value - previous) * (value - self._mean)
-            if self._n >= self.params["warmup"]:
-                self._sd = spread(self._m2, self._n, self._mean)
+            moments.add(value)
+            moments.settle(self.params["warmup"])
             return
-        z = standardise(value, self._mean, self._sd)
+        z = moments.z(value)
         allowance = self.params["drift"]
         self._high = max(0.0, self._high + z - allowance)
         self._low = max(0.0, self._low - z - allowance)
@@ -69,17 +63,12 @@ class CUSUM(DriftDetector):
         return self._score
 
     def _get_state(self) -> dict[str, Any]:
-        return {"n": self._n, "mean": self._mean, "m2": self._m2, "sd": self._sd, "high": self._high,
-                "low": self._low, "score": self._score}
+        return {**self._moments.get_state(), "high": self._high, "low": self._low, "score": self._score}
 
     def _set_state(self, state: Mapping[str, Any]) -> None:
-        n = state_value(state, "n", int)
-        m2, high, low = (state_value(state, key, float) for key in ("m2", "high", "low"))
-        if n < 0 or m2 < 0 or high < 0 or low < 0:
-            raise DetectorError("detector state: keys 'n', 'm2', 'high' and 'low' must be >= 0")
-        sd = state_value(state, "sd", (float, type(None)))
-        if sd is not None and sd <= 0:
-            raise DetectorError(f"detector state: key 'sd' must be > 0, got {sd!r}")
-        self._n, self._mean, self._m2 = n, state_value(state, "mean", float), m2
-        self._sd, self._high, self._low = sd, high, low
+        high, low = state_value(state, "high", float), state_value(state, "low", float)
+        if high < 0 or low < 0:
+            raise DetectorError("detector state: keys 'high' and 'low' must be >= 0")
+        self._moments.set_state(state)
+        self._high, self._low = high, low
         self._score = state_value(state, "score", (float, type(None)))

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
+from harmone.detectors.base import DriftDetector, WarmupMoments, check_number, state_value
 
-_STATS = ("n", "mean", "m2", "up", "up_min", "down", "down_max")
+_STATS = ("up", "up_min", "down", "down_max")
 
 
 @register
@@ -48,23 +48,16 @@ class PageHinkley(DriftDetector):
         self._score: float | None = None
 
     def _restart(self) -> None:
-        self._n = 0
-        self._mean = 0.0
-        self._m2 = 0.0
-        self._sd: float | None = None
+        self._moments = WarmupMoments()
         self._up = self._up_min = self._down = self._down_max = 0.0
 
     def _update(self, value: float) -> None:
-        self._n += 1
-        previous = self._mean
-        self._mean += (value - previous) / self._n
-        if self._sd is None:
-            self._score = None
-            self._m2 += (value - previous) * (value - self._mean)
-            if self._n >= self.params["min_instances"]:
-                self._sd = spread(self._m2, self._n, self._mean)
+        moments = self._moments
+        moments.add(value)  # the mean follows every value; the spread is the warm-up's
+        if not moments.settle(self.params["min_instances"]) or moments.n == self.params["min_instances"]:
+            self._score = None  # still warming up, or this value completed the warm-up
             return
-        z = standardise(value, self._mean, self._sd)
+        z = moments.z(value)
         alpha, delta = self.params["alpha"], self.params["delta"]
         self._up = alpha * self._up + z - delta
         self._up_min = min(alpha * self._up_min, self._up)
@@ -80,18 +73,12 @@ class PageHinkley(DriftDetector):
         return self._score
 
     def _get_state(self) -> dict[str, Any]:
-        return {"n": self._n, "mean": self._mean, "m2": self._m2, "sd": self._sd, "up": self._up,
-                "up_min": self._up_min, "down": self._down, "down_max": self._down_max, "score": self._score}
+        return {**self._moments.get_state(), "up": self._up, "up_min": self._up_min, "down": self._down,
+                "down_max": self._down_max, "score": self._score}
 
     def _set_state(self, state: Mapping[str, Any]) -> None:
-        values = {key: state_value(state, key, int if key == "n" else float) for key in _STATS}
-        if values["n"] < 0 or values["m2"] < 0:
-            raise DetectorError("detector state: keys 'n' and 'm2' must be >= 0")
-        sd = state_value(state, "sd", (float, type(None)))
-        if sd is not None and sd <= 0:
-            raise DetectorError(f"detector state: key 'sd' must be > 0, got {sd!r}")
-        score = state_value(state, "score", (float, type(None)))
-        self._n, self._mean, self._m2 = values["n"], values["mean"], values["m2"]
+        values = {key: state_value(state, key, float) for key in _STATS}
+        self._moments.set_state(state)
         self._up, self._up_min = values["up"], values["up_min"]
         self._down, self._down_max = values["down"], values["down_max"]
-        self._sd, self._score = sd, score
+        self._score = state_value(state, "score", (float, type(None)))
