@@ -228,11 +228,14 @@ def test_a_quiet_check_waits_and_still_detects_every_change_as_early(
 
 
 def test_the_frugal_target_sees_what_a_retraining_would_cost() -> None:
-    from harmone.mape.drift import drift_target, retrain_cost_s
+    from harmone.mape.drift import drift_target
+    from harmone.training import warm_share
 
-    assert retrain_cost_s(40.0, 50, 5) == pytest.approx(4.0)  # a warm start: 5 of 50 epochs
-    assert retrain_cost_s(2.0, None, None) == 2.0
     config = make_config(target="frugal")
+    epochs = config.model_params("lstm", retrain=True)["epochs"]
+    # A warm start costs warm_epochs of the epochs; a kind that cannot fine-tune, all of them.
+    assert 40.0 * warm_share(config, "lstm", True) == pytest.approx(40.0 * config.retrain.warm_epochs / epochs)
+    assert 2.0 * warm_share(config, "svm", True) == 2.0 and warm_share(config, "lstm", False) == 1.0
     goal = config.switch.energy_goal
     snapshot = TargetSnapshot(serving="lstm", trained=("linear", "lstm", "svm"),
                               normalised_energy={"lstm": 1.0, "linear": goal / 2, "svm": goal / 2},

@@ -134,3 +134,12 @@ def test_a_file_with_min_score_but_no_score_keeps_the_r2_score_it_was_written_fo
     assert (old.switch.score, old.switch.min_score) == ("r2", 0.78)
     assert from_mapping({"switch": {"min_score": 0.1, "score": "skill"}}).switch.score == "skill"
     assert from_mapping({}).switch.score == "skill"
+
+
+def test_the_published_detector_has_its_settings_in_one_place() -> None:
+    from harmone.config import from_mapping
+
+    with pytest.raises(ConfigError, match=r"\[detectors.window-kl\]: the window-kl settings are \[drift\] window"):
+        from_mapping({"detectors": {"window-kl": {"window": 50}}})
+    config = from_mapping({"drift": {"window": 300}})
+    assert config.detector_params("window-kl")["window"] == 300

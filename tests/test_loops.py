@@ -415,11 +415,11 @@ def test_a_restarted_manager_continues_the_stored_clock(ws: Workspace) -> None:
 
 def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspace) -> None:
     from harmone.mape.state import set_approach
-    from harmone.status import loop_status
+    from harmone.status import read_loops
 
     set_approach(ws, "harmone")
     with KnowledgeStore(ws.db_path) as store:
-        before = loop_status(store, ws.config)
+        before = read_loops(store, ws.config).to_dict()
         assert before["approach"] == "harmone" and before["loops"] == ["drift", "switch"]
         assert before["switch"]["ema"] == {"lstm": 0.82, "svm": 0.79, "linear": 0.75}
         assert before["drift"] is None
@@ -427,7 +427,7 @@ def test_loop_status_shows_emas_budget_recovery_schedules_and_counts(ws: Workspa
                                 retrainer=InlineRetrainer(ws, ws.config), now=0.0)
         store.append_predictions(rows("linear", normal(200, 50), normal(200, 50, seed=9)))
         manager.tick(40.0)
-        status = loop_status(store, ws.config)
+        status = read_loops(store, ws.config).to_dict()
     assert status["switch"]["ema"]["linear"] < 0.75
     assert status["switch"]["budget"] == 1.0 and status["switch"]["recovery"] == 0
     assert status["switch"]["next_due_s"] == 80.0 and status["switch"]["counts"]["runs"] == 1

@@ -16,11 +16,11 @@ from types import MappingProxyType
 
 from harmone.errors import ConfigError, ModelError
 from harmone.knowledge.events import LOOP_NAMES, LoopName
+from harmone.models import PUBLISHED_KINDS
 
 LOOPS: frozenset[str] = frozenset(LOOP_NAMES)
 
 #: Kinds with a published single-model baseline, in the order the approaches are listed.
-PUBLISHED_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
 
 
 @dataclass(frozen=True)

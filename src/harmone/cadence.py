@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harmone.config import Config
+from harmone.config import TIMING_PAIRS, Config
 from harmone.workspace import Workspace
 
 #: Built-in configuration presets: section -> key -> value, applied over the defaults.
@@ -43,8 +43,8 @@ def with_preset(config: Config, name: str) -> Config:
         section = getattr(config, section_name)
         values = dict(values)
         for key in list(values):
-            if key.endswith("_steps"):
-                values[key.removesuffix("_steps") + "_s"] = None
+            if key in TIMING_PAIRS:
+                values[TIMING_PAIRS[key]] = None
         sections[section_name] = dataclasses.replace(section, **values)
     config = config.replace(**sections)
     check_across(config, f"preset {name!r}")

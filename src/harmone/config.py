@@ -22,6 +22,8 @@ from typing import Any
 from harmone.errors import ConfigError
 
 CONFIG_FILE = "harmone.toml"
+#: The drift detector of the published HarmonE, whose settings live in [drift].
+PUBLISHED_DETECTOR = "window-kl"
 
 
 def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
@@ -192,14 +194,12 @@ class Config:
         """Settings of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
 
         The published ``window-kl`` takes its window, bins, epsilon and threshold from
-        ``[drift]``, where the published constants have always been.
+        ``[drift]`` (and only there), where the published constants have always been.
         """
-        base: dict[str, Any] = {}
-        if name == "window-kl":
+        if name == PUBLISHED_DETECTOR:
             drift = self.drift
-            base = {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon,
-                    "threshold": drift.threshold}
-        return {**base, **self.detectors.get(name, {})}
+            return {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon, "threshold": drift.threshold}
+        return dict(self.detectors.get(name, {}))
 
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
@@ -334,6 +334,9 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     checked: dict[str, dict[str, Any]] = {}
     for name, table in raw.items():
         where = f"{source} [detectors.{name}]"
+        if name == PUBLISHED_DETECTOR:
+            raise ConfigError(f"{where}: the {name} settings are [drift] window, bins, epsilon and threshold "
+                              f"(the drift data and version comparison use them too)")
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: must be a table")
         try:
@@ -499,7 +502,7 @@ def render(config: Config | None = None) -> str:
     from harmone import detectors
 
     for name in detectors.names():
-        if name == "window-kl":
+        if name == PUBLISHED_DETECTOR:
             continue  # its settings are [drift] window, bins, epsilon and threshold
         cls = detectors.detector_class(name)
         lines.append(f"# settings of the {name} detector (used when [drift] detector = {_toml_value(name)})")
@@ -514,8 +517,6 @@ def render(config: Config | None = None) -> str:
 PUBLISHED_TIMINGS_S: dict[str, dict[str, float]] = {
     "switch": {"interval_s": 40.0}, "drift": {"interval_s": 3.0, "warmup_s": 400.0, "cooldown_s": 400.0},
     "retrain": {"interval_s": 500.0}}
-#: The kinds the published deployment served.
-PUBLISHED_SERVED: tuple[str, ...] = ("lstm", "svm", "linear")
 
 
 def published_loops(config: Config) -> Config:
@@ -527,5 +528,7 @@ def published_loops(config: Config) -> Config:
         steps_off = {steps: None for steps, secs in TIMING_PAIRS.items() if secs in timings}
         sections[name] = dataclasses.replace(getattr(config, name), **timings, **steps_off)
     sections["switch"] = dataclasses.replace(sections["switch"], score="r2", min_score=0.78)
-    sections["stream"] = dataclasses.replace(config.stream, models=PUBLISHED_SERVED)
+    from harmone.models import PUBLISHED_KINDS
+
+    sections["stream"] = dataclasses.replace(config.stream, models=PUBLISHED_KINDS)
     return config.replace(**sections)

@@ -85,7 +85,7 @@ class InferenceEngine:
         self._attributor = EnergyAttributor(meter, busy=False)
         self._values = [float(v) for v in stream]
         self._window = config.stream.input_length
-        #: Past values the serving version reads: at least the input length, more for a longer context.
+        #: Past values the serving version reads: its own context (the input length for older versions).
         self._width = self._window
         self._flush_rows = config.stream.flush_rows
         if len(self._values) <= self._window:
@@ -199,7 +199,7 @@ class InferenceEngine:
         # A batch never mixes models: its energy belongs to one of them.
         self.flush()
         self._serving = serving
-        self._width = max(self._window, serving.context_length or 0)
+        self._width = serving.context_length or self._window
 
     def _keep_serving(self, problem: str, key: str) -> ServingModel:
         if key not in self._bad_names:

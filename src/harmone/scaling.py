@@ -47,12 +47,20 @@ class _Representation:
     def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _context_of(self, window: Sequence[float]) -> Sequence[float] | None:
-        """The last ``context`` values of a window; None when it is shorter (predict the last value)."""
+    def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
+        """One prediction in plain Python floats (the streaming hot path).
+
+        The window is fitted to ``context``; one shorter than that predicts its last value.
+        """
         n = self.context
-        if n is None or len(window) == n:
-            return window
-        return None if len(window) < n else window[-n:]
+        if n is not None and len(window) != n:
+            if len(window) < n:
+                return float(window[-1])
+            window = window[-n:]
+        return self._predict_fitted(model, window)
+
+    def _predict_fitted(self, model: Predictor, window: Sequence[float]) -> float:
+        raise NotImplementedError
 
     def _fit_width(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Windows trimmed to ``context``; rows too short for it are flagged (they predict the last value)."""
@@ -100,12 +108,7 @@ class MinMaxScaler(_Representation):
     def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
         return self.inverse_transform(predicted)
 
-    def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
-        """One prediction in plain Python floats (the streaming hot path)."""
-        fitted = self._context_of(window)
-        if fitted is None:
-            return float(window[-1])
-        window = fitted
+    def _predict_fitted(self, model: Predictor, window: Sequence[float]) -> float:
         lo, span = self.min_, self.range_
         return model.predict_one([(v - lo) / span for v in window]) * span + lo
 
@@ -152,12 +155,7 @@ class RelativeScaler(_Representation):
     def decode(self, predicted: np.ndarray, windows: np.ndarray) -> np.ndarray:
         return np.asarray(windows, dtype=np.float64)[:, -1] + np.asarray(predicted, dtype=np.float64) * self.scale_
 
-    def predict_next(self, model: Predictor, window: Sequence[float]) -> float:
-        """One prediction in plain Python floats (the streaming hot path)."""
-        fitted = self._context_of(window)
-        if fitted is None:
-            return float(window[-1])
-        window = fitted
+    def _predict_fitted(self, model: Predictor, window: Sequence[float]) -> float:
         last, scale = float(window[-1]), self.scale_
         return last + model.predict_one([(v - last) / scale for v in window]) * scale
 

@@ -44,8 +44,6 @@ from harmone.workspace import Workspace
 PROGRESS_EVERY = 256
 #: Longest real sleep of a manager-only session between checks of the stop flag.
 MAX_SLEEP_S = 1.0
-#: Knowledge-state key describing the meter that measured the logged energy.
-METER_KEY = keys.METER
 
 #: progress(done, total): called every ``PROGRESS_EVERY`` predictions and at the end.
 Progress = Callable[[int, int], None]
@@ -126,15 +124,11 @@ class Session:
 
         Records which meter measures the energy of the rows it logs (``status`` shows it).
         """
-        from harmone.data.series import read_series
-
         self._take_lock(lock.INFERENCE, "inference")
-        self.store.set_state({METER_KEY: self.meter.describe()})
-        self.engine = InferenceEngine(
-            stream=read_series(self.workspace.test_path), repository=self.repository,
-            active_model=self.workspace.follow_active_model(), store=self.store, meter=self.meter,
-            clock=self.clock, config=self.config, fixed_model=fixed_model, warn=warn,
-            source=str(self.workspace.test_path))
+        self.store.set_state({keys.METER: self.meter.describe()})
+        self.engine = InferenceEngine.for_workspace(
+            self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
+            repository=self.repository, fixed_model=fixed_model, warn=warn)
         if from_start:
             self.engine.restart()
         return self.engine

@@ -114,7 +114,8 @@ def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStat
     approach = read_approach(store)
     switch = store.loop_state(LoopName.SWITCH)
     initial = switch is None and config is not None
-    if initial and config is not None:
+    if initial:
+        assert config is not None
         switch = _switch_start(config)
     drift, retrain = store.loop_state(LoopName.DRIFT), store.loop_state(LoopName.RETRAIN)
     return LoopsStatus(approach=approach.name, loops=tuple(sorted(approach.loops)),
@@ -123,10 +124,6 @@ def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStat
                        retrain=retrain if isinstance(retrain, RetrainLoopState) else None,
                        switch_is_initial=initial)
 
-
-def loop_status(store: KnowledgeStore, config: Config | None = None) -> dict[str, Any]:
-    """The managing system at a glance as plain data (``LoopsStatus.to_dict``)."""
-    return read_loops(store, config).to_dict()
 
 
 def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:

@@ -104,6 +104,20 @@ def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = N
     return X[first - wide:], y[first - wide:]
 
 
+def warm_share(config: Config, kind: str, has_serving_version: bool) -> float:
+    """The share of a from-scratch retraining that the next retraining of ``kind`` costs.
+
+    ``warm_epochs / epochs`` when it will fine-tune the serving version (``retrain.warm_start``,
+    a kind that can, a version to start from: the same rule as ``warm_start_from``), else 1;
+    an epoch costs about the same either way on the same data.
+    """
+    retrain = config.retrain
+    if not (retrain.warm_start and has_serving_version and hasattr(model_class(kind), "fine_tune")):
+        return 1.0
+    epochs = config.model_params(kind, retrain=True).get("epochs")
+    return min(1.0, retrain.warm_epochs / epochs) if epochs else 1.0
+
+
 def warm_start_from(repository: Any, kind: str, config: Config) -> Model | None:
     """The serving version's model to fine-tune from (``retrain.warm_start``), or None: from scratch.
 

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from harmone.dashboard import views
+import harmone.dashboard.views as views
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 

@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from harmone.dashboard import views
+import harmone.dashboard.views as views
 from harmone.knowledge import LoopName
 from harmone.knowledge.events import LOOP_NAMES
 from harmone.metrics import r2_score

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harmone.dashboard import actions, views
+import harmone.dashboard.actions as actions
+import harmone.dashboard.views as views
 from harmone.dashboard.auth import CSRF_HEADER, Guard, session_cookie
 from harmone.dashboard.feed import LiveFeed, update
 from harmone.dashboard.metrics import Exporter

@@ -14,7 +14,7 @@ from typing import Any
 
 
 from harmone.approaches import APPROACHES
-from harmone.dashboard import series
+import harmone.dashboard.series as series
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
 from harmone.knowledge.events import EVENT_SOURCES

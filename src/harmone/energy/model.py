@@ -29,10 +29,10 @@ from typing import Any
 
 from harmone.energy.base import EnergyMeter
 from harmone.errors import EnergyError
+from harmone.knowledge.events import LOOP_NAMES
 
 #: The energy model shipped with the package, used by ``--meter model`` unless a file is given.
 REFERENCE_MODEL = Path(__file__).with_name("reference_model.json")
-LOOP_NAMES = ("switch", "drift", "retrain")
 _FORMAT = 1
 
 
@@ -195,22 +195,11 @@ def instrument(session: Any, meter: ModelMeter) -> None:
 
 
 def warm_share(workspace: Any, kind: str, config: Any) -> float:
-    """The share of a from-scratch retraining that the next retraining of ``kind`` costs.
-
-    ``warm_epochs / epochs`` when it will fine-tune the serving version (``retrain.warm_start``
-    and a kind that can), else 1: an epoch costs about the same either way on the same data,
-    and the energy model's retraining cost is of a fit from scratch.
-    """
-    from harmone.models import model_class
+    """The share of the model's (from-scratch) retraining cost the next retraining of ``kind`` costs."""
     from harmone.repository import ModelRepository
+    from harmone.training import warm_share as share
 
-    retrain = config.retrain
-    if not retrain.warm_start or not hasattr(model_class(kind), "fine_tune"):
-        return 1.0
-    if ModelRepository(workspace).active_version(kind) is None:
-        return 1.0
-    epochs = config.model_params(kind, retrain=True).get("epochs")
-    return min(1.0, retrain.warm_epochs / epochs) if epochs else 1.0
+    return share(config, kind, ModelRepository(workspace).active_version(kind) is not None)
 
 
 class ModelledRetrainer:

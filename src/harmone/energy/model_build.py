@@ -18,7 +18,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from harmone.energy.model import LOOP_NAMES, EnergyModel
+from harmone.energy.model import EnergyModel
+from harmone.knowledge.events import LOOP_NAMES
 from harmone.workspace import Workspace
 
 

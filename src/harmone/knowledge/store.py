@@ -88,6 +88,10 @@ PredictionRow = tuple[float, float, float, str, int, float, float]
 EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inference_time", "energy_uj")
 
 
+_INSERT_PREDICTION = ("INSERT INTO predictions (time_s, true_value, predicted_value, model, version, latency_s,"
+                      " energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_UPSERT_STATE = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+
 @dataclass(frozen=True)
 class Predictions:
     """A slice of the prediction log as arrays; `last_row_id` is where the next read resumes."""
@@ -181,12 +185,8 @@ class KnowledgeStore:
 
     def append_predictions(self, rows: Sequence[PredictionRow]) -> None:
         """Log a batch in one transaction: all rows become visible together, or none."""
-        if not rows:
-            return
-        with self._transaction():
-            self._db.executemany(
-                "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
-                " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        if rows:
+            self.append_predictions_and_state(rows, {})
 
     def append_predictions_and_state(self, rows: Iterable[PredictionRow], state: Mapping[str, Any]) -> None:
         """Log a batch and update state keys (the stream position) in one transaction.
@@ -195,12 +195,8 @@ class KnowledgeStore:
         position was not saved (they would be predicted and logged twice).
         """
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO predictions (time_s, true_value, predicted_value, model, version,"
-                " latency_s, energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self._db.executemany(
-                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(k, codec.dumps(v)) for k, v in state.items()])
+            self._db.executemany(_INSERT_PREDICTION, rows)
+            self._db.executemany(_UPSERT_STATE, [(k, codec.dumps(v)) for k, v in state.items()])
 
     def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
         """Rows logged after `row_id`, oldest first (reads only those rows)."""
@@ -383,9 +379,7 @@ class KnowledgeStore:
     def set_state(self, items: Mapping[str, Any]) -> None:
         """Write several keys in one transaction, so readers never see half an update."""
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(k, codec.dumps(v)) for k, v in items.items()])
+            self._db.executemany(_UPSERT_STATE, [(k, codec.dumps(v)) for k, v in items.items()])
 
     def delete_state(self, keys: Iterable[str]) -> None:
         with self._transaction():

@@ -113,7 +113,8 @@ class TargetSnapshot:
     emas: Mapping[str, float]
     #: Active version of each trained kind.
     active_versions: Mapping[str, int]
-    #: Estimated CPU seconds of one retraining by kind (``retrain_cost_s``); may be empty.
+    #: Estimated CPU seconds of one retraining by kind (the last fit's, scaled by
+    #: ``training.warm_share``); may be empty.
     retrain_cost_s: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -248,15 +249,3 @@ def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftP
     if candidate is not None and snapshot.persistence is not None and not promote(candidate, snapshot.persistence):
         return make(Action.NONE, Decision.BELOW_PERSISTENCE, version=serving[1], kind=kept)
     return make(Action.REUSE, Decision.REUSE, version=version, kind=kind)
-
-
-def retrain_cost_s(train_time_s: float, epochs: int | None, warm_epochs: int | None) -> float:
-    """Estimated CPU seconds of the next retraining of a kind, from its newest version's fit.
-
-    An estimate, not a measurement: the last fit's ``train_time_s`` (meta.json), scaled by
-    ``warm_epochs / epochs`` when the kind warm-starts (an epoch costs about the same either
-    way on the same amount of data).
-    """
-    if epochs and warm_epochs:
-        return train_time_s * min(1.0, warm_epochs / epochs)
-    return train_time_s

@@ -41,15 +41,14 @@ from harmone.mape.drift import (
     monitor_drift,
     new_regime,
     plan_drift,
-    retrain_cost_s,
 )
 from harmone.mape.evaluation import Evaluation, evaluate, persistence
 from harmone.mape.execute import Retrainer
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.recent import RecentValues
-from harmone.models import model_class
 from harmone.mape.reuse import choose_across, choose_version, reuse_kinds, version_divergences
 from harmone.repository import ModelRepository
+from harmone.training import warm_share
 from harmone.workspace import Workspace
 
 
@@ -184,16 +183,14 @@ class DriftLoop(Loop):
     def _retrain_costs(self, trained: list[str]) -> dict[str, float]:
         """Estimated CPU seconds of a retraining per kind, from each newest version's meta.json."""
         costs: dict[str, float] = {}
-        retrain = self.config.retrain
         for kind in trained:
             versions = self.repository.versions(kind)
             meta = self.repository.meta(kind, versions[-1]) if versions else {}
             if not isinstance(meta.get("train_time_s"), (int, float)):
                 continue
-            warm = retrain.warm_start and hasattr(model_class(kind), "fine_tune")
-            epochs = self.config.model_params(kind, retrain=True).get("epochs")
-            costs[kind] = retrain_cost_s(float(meta["train_time_s"]), epochs if warm else None,
-                                         retrain.warm_epochs if warm else None)
+            # An estimate from the last fit, not a measurement (docs/algorithm.md).
+            active = self.repository.active_version(kind) is not None
+            costs[kind] = float(meta["train_time_s"]) * warm_share(self.config, kind, active)
         return costs
 
     def _sample(self, kind: str, version: int) -> np.ndarray:

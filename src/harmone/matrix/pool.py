@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harmone.errors import HarmonEError
+from harmone.mape.loop_base import error_text
 from harmone.matrix.cell import CELLS_DIR, CellOptions, cell_path, run_cell
 from harmone.matrix.spec import Cell
 
@@ -40,10 +41,6 @@ class MatrixRun:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
-
-
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, HarmonEError) else f"{type(exc).__name__}: {exc}"
 
 
 def _task(cell: Cell, options: CellOptions, out_dir: str) -> None:
@@ -148,7 +145,7 @@ def run_matrix(cells: Iterable[Cell], options: CellOptions, out_dir: Path, *, wo
         if error is None:
             run.ran.append(cell.id)
         else:
-            run.failed[cell.id] = _error_text(error)
+            run.failed[cell.id] = error_text(error)
         if progress is not None:
             progress(count, total)
 

@@ -11,6 +11,10 @@ from harmone.errors import ModelError
 from harmone.models.base import Model
 from harmone.registry import Registry
 
+#: The model kinds of the published HarmonE, in its order: what the published mode serves,
+#: and whose baselines make the nine published approaches.
+PUBLISHED_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
+
 _KINDS: Registry[type[Model]] = Registry(__name__, __path__, what="model kind", key=lambda cls: cls.kind,
                                          error=ModelError)
 #: Class decorator: make a model kind available under ``cls.kind``.
@@ -31,4 +35,4 @@ def published_models(models: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-__all__ = ["Model", "kinds", "model_class", "published_models", "register"]
+__all__ = ["Model", "PUBLISHED_KINDS", "kinds", "model_class", "published_models", "register"]
