@@ -127,19 +127,21 @@ def test_bad_approach_lists_and_output_directories_fail_before_running(source: W
 
 @pytest.mark.slow
 def test_on_a_shorter_stream_harmone_spends_a_fraction_of_lstm_retraining(tmp_path: Path) -> None:
-    """The published energy claim, with default settings and a real (estimated) meter.
+    """The published energy claim, with default settings, decided by the energy model.
 
-    The R² claims are reported but not asserted: on this stream they sit within noise of
-    their thresholds (README, "The paper's claims on our data").
+    A measured meter on this VM moves a run's energy by tens of percent with host load, so
+    a ratio checked against it would decide nothing; the model meter gives the same answer
+    on every machine. The R² claims are reported but not asserted: on this stream they sit
+    within noise of their thresholds (README, "The paper's claims on our data").
     """
+    from harmone.energy.model import ModelMeter, load_energy_model
+
     workspace, _ = Workspace.init(tmp_path / "ws")
-    edit_config(workspace, {'meter = "auto"': 'meter = "estimator"'})
-    workspace = Workspace.open(workspace.root)
     lifecycle.use_builtin_stream(workspace, seed=0)
     lifecycle.train_initial(workspace, lifecycle.parse_kinds(None))
-    assert lifecycle.calibrate_energy(workspace) is not None
     runs = experiment.run_experiment(workspace, tmp_path / "out", steps=6000, seed=0,
-                                     approaches=["harmone", "switch", "single-lstm+retrain"])
+                                     approaches=["harmone", "switch", "single-lstm+retrain"],
+                                     meter=ModelMeter(load_energy_model()))
     harmone, _, reference = runs
     assert harmone.summary.drift_detections >= 1 and reference.summary.retrains >= 1
     # A drift found while the LSTM serves is answered by a cheap model (drift.target = "frugal").
