@@ -175,6 +175,47 @@ def test_a_warm_start_fine_tunes_the_serving_lstm_for_warm_epochs() -> None:
     assert warm.metrics["holdout_r2"] > 0.5
 
 
+def test_a_warm_start_keeps_the_serving_versions_validated_strength_and_fits_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harmone.models.svm as svm
+    from harmone.training import train
+
+    series = 200 + 50 * np.sin(np.arange(1500) * 2 * np.pi / 96) + np.random.default_rng(1).normal(0, 5, 1500)
+    config = Config()
+    first = train("svm", series[:900], config, seed=0)
+    chosen = first.metrics["selected"]["C"]
+    fits: list[float] = []
+    real = svm._svr
+
+    def counted(C: float, *args: object) -> tuple[np.ndarray, float]:
+        fits.append(C)
+        return real(C, *args)
+
+    monkeypatch.setattr(svm, "_svr", counted)
+    warm = train("svm", series[600:], config, retrain=True, initial=first.model)
+    assert fits == [chosen] and warm.metrics["warm_start"] is True
+    assert warm.metrics["selected"] == {"C": chosen} and warm.params["select"] == "fixed"
+    fits.clear()
+    scratch = train("svm", series[600:], config, retrain=True)
+    assert len(fits) == len(svm.C_GRID) * 3 + 1 and "warm_start" not in scratch.metrics
+    assert warm.metrics["holdout_r2"] == pytest.approx(scratch.metrics["holdout_r2"], abs=0.02)
+
+
+def test_a_loaded_version_remembers_what_its_validation_chose(tmp_path: Path) -> None:
+    from harmone.repository import ModelRepository
+    from harmone.testing import small_workspace
+    from harmone.training import warm_start_from
+
+    workspace = small_workspace(tmp_path / "ws")
+    lifecycle.train_initial(workspace, ["linear", "persistence"])
+    repository = ModelRepository(workspace)
+    stored = repository.meta("linear", 1)["metrics"]["selected"]
+    assert repository.load("linear", 1).model.selected_ == stored == \
+        warm_start_from(repository, "linear", workspace.config).selected_
+    assert warm_start_from(repository, "persistence", workspace.config) is None
+    cold = workspace.config.replace(retrain=dataclasses.replace(workspace.config.retrain, warm_start=False))
+    assert warm_start_from(repository, "linear", cold) is None
+
+
 # --- seeded runs on the built-in stream ------------------------------------------------------
 
 
@@ -233,9 +274,11 @@ def test_the_frugal_target_sees_what_a_retraining_would_cost() -> None:
 
     config = make_config(target="frugal")
     epochs = config.model_params("lstm", retrain=True)["epochs"]
-    # A warm start costs warm_epochs of the epochs; a kind that cannot fine-tune, all of them.
+    # A warm start costs warm_epochs of the epochs; a kept strength one fit of a validated fit's
+    # thirteen-odd; a kind that starts from nothing (persistence) or has no version, all of it.
     assert 40.0 * warm_share(config, "lstm", True) == pytest.approx(40.0 * config.retrain.warm_epochs / epochs)
-    assert 2.0 * warm_share(config, "svm", True) == 2.0 and warm_share(config, "lstm", False) == 1.0
+    assert warm_share(config, "svm", True) == pytest.approx(1 / 7)
+    assert warm_share(config, "persistence", True) == 1.0 and warm_share(config, "lstm", False) == 1.0
     goal = config.switch.energy_goal
     snapshot = TargetSnapshot(serving="lstm", trained=("linear", "lstm", "svm"),
                               normalised_energy={"lstm": 1.0, "linear": goal / 2, "svm": goal / 2},

@@ -157,16 +157,24 @@ def test_cells_run_on_a_local_dask_cluster(options: CellOptions, tmp_path: Path)
 
 
 def test_the_model_meter_charges_a_warm_start_its_share_of_a_retraining(tmp_path: Path) -> None:
-    from harmone.energy.model import warm_share
+    from harmone.energy.model import EnergyModel, retraining_cost
     from harmone.testing import small_workspace
+    from harmone.training import warm_share
 
-    workspace = small_workspace(tmp_path / "ws")
+    workspace = small_workspace(tmp_path / "ws", kinds=("linear",))
     config = workspace.config
-    # Kinds that cannot fine-tune, and a kind with no serving version yet, pay a whole retraining.
-    assert warm_share(workspace, "linear", config) == 1.0
-    assert warm_share(workspace, "lstm", config) == 1.0
-    lifecycle.train_initial(workspace, ["lstm"])
+    model = EnergyModel(name="t", prediction_uj={"lstm": 1.0}, retraining_uj={"lstm": 1000.0, "svm": 700.0},
+                        loop_run_uj=dict.fromkeys(("switch", "drift", "retrain"), 0.0),
+                        warm_retraining_uj={"svm": 70.0})
+    # A kind with no serving version yet pays a whole retraining.
+    assert retraining_cost(workspace, "lstm", config, model) == 1000.0
+    assert retraining_cost(workspace, "svm", config, model) == 700.0
+    lifecycle.train_initial(workspace, ["lstm", "svm"])
+    # A measured warm cost when the model has one, else the estimated share of the whole.
+    assert retraining_cost(workspace, "svm", config, model) == 70.0
     epochs = config.model_params("lstm", retrain=True)["epochs"]
-    assert warm_share(workspace, "lstm", config) == pytest.approx(config.retrain.warm_epochs / epochs)
+    assert retraining_cost(workspace, "lstm", config, model) == pytest.approx(1000.0 * config.retrain.warm_epochs / epochs)
+    assert warm_share(config, "lstm", True) == pytest.approx(config.retrain.warm_epochs / epochs)
     cold = dataclasses.replace(config, retrain=dataclasses.replace(config.retrain, warm_start=False))
-    assert warm_share(workspace, "lstm", cold) == 1.0
+    assert retraining_cost(workspace, "lstm", cold, model) == 1000.0
+    assert retraining_cost(workspace, "svm", cold, model) == 700.0

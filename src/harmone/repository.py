@@ -133,9 +133,13 @@ class ModelRepository:
         directory = self.version_dir(kind, version)
         if not directory.is_dir():
             raise ModelError(f"{directory}: no version {version} of model {kind!r}")
-        if (directory / META_FILE).exists():
-            self._check_window(directory, self.meta(kind, version))  # a damaged version fails here
+        has_meta = (directory / META_FILE).exists()
+        meta = self.meta(kind, version) if has_meta else {}
+        if has_meta:
+            self._check_window(directory, meta)  # a damaged version fails here
         model = model_class(kind).load(directory)
+        selected = meta.get("metrics", {}).get("selected") if isinstance(meta.get("metrics"), dict) else None
+        model.selected_ = dict(selected) if isinstance(selected, dict) else {}
         scaler_path = directory / SCALER_FILE
         try:
             scaler = scaling.from_dict(json.loads(scaler_path.read_text(encoding="utf-8")))

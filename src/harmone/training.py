@@ -25,6 +25,7 @@ from harmone.errors import ConfigError, DataError
 from harmone import scaling
 from harmone.metrics import mean_absolute_error, r2_score, skill_over_persistence
 from harmone.models import Model, model_class
+from harmone.models._selection import cost_in_fits
 from harmone.models.base import Progress
 from harmone.scaling import Representation
 
@@ -104,27 +105,44 @@ def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = N
     return X[first - wide:], y[first - wide:]
 
 
-def warm_share(config: Config, kind: str, has_serving_version: bool) -> float:
-    """The share of a from-scratch retraining that the next retraining of ``kind`` costs.
+def _keeps_selection(config: Config, kind: str) -> bool:
+    """Whether ``kind`` chooses a strength by validation that a warm start can keep instead."""
+    return bool(model_class(kind).candidates) and \
+        config.model_params(kind, retrain=True).get("select") == "validation"
 
-    ``warm_epochs / epochs`` when it will fine-tune the serving version (``retrain.warm_start``,
-    a kind that can, a version to start from: the same rule as ``warm_start_from``), else 1;
-    an epoch costs about the same either way on the same data.
+
+def can_warm_start(config: Config, kind: str) -> bool:
+    """``retrain.warm_start`` is on and ``kind`` can start from its serving version.
+
+    The LSTM fine-tunes the serving weights (``fine_tune``); a kind that validates a
+    strength (Ridge, SVR) keeps the serving version's choice and fits once.
     """
-    retrain = config.retrain
-    if not (retrain.warm_start and has_serving_version and hasattr(model_class(kind), "fine_tune")):
+    return config.retrain.warm_start and (hasattr(model_class(kind), "fine_tune") or _keeps_selection(config, kind))
+
+
+def warm_share(config: Config, kind: str, has_serving_version: bool) -> float:
+    """An estimate of the share of a from-scratch retraining that the next retraining of ``kind`` costs.
+
+    With a warm start (``can_warm_start`` and a version to start from: the rule of
+    ``warm_start_from``): ``warm_epochs / epochs`` for a fine-tune (an epoch costs about
+    the same either way on the same data), one fit out of a validated fit's
+    (``_selection.cost_in_fits``) for a kept strength; else 1.
+    """
+    if not (has_serving_version and can_warm_start(config, kind)):
         return 1.0
+    if _keeps_selection(config, kind):
+        return 1.0 / cost_in_fits(len(model_class(kind).candidates))
     epochs = config.model_params(kind, retrain=True).get("epochs")
-    return min(1.0, retrain.warm_epochs / epochs) if epochs else 1.0
+    return min(1.0, config.retrain.warm_epochs / epochs) if epochs else 1.0
 
 
 def warm_start_from(repository: Any, kind: str, config: Config) -> Model | None:
-    """The serving version's model to fine-tune from (``retrain.warm_start``), or None: from scratch.
+    """The serving version's model to start from (``retrain.warm_start``), or None: from scratch.
 
-    Only kinds that can continue a fit (``fine_tune``: the LSTM) warm-start; ``repository``
-    is a ``ModelRepository``.
+    ``repository`` is a ``ModelRepository``; its loaded models carry the strength their
+    validation chose (``selected_``).
     """
-    if not config.retrain.warm_start or not hasattr(model_class(kind), "fine_tune"):
+    if not can_warm_start(config, kind):
         return None
     active = repository.active_version(kind)
     return None if active is None else repository.load(kind, active).model
@@ -160,14 +178,11 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     X, y = scaler.encode(raw_X, actual_all)
     assert y is not None
     cut = first_holdout - context
-    if initial is not None and hasattr(model, "fine_tune") and initial.params.get("hidden_size") == \
-            model.params.get("hidden_size"):
-        model.params["epochs"] = config.retrain.warm_epochs
+    metrics_extra = {"warm_start": True} if _start_from(model, initial, config) else {}
+    if metrics_extra and hasattr(model, "fine_tune"):
         model.fine_tune(X[:cut], y[:cut], initial, seed=seed, progress=progress)
-        metrics_extra = {"warm_start": True}
     else:
         model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
-        metrics_extra = {}
 
     predicted = scaler.decode(model.predict(X[cut:]), raw_X[cut:])
     actual = actual_all[cut:]
@@ -184,6 +199,26 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     values.setflags(write=False)
     return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,
                         params=dict(model.params), train_time_s=time.perf_counter() - started)
+
+
+def _start_from(model: Model, initial: Model | None, config: Config) -> bool:
+    """Set ``model`` up to continue from ``initial`` where it can; whether it will.
+
+    A fine-tune runs ``retrain.warm_epochs`` epochs from weights of the same size; a kind
+    that validates a strength fits once with ``initial``'s choice.
+    """
+    if initial is None:
+        return False
+    if hasattr(model, "fine_tune"):
+        if initial.params.get("hidden_size") != model.params.get("hidden_size"):
+            return False
+        model.params["epochs"] = config.retrain.warm_epochs
+        return True
+    chosen = getattr(initial, "selected_", None) or {}
+    if model.params.get("select") != "validation" or not chosen or not set(chosen) <= set(model.params):
+        return False
+    model.params.update(chosen, select="fixed")
+    return True
 
 
 def _new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:

@@ -7,7 +7,8 @@ cost an ``EnergyModel`` states:
 
 - each prediction: its kind's energy per prediction (from a calibration);
 - each loop run (switch, drift, retrain): one fixed cost per loop;
-- each retraining: its kind's cost of one retraining.
+- each retraining: its kind's cost of one retraining, from scratch or warm-started
+  (``retrain.warm_start``: fine-tuning the serving LSTM, or keeping a validated strength).
 
 The numbers are *modelled, not measured*: the meter says so (kind "estimated", source
 ``model:<name>``) and every report names it. ``instrument`` wires the meter into a running
@@ -46,9 +47,12 @@ class EnergyModel:
     loop_run_uj: Mapping[str, float]
     #: Where the numbers come from (machine, meter, how derived): shown in reports.
     provenance: str = ""
+    #: A warm-started retraining by kind; a kind missing here costs its from-scratch
+    #: retraining times ``training.warm_share`` (an estimate).
+    warm_retraining_uj: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for table in ("prediction_uj", "retraining_uj", "loop_run_uj"):
+        for table in ("prediction_uj", "retraining_uj", "loop_run_uj", "warm_retraining_uj"):
             object.__setattr__(self, table, dict(getattr(self, table)))
         missing = [loop for loop in LOOP_NAMES if loop not in self.loop_run_uj]
         if missing:
@@ -59,6 +63,16 @@ class EnergyModel:
 
     def retraining(self, kind: str) -> float:
         return _lookup(self.name, "retraining_uj", self.retraining_uj, kind)
+
+    def retraining_cost(self, kind: str, config: Any, *, warm: bool) -> float:
+        """One retraining of ``kind``: warm-started (from a serving version) or from scratch."""
+        if not warm:
+            return self.retraining(kind)
+        if kind in self.warm_retraining_uj:
+            return self.warm_retraining_uj[kind]
+        from harmone.training import warm_share
+
+        return self.retraining(kind) * warm_share(config, kind, True)
 
     def loop_run(self, loop: str) -> float:
         return _lookup(self.name, "loop_run_uj", self.loop_run_uj, loop)
@@ -76,7 +90,7 @@ class EnergyModel:
     def to_dict(self) -> dict[str, Any]:
         return {"format": _FORMAT, "name": self.name, "provenance": self.provenance,
                 "prediction_uj": dict(self.prediction_uj), "retraining_uj": dict(self.retraining_uj),
-                "loop_run_uj": dict(self.loop_run_uj)}
+                "loop_run_uj": dict(self.loop_run_uj), "warm_retraining_uj": dict(self.warm_retraining_uj)}
 
     def save(self, path: Path | str) -> None:
         from harmone import atomic
@@ -115,7 +129,8 @@ def load_energy_model(path: Path | str | None = None) -> EnergyModel:
         raise EnergyError(f"{path}: not an energy model of format {_FORMAT}")
     return EnergyModel(name=str(raw.get("name") or path.stem), prediction_uj=_table(path, raw, "prediction_uj"),
                        retraining_uj=_table(path, raw, "retraining_uj"), loop_run_uj=_table(path, raw, "loop_run_uj"),
-                       provenance=str(raw.get("provenance", "")))
+                       provenance=str(raw.get("provenance", "")),
+                       warm_retraining_uj=_table(path, raw, "warm_retraining_uj") if "warm_retraining_uj" in raw else {})
 
 
 class ModelMeter(EnergyMeter):
@@ -194,12 +209,13 @@ def instrument(session: Any, meter: ModelMeter) -> None:
             loop._run = _charged_run(loop._run, meter, meter.model.loop_run(name))
 
 
-def warm_share(workspace: Any, kind: str, config: Any) -> float:
-    """The share of the model's (from-scratch) retraining cost the next retraining of ``kind`` costs."""
+def retraining_cost(workspace: Any, kind: str, config: Any, model: EnergyModel) -> float:
+    """What the next retraining of ``kind`` costs: warm-started when a serving version allows it."""
     from harmone.repository import ModelRepository
-    from harmone.training import warm_share as share
+    from harmone.training import can_warm_start
 
-    return share(config, kind, ModelRepository(workspace).active_version(kind) is not None)
+    warm = can_warm_start(config, kind) and ModelRepository(workspace).active_version(kind) is not None
+    return model.retraining_cost(kind, config, warm=warm)
 
 
 class ModelledRetrainer:
@@ -214,7 +230,7 @@ class ModelledRetrainer:
         from harmone.errors import HarmonEError
         from harmone.mape.execute import RetrainError, _FinishedJob, retrain_version
 
-        cost_uj = self.meter.model.retraining(request.kind) * warm_share(self.workspace, request.kind, self.config)
+        cost_uj = retraining_cost(self.workspace, request.kind, self.config, self.meter.model)
         self.meter.charge(cost_uj)
         try:
             result = retrain_version(self.workspace, request, self.config)

@@ -188,9 +188,11 @@ class DriftLoop(Loop):
             meta = self.repository.meta(kind, versions[-1]) if versions else {}
             if not isinstance(meta.get("train_time_s"), (int, float)):
                 continue
-            # An estimate from the last fit, not a measurement (docs/algorithm.md).
+            # An estimate from the last fit, not a measurement (docs/algorithm.md); a fit that
+            # was itself warm-started already costs what the next warm start will.
             active = self.repository.active_version(kind) is not None
-            costs[kind] = float(meta["train_time_s"]) * warm_share(self.config, kind, active)
+            was_warm = isinstance(meta.get("metrics"), dict) and meta["metrics"].get("warm_start") is True
+            costs[kind] = float(meta["train_time_s"]) * (1.0 if was_warm else warm_share(self.config, kind, active))
         return costs
 
     def _sample(self, kind: str, version: int) -> np.ndarray:

@@ -40,3 +40,13 @@ def choose(candidates: Sequence[float], fit_predict: FitPredict, X: np.ndarray, 
         if error < best_error * (1 - 1e-9):
             best, best_error = candidate, error
     return best
+
+
+def cost_in_fits(n_candidates: int) -> float:
+    """An estimate of a validated fit's cost in fits on all windows (fit cost taken as linear in windows).
+
+    Fold ``k`` fits on ``k / (FOLDS + 1)`` of the windows, for each candidate, then the
+    chosen one fits on all of them: why keeping a version's choice makes a retraining cheap.
+    """
+    per_candidate = sum(k / (FOLDS + 1) for k in range(1, FOLDS + 1))
+    return n_candidates * per_candidate + 1.0

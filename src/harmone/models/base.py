@@ -39,6 +39,8 @@ class Model(ABC):
     #: Overrides of ``default_params`` that restore the published representation and
     #: hyperparameters (what ``--published-constants`` selects).
     published_params: ClassVar[Mapping[str, Any]] = {}
+    #: Strengths ``select = "validation"`` chooses among; empty for a kind that chooses none.
+    candidates: ClassVar[tuple[float, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)

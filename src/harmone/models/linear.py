@@ -127,6 +127,7 @@ class LinearModel(AffineModel):
     }
     default_retrain_params: ClassVar[Mapping[str, Any]] = {"alpha": 200.0}
     published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "select": "fixed", "context": 0}
+    candidates: ClassVar[tuple[float, ...]] = ALPHA_GRID
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:

@@ -2,11 +2,17 @@
 
 Fitting uses scikit-learn (imported inside ``fit`` only); with a linear kernel the fitted
 model reduces to primal weights, so serving and storage need nothing but numpy.
+
+Two solvers reach the same epsilon-insensitive fit: libsvm's kernel SVR (published) and
+liblinear's dual coordinate descent (default). On our streams their held-out R² agree to
+the third decimal while liblinear needs 2-20x less CPU per fit (docs/models.md), and a
+drift answered by retraining an SVR pays that fit thirteen times when validation chooses C.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
@@ -21,25 +27,48 @@ from harmone.models.linear import AffineModel, check_training_data
 C_GRID = (0.001, 0.01, 0.1, 1.0)
 
 
-def _svr(C: float, tol: float, epsilon: float, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    from sklearn.svm import SVR
+#: Solvers by name; both fit ``min ||w||²/2 + C Σ max(0, |y - w·x - b| - epsilon)``.
+SOLVERS = ("liblinear", "libsvm")
+#: liblinear penalises the intercept as a weight on this constant input: large keeps it nearly free.
+INTERCEPT_SCALING = 10.0
+#: Coordinate-descent passes liblinear may make before it stops (far above what our fits need).
+MAX_ITER = 10_000
 
-    svr = SVR(kernel="linear", C=float(C), tol=float(tol), epsilon=float(epsilon))
-    svr.fit(X, y)
+
+def _svr(C: float, tol: float, epsilon: float, X: np.ndarray, y: np.ndarray,
+         solver: str = "libsvm", seed: int = 0) -> tuple[np.ndarray, float]:
+    from sklearn.exceptions import ConvergenceWarning
+
+    if solver == "liblinear":
+        from sklearn.svm import LinearSVR
+
+        svr = LinearSVR(C=float(C), tol=float(tol), epsilon=float(epsilon), loss="epsilon_insensitive",
+                        dual=True, intercept_scaling=INTERCEPT_SCALING, max_iter=MAX_ITER,
+                        random_state=seed)  # its coordinate order is random: seeded, so a seed decides
+    else:
+        from sklearn.svm import SVR
+
+        svr = SVR(kernel="linear", C=float(C), tol=float(tol), epsilon=float(epsilon))
+    with warnings.catch_warnings():
+        # A fit stopped at MAX_ITER is still the best found so far; the holdout judges it.
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        svr.fit(X, y)
     return np.asarray(svr.coef_).reshape(-1), float(np.asarray(svr.intercept_).reshape(-1)[0])
 
 
 @register
 class SvmModel(AffineModel):
-    """``sklearn.svm.SVR(kernel="linear", C, tol, epsilon)`` kept as ``coef_`` and ``intercept_``."""
+    """A linear epsilon-SVR (``solver``: liblinear or libsvm) kept as ``coef_`` and ``intercept_``."""
 
     kind: ClassVar[str] = "svm"
     default_params: ClassVar[Mapping[str, Any]] = {
-        "C": 0.05, "tol": 0.001, "epsilon": 0.1, "inputs": "relative", "select": "validation", "context": 0,
+        "C": 0.05, "tol": 0.001, "epsilon": 0.1, "solver": "liblinear", "inputs": "relative",
+        "select": "validation", "context": 0,
     }
     published_params: ClassVar[Mapping[str, Any]] = {
-        "tol": 0.16, "inputs": "minmax", "select": "fixed", "context": 0,
+        "tol": 0.16, "solver": "libsvm", "inputs": "minmax", "select": "fixed", "context": 0,
     }
+    candidates: ClassVar[tuple[float, ...]] = C_GRID
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
@@ -54,21 +83,24 @@ class SvmModel(AffineModel):
             raise ValueError(f"tol must be > 0, got {params['tol']!r}")
         if params["epsilon"] < 0:
             raise ValueError(f"epsilon must be >= 0, got {params['epsilon']!r}")
+        if params.get("solver", "libsvm") not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {params.get('solver')!r}")
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
-        """libsvm's SVR is deterministic, so ``seed`` has nothing to drive; ``C`` is validated or given."""
+        """``seed`` orders liblinear's coordinates (libsvm is deterministic); ``C`` is validated or given."""
         self.check_params(self.params)
         X, y = check_training_data(X, y)
         tol, epsilon = float(self.params["tol"]), float(self.params["epsilon"])
+        solver = str(self.params.get("solver", "libsvm"))
         C = float(self.params["C"])
         if self.params.get("select", "fixed") == "validation":
             def fit_predict(c: float, X_fit: np.ndarray, y_fit: np.ndarray, X_score: np.ndarray) -> np.ndarray:
-                coef, intercept = _svr(c, tol, epsilon, X_fit, y_fit)
+                coef, intercept = _svr(c, tol, epsilon, X_fit, y_fit, solver, seed)
                 return X_score @ coef + intercept
 
             C = choose(C_GRID, fit_predict, X, y, fallback=C)
         self.selected_ = {"C": C}
-        self._set_weights(*_svr(C, tol, epsilon, X, y))
+        self._set_weights(*_svr(C, tol, epsilon, X, y, solver, seed))
         if progress is not None:
             progress(1, 1)
         return self
