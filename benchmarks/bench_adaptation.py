@@ -56,6 +56,10 @@ MONITORING: dict[str, dict[str, Any]] = {
                                                                      "quiet_below": 0.4},
     "window-kl, graded wait up to 16 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 16,
                                                                      "quiet_below": 0.5},
+    "window-kl, graded wait up to 32 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 32,
+                                                                     "quiet_below": 0.5},
+    "window-kl, graded wait up to 64 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 64,
+                                                                     "quiet_below": 0.5},
     "page-hinkley trigger on errors, quiet: every 4th check": {"trigger": "page-hinkley", "trigger_feed": "errors",
                                                               "quiet_every": 4},
     "cusum trigger on errors, quiet: every 4th check": {"trigger": "cusum", "trigger_feed": "errors",
@@ -66,8 +70,8 @@ NEW_ANSWERS = {"split_regime": True, "reuse_scope": "all", "beat_persistence": T
 ANSWERS: dict[str, dict[str, Any]] = {
     "today's answers": {**PUBLISHED_ANSWERS, "trigger": "none"},
     "new answers": {**NEW_ANSWERS, "trigger": "none", "quiet_every": 1},
-    "new defaults (new answers, graded wait up to 16 checks below 0.5)": {**NEW_ANSWERS, "trigger": "none",
-                                                                     "quiet_every": 16, "quiet_below": 0.5},
+    "new defaults (new answers, graded wait up to 32 checks below 0.5)": {**NEW_ANSWERS, "trigger": "none",
+                                                                     "quiet_every": 32, "quiet_below": 0.5},
 }
 
 
