@@ -38,7 +38,8 @@ def build_once(name: str) -> EnergyModel:
 
 def median_model(models: list[EnergyModel]) -> EnergyModel:
     tables = {table: {key: statistics.median(getattr(m, table)[key] for m in models)
-                      for key in getattr(models[0], table)} for table in TABLES}
+                      for key in getattr(models[0], table) if all(key in getattr(m, table) for m in models)}
+              for table in TABLES}
     provenance = f"{models[0].provenance}; each entry the median of {len(models)} builds"
     return dataclasses.replace(models[0], provenance=provenance, **tables)
 

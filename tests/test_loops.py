@@ -142,6 +142,46 @@ def test_the_switch_loop_records_the_energy_of_its_run(ws: Workspace) -> None:
         assert loop.run(40.0).energy_uj == 123.0
 
 
+def test_beside_a_quiet_drift_loop_only_the_best_cheap_model_waits(ws: Workspace) -> None:
+    from harmone.energy.model import EnergyModel
+
+    costs = EnergyModel(name="t", prediction_uj={"linear": 10.0, "svm": 12.0, "lstm": 100.0}, retraining_uj={},
+                        loop_run_uj=dict.fromkeys(("switch", "drift", "retrain"), 0.0))
+    costs.calibration().save(ws.calibration_path)
+    drift_score: list[float | None] = [0.0]
+
+    def loop_beside_drift(store: KnowledgeStore, **switch: object) -> SwitchLoop:
+        config = _config(ws, switch={"explore_probability": 0.0, "quiet_every": 16, **switch})
+        return SwitchLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
+                          rng=random.Random(0), drift_score=lambda: drift_score[0])
+
+    with KnowledgeStore(ws.db_path) as store:
+        loop = loop_beside_drift(store)
+        store.append_predictions(rows("linear", normal(200, 100)))  # linear predicts perfectly: the best
+        loop.run(40.0)
+        # The detector sees nothing building up: the next run comes quiet_every periods later.
+        assert loop.wait_periods("linear") == 16 and loop.next_due_s == 40.0 + 16 * 40.0
+        # A worse model, one just switched to, and a score near the detector's threshold run every period.
+        assert loop.wait_periods("svm") == 1 and loop.wait_periods("linear", switched=True) == 1
+        drift_score[0] = 0.74
+        assert loop.wait_periods("linear") == 1
+        drift_score[0] = 0.375 / 2  # half-way to the limit (quiet_below x threshold): half the wait
+        assert loop.wait_periods("linear") == 8
+        # As published, and without a drift loop beside it, every period.
+        assert loop_beside_drift(store, quiet_every=1).wait_periods("linear") == 1
+        assert _switch_loop(ws, store).wait_periods("linear") == 1
+
+
+def test_only_an_approach_with_a_drift_loop_paces_its_switch_loop(ws: Workspace) -> None:
+    with KnowledgeStore(ws.db_path) as store:
+        for name, paced in (("harmone", True), ("switch", False)):
+            manager = build_manager(ws, get_approach(name), store=store, meter=FakeMeter(),
+                                    retrainer=InlineRetrainer(ws, ws.config), now=0.0)
+            switch = next(loop for loop in manager.loops if isinstance(loop, SwitchLoop))
+            assert (switch.drift_score is not None) == paced
+            assert [str(loop.name) for loop in manager.loops][0] == "switch"
+
+
 # -- drift loop ----------------------------------------------------------------------------
 
 def _drift_loop(ws: Workspace, store: KnowledgeStore, *, retrainer: execute.Retrainer | None = None,

@@ -132,6 +132,28 @@ def test_a_bad_energy_model_file_is_one_line(tmp_path: Path) -> None:
         load_energy_model(path)
 
 
+def test_a_loop_run_is_charged_its_fixed_cost_and_its_rows_and_older_files_still_load(tmp_path: Path) -> None:
+    from harmone.energy.model import EnergyModel
+    from harmone.energy.model_build import _fit_run_and_row
+
+    model = EnergyModel(name="t", prediction_uj={"linear": 1.0}, retraining_uj={"linear": 5.0},
+                        loop_run_uj={"switch": 100.0, "drift": 10.0, "retrain": 50.0},
+                        loop_row_uj={"switch": 2.0})
+    assert model.loop_run("switch", 267) == 100.0 + 2.0 * 267 and model.loop_run("drift", 640) == 10.0
+    path = tmp_path / "m.json"
+    model.save(path)
+    assert load_energy_model(path) == model
+    raw = json.loads(path.read_text())
+    for added in ("loop_row_uj", "warm_retraining_uj"):
+        del raw[added]
+    path.write_text(json.dumps(raw))
+    older = load_energy_model(path)
+    assert older.loop_run("switch", 267) == 100.0 and not older.warm_retraining_uj
+    # Built from runs: a line through (rows, energy); flat where the rows never vary.
+    assert _fit_run_and_row([(r, 7.0 + 0.5 * r) for r in (267, 534, 2136)]) == pytest.approx((7.0, 0.5))
+    assert _fit_run_and_row([(267, 9.0), (267, 11.0), (267, 10.0)]) == (10.0, 0.0)
+
+
 @pytest.mark.slow
 def test_experiment_seeds_by_streams_from_the_command_line(tmp_path: Path) -> None:
     workspace, _ = Workspace.init(tmp_path / "ws")

@@ -60,7 +60,8 @@ def small_base(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 
 #: The pinned run was recorded before the drift loop's adaptive checks, one-regime drift data,
-#: reuse across kinds, persistence in validation and warm starts became defaults
+#: reuse across kinds, persistence in validation, warm starts and a switch loop paced by the
+#: drift score became defaults
 #: (docs/algorithm.md); it runs with the settings it was recorded with.
 RECORDED_DRIFT = {"quiet_every": 1, "split_regime": False, "reuse_scope": "target", "beat_persistence": False,
                   "trigger": "none"}
@@ -74,6 +75,7 @@ def _recorded_copy(source: Workspace, root: Path) -> Workspace:
 
     workspace = _copy(source, root)
     recorded = workspace.config.replace(drift=dataclasses.replace(workspace.config.drift, **RECORDED_DRIFT),
+                                        switch=dataclasses.replace(workspace.config.switch, quiet_every=1),
                                         retrain=dataclasses.replace(workspace.config.retrain, warm_start=False))
     workspace.config_path.write_text(config_mod.render(recorded), encoding="utf-8")
     return Workspace.open(workspace.root)

@@ -91,6 +91,9 @@ class SwitchConfig:
                                              "starting score EMA per model kind (score = r2; the skill score "
                                              "starts each model at its version's held-out skill)")
     default_initial_ema: float = _setting(0.75, "starting EMA for a kind not listed in initial_ema")
+    quiet_every: int = _setting(16, "where a drift loop runs: at most this many switch periods between runs while "
+                                   "its detector sees nothing building up, graded like drift.quiet_every (1: every "
+                                   "period, as published)", lo=1, hi=1000)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def published_config(config: Config) -> Config:
     config = config_mod.published_loops(config)  # timings in seconds, R² score, the published kinds
     return config.replace(
         energy=dataclasses.replace(config.energy, normalisation="published"),
-        switch=dataclasses.replace(config.switch, budget_rule="published"),
+        switch=dataclasses.replace(config.switch, budget_rule="published", quiet_every=1),
         drift=dataclasses.replace(config.drift, validate=False, target="serving", **PUBLISHED_DRIFT),
         retrain=dataclasses.replace(config.retrain, validate=False, warm_start=False),
         models=published_models(config.models),

@@ -6,7 +6,8 @@ decisions on another run or machine. The model meter instead charges, per activi
 cost an ``EnergyModel`` states:
 
 - each prediction: its kind's energy per prediction (from a calibration);
-- each loop run (switch, drift, retrain): one fixed cost per loop;
+- each loop run (switch, drift, retrain): one fixed cost per loop, plus a cost per row the
+  run read from the knowledge base (a switch run that waited longer reads more rows);
 - each retraining: its kind's cost of one retraining, from scratch or warm-started
   (``retrain.warm_start``: fine-tuning the serving LSTM, or keeping a validated strength).
 
@@ -50,9 +51,11 @@ class EnergyModel:
     #: A warm-started retraining by kind; a kind missing here costs its from-scratch
     #: retraining times ``training.warm_share`` (an estimate).
     warm_retraining_uj: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: Per row a loop run reads, by loop; a loop missing here costs its flat run cost only.
+    loop_row_uj: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for table in ("prediction_uj", "retraining_uj", "loop_run_uj", "warm_retraining_uj"):
+        for table in ("prediction_uj", "retraining_uj", "loop_run_uj", "warm_retraining_uj", "loop_row_uj"):
             object.__setattr__(self, table, dict(getattr(self, table)))
         missing = [loop for loop in LOOP_NAMES if loop not in self.loop_run_uj]
         if missing:
@@ -74,8 +77,9 @@ class EnergyModel:
 
         return self.retraining(kind) * warm_share(config, kind, True)
 
-    def loop_run(self, loop: str) -> float:
-        return _lookup(self.name, "loop_run_uj", self.loop_run_uj, loop)
+    def loop_run(self, loop: str, rows: int = 0) -> float:
+        """One run of ``loop`` that read ``rows`` rows."""
+        return _lookup(self.name, "loop_run_uj", self.loop_run_uj, loop) + self.loop_row_uj.get(loop, 0.0) * rows
 
     def calibration(self, headroom: float = 1.25) -> Any:
         """A ``Calibration`` with this model's per-prediction energies (the switch score's range)."""
@@ -90,7 +94,8 @@ class EnergyModel:
     def to_dict(self) -> dict[str, Any]:
         return {"format": _FORMAT, "name": self.name, "provenance": self.provenance,
                 "prediction_uj": dict(self.prediction_uj), "retraining_uj": dict(self.retraining_uj),
-                "loop_run_uj": dict(self.loop_run_uj), "warm_retraining_uj": dict(self.warm_retraining_uj)}
+                "loop_run_uj": dict(self.loop_run_uj), "warm_retraining_uj": dict(self.warm_retraining_uj),
+                "loop_row_uj": dict(self.loop_row_uj)}
 
     def save(self, path: Path | str) -> None:
         from harmone import atomic
@@ -106,9 +111,9 @@ def _lookup(name: str, table_name: str, table: Mapping[str, float], key: str) ->
                           f"(has: {', '.join(sorted(table))})") from None
 
 
-def _table(path: Path, raw: Mapping[str, Any], key: str) -> dict[str, float]:
+def _table(path: Path, raw: Mapping[str, Any], key: str, *, may_be_empty: bool = False) -> dict[str, float]:
     table = raw.get(key)
-    if not isinstance(table, dict) or not table:
+    if not isinstance(table, dict) or not (table or may_be_empty):
         raise EnergyError(f"{path}: {key} must be a non-empty table of name to µJ, found {table!r}")
     for name, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
@@ -130,7 +135,13 @@ def load_energy_model(path: Path | str | None = None) -> EnergyModel:
     return EnergyModel(name=str(raw.get("name") or path.stem), prediction_uj=_table(path, raw, "prediction_uj"),
                        retraining_uj=_table(path, raw, "retraining_uj"), loop_run_uj=_table(path, raw, "loop_run_uj"),
                        provenance=str(raw.get("provenance", "")),
-                       warm_retraining_uj=_table(path, raw, "warm_retraining_uj") if "warm_retraining_uj" in raw else {})
+                       warm_retraining_uj=_optional_table(path, raw, "warm_retraining_uj"),
+                       loop_row_uj=_optional_table(path, raw, "loop_row_uj"))
+
+
+def _optional_table(path: Path, raw: Mapping[str, Any], key: str) -> dict[str, float]:
+    """A table added after format 1 was first written: absent in older files."""
+    return _table(path, raw, key, may_be_empty=True) if key in raw else {}
 
 
 class ModelMeter(EnergyMeter):
@@ -186,10 +197,14 @@ class _ChargedRepository:
         return getattr(self._repository, name)
 
 
-def _charged_run(run: Callable[[float], Any], meter: ModelMeter, cost_uj: float) -> Callable[[float], Any]:
+def _charged_run(loop: Any, meter: ModelMeter) -> Callable[[float], Any]:
+    """``loop._run`` that charges the run's modelled cost, rows read included, inside its window."""
+    run, name = loop._run, str(loop.name)
+
     def charged(now: float) -> Any:
-        meter.charge(cost_uj)
-        return run(now)
+        outcome = run(now)
+        meter.charge(meter.model.loop_run(name, loop.rows_read))
+        return outcome
 
     return charged
 
@@ -205,8 +220,7 @@ def instrument(session: Any, meter: ModelMeter) -> None:
         session.engine.repository = _ChargedRepository(session.engine.repository, meter)
     if session.manager is not None:
         for loop in session.manager.loops:
-            name = str(loop.name)
-            loop._run = _charged_run(loop._run, meter, meter.model.loop_run(name))
+            loop._run = _charged_run(loop, meter)
 
 
 def retraining_cost(workspace: Any, kind: str, config: Any, model: EnergyModel) -> float:

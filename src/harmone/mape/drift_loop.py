@@ -18,7 +18,6 @@ the candidate and the serving version.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -29,7 +28,7 @@ from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, Decision, DriftLoopState, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.knowledge.events import KEEP_DECISIONS
 from harmone.mape import execute
-from harmone.mape.detection import make_detector, make_trigger
+from harmone.mape.detection import graded_wait, make_detector, make_trigger
 from harmone.mape.drift import (
     DriftObservation,
     DriftSnapshot,
@@ -108,6 +107,7 @@ class DriftLoop(Loop):
             # The log was cleared and its ids start over: so do the window and the detector.
             self._recent = RecentValues(capacity)
             values, errors, last = self._read_after(0, capacity)
+        self.rows_read = int(values.size)
         if not values.size:
             return None
         if not len(self._recent):
@@ -138,22 +138,12 @@ class DriftLoop(Loop):
         """Drift periods until the next check: more while nothing builds up, at most ``drift.quiet_every``.
 
         With a trigger, ``quiet_every`` while it has not fired, else 1. Without, graded by the
-        detector's last score: ``ceil(quiet_every * (1 - score / limit))`` below
-        limit = ``drift.quiet_below`` x its threshold, 1 from there on. The windowed KL rises
-        gradually as a new regime fills the last window (on the built-in streams 300 or more
-        values from 0.3 to the threshold 0.75), so a low score can wait long, and a score
-        approaching the limit is checked ever more often; nothing fed is skipped.
+        detector's last score (``detection.graded_wait``); nothing fed is skipped.
         """
         every = self.config.drift.quiet_every
         if self.trigger is not None:
             return 1 if self.armed else every
-        threshold = self.detector.params.get("threshold")
-        if not isinstance(threshold, (int, float)) or self.last_score is None:
-            return 1
-        limit = self.config.drift.quiet_below * threshold
-        if self.last_score >= limit:
-            return 1
-        return max(1, min(every, math.ceil(every * (1.0 - self.last_score / limit))))
+        return graded_wait(self.last_score, self.config, every)
 
     def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, int]:
         """True values after row ``start``, their absolute errors when something is fed them, last row id."""

@@ -88,6 +88,8 @@ class Loop(ABC):
         #: Wall seconds of the last run (in loop state for readers such as /metrics, never in
         #: events: a seeded replay must record identical events).
         self.last_run_s: float | None = None
+        #: Rows the last run read from the knowledge base (a run's cost grows with them).
+        self.rows_read = 0
         self._pending: _Pending | None = None
         #: Set by the loops that retrain.
         self.retrainer: Retrainer | None = None
@@ -108,6 +110,7 @@ class Loop(ABC):
     def run(self, now: float) -> Event | None:
         """One run; its event, or None while a retraining it started runs elsewhere."""
         started = time.perf_counter()
+        self.rows_read = 0
         with window(self.meter) as measured:
             outcome = self._run(now)
         self.last_run_s = time.perf_counter() - started

@@ -130,10 +130,12 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
               "repository": repository}
     base_seed = 0 if seed is None else seed
     loops: list[Loop] = []
+    drift = DriftLoop(**common, retrainer=retrainer, seed=base_seed) if approach.runs(LoopName.DRIFT) else None
     if approach.runs(LoopName.SWITCH):
-        loops.append(SwitchLoop(**common, rng=random.Random(seed)))
-    if approach.runs(LoopName.DRIFT):
-        loops.append(DriftLoop(**common, retrainer=retrainer, seed=base_seed))
+        score = (lambda: drift.last_score) if drift is not None else None
+        loops.append(SwitchLoop(**common, rng=random.Random(seed), drift_score=score))
+    if drift is not None:
+        loops.append(drift)
     if approach.runs(LoopName.RETRAIN):
         loops.append(RetrainLoop(**common, retrainer=retrainer, model=approach.fixed_model, seed=base_seed))
     return Manager(approach, loops, on_event=on_event, tolerate_errors=tolerate_errors)

@@ -9,7 +9,9 @@ so a model that was never tried competes on evidence rather than on a guessed EM
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
+from collections.abc import Callable
 
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
@@ -17,6 +19,7 @@ from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.mape import execute
 from harmone.mape.analyse import analyse_switch
+from harmone.mape.detection import graded_wait
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.monitor import ModelFigures, monitor_switch, score
 from harmone.mape.plan import plan_switch
@@ -45,10 +48,16 @@ class SwitchLoop(Loop):
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, rng: random.Random, repository: ModelRepository | None = None,
-                 energy_range_uj: tuple[float, float] | None = None) -> None:
+                 energy_range_uj: tuple[float, float] | None = None,
+                 drift_score: Callable[[], float | None] | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
                          repository=repository)
         self.rng = rng
+        #: The drift loop's last detector score, where one runs beside this loop: while it
+        #: sees nothing building up the model ranking has no new regime to follow, so runs
+        #: may wait (``switch.quiet_every``).
+        self.drift_score = drift_score
+        self._energy_by_kind: dict[str, float] | None = None
         self.e_min_uj, self.e_max_uj = energy_range_uj or workspace_energy_range(workspace, config)
         stored = store.loop_state(self.name)
         if isinstance(stored, SwitchLoopState):
@@ -90,6 +99,7 @@ class SwitchLoop(Loop):
         previous = self.switch_state
         start = max(previous.last_row_id, self.store.last_row_id() - MAX_SWITCH_BATCH_ROWS)
         rows = self.store.predictions_after(start)
+        self.rows_read = len(rows)
         batch = PredictionBatch(true_value=rows.true_value, predicted_value=rows.predicted_value,
                                 energy_uj=rows.energy_uj, model=rows.model.astype(str),
                                 last_row_id=rows.last_row_id if len(rows) else previous.last_row_id)
@@ -115,8 +125,36 @@ class SwitchLoop(Loop):
         return RunOutcome(action=plan.action, model=serving, version=self.repository.active_version(serving),
                           decision=plan.reason, observed=observed)
 
+    def wait_periods(self, serving: str | None, switched: bool = False) -> int:
+        """Switch periods until the next run: 1, or graded by the drift score (``switch.quiet_every``).
+
+        Only the best cheap model waits: within ``switch.energy_goal`` by the calibration, no
+        cheap kind with a higher score EMA, and not just switched to (by a violation or by
+        exploration). Any other is judged every period, as without a drift loop, so the energy
+        budget, the score and exploration act on it as soon as they would.
+        """
+        every = self.config.switch.quiet_every
+        if every == 1 or self.drift_score is None or switched or serving is None:
+            return 1
+        energy, goal = self._normalised_energy(), self.config.switch.energy_goal
+        emas = self.switch_state.ema
+        if energy.get(serving, math.inf) > goal or serving not in emas:
+            return 1
+        if any(ema > emas[serving] for kind, ema in emas.items() if energy.get(kind, math.inf) <= goal):
+            return 1
+        return graded_wait(self.drift_score(), self.config, every)
+
+    def _normalised_energy(self) -> dict[str, float]:
+        """Each kind's calibrated energy per prediction on the score's scale (read once)."""
+        if self._energy_by_kind is None:
+            calibration = load_calibration(self.workspace.calibration_path)
+            uj = calibration.energy_uj_per_prediction if calibration is not None else {}
+            self._energy_by_kind = {kind: normalise(e, self.e_min_uj, self.e_max_uj) for kind, e in uj.items()}
+        return self._energy_by_kind
+
     def _finish(self, now: float, outcome: RunOutcome) -> None:
-        self.next_due_s = next_time(self.next_due_s, self.schedule.switch_every_s, now)
+        periods = self.wait_periods(outcome.model, switched=outcome.action is Action.SWITCH)
+        self.next_due_s = next_time(self.next_due_s, periods * self.schedule.switch_every_s, now)
         self._save()
 
 
