@@ -47,31 +47,23 @@ from harmone.workspace import Workspace
 PROFILES = ("default", "alt", "pems")
 SEEDS = tuple(range(5))
 WARM_SEEDS = tuple(range(3))
+#: Graded waits measured: (at most this many checks, below this share of the threshold).
+GRADED = ((8, 0.4), (16, 0.4), (16, 0.5), (24, 0.5), (32, 0.5), (64, 0.5))
 #: Ways of watching: [drift] settings over the defaults (feed values, window-kl, validation).
 MONITORING: dict[str, dict[str, Any]] = {
     "published: window-kl every check": {"trigger": "none", "quiet_every": 1},
-    "window-kl, graded wait up to 8 checks below 0.4 x threshold": {"trigger": "none", "quiet_every": 8,
-                                                                    "quiet_below": 0.4},
-    "window-kl, graded wait up to 16 checks below 0.4 x threshold": {"trigger": "none", "quiet_every": 16,
-                                                                     "quiet_below": 0.4},
-    "window-kl, graded wait up to 16 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 16,
-                                                                     "quiet_below": 0.5},
-    "window-kl, graded wait up to 32 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 32,
-                                                                     "quiet_below": 0.5},
-    "window-kl, graded wait up to 64 checks below 0.5 x threshold": {"trigger": "none", "quiet_every": 64,
-                                                                     "quiet_below": 0.5},
-    "page-hinkley trigger on errors, quiet: every 4th check": {"trigger": "page-hinkley", "trigger_feed": "errors",
-                                                              "quiet_every": 4},
-    "cusum trigger on errors, quiet: every 4th check": {"trigger": "cusum", "trigger_feed": "errors",
-                                                       "quiet_every": 4},
+    **{f"window-kl, graded wait up to {every} checks below {below} x threshold":
+       {"trigger": "none", "quiet_every": every, "quiet_below": below} for every, below in GRADED},
+    **{f"{trigger} trigger on errors, quiet: every 4th check":
+       {"trigger": trigger, "trigger_feed": "errors", "quiet_every": 4} for trigger in ("page-hinkley", "cusum")},
 }
 PUBLISHED_ANSWERS = {"split_regime": False, "reuse_scope": "target", "beat_persistence": False, "quiet_every": 1}
 NEW_ANSWERS = {"split_regime": True, "reuse_scope": "all", "beat_persistence": True}
 ANSWERS: dict[str, dict[str, Any]] = {
     "today's answers": {**PUBLISHED_ANSWERS, "trigger": "none"},
     "new answers": {**NEW_ANSWERS, "trigger": "none", "quiet_every": 1},
-    "new defaults (new answers, graded wait up to 32 checks below 0.5)": {**NEW_ANSWERS, "trigger": "none",
-                                                                     "quiet_every": 32, "quiet_below": 0.5},
+    "new defaults (new answers, graded wait up to 24 checks below 0.5)": {**NEW_ANSWERS, "trigger": "none",
+                                                                     "quiet_every": 24, "quiet_below": 0.5},
 }
 
 

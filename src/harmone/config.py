@@ -131,7 +131,7 @@ class DriftConfig:
                                     "[detectors.<name>]) fed trigger_feed; the detector judges only while armed")
     trigger_feed: str = _setting("errors", "what the trigger is fed: errors (of the served predictions: a trend "
                                            "the model follows is no drift) or values", choices=("values", "errors"))
-    quiet_every: int = _setting(32, "at most this many drift periods between checks while nothing builds up: "
+    quiet_every: int = _setting(24, "at most this many drift periods between checks while nothing builds up: "
                                     "graded by the detector's score, or while the trigger is quiet (1: every "
                                     "period, as published)", lo=1, hi=1000)
     quiet_below: float = _setting(0.5, "without a trigger, scores below this share of the detector's threshold "
