@@ -54,6 +54,8 @@ MONITORING: dict[str, dict[str, Any]] = {
     "published: window-kl every check": {"trigger": "none", "quiet_every": 1},
     **{f"window-kl, graded wait up to {every} checks below {below} x threshold":
        {"trigger": "none", "quiet_every": every, "quiet_below": below} for every, below in GRADED},
+    "window-kl on the served errors, graded wait up to 24 checks below 0.5 x threshold":
+        {"trigger": "none", "feed": "errors", "quiet_every": 24, "quiet_below": 0.5},
     **{f"{trigger} trigger on errors, quiet: every 4th check":
        {"trigger": trigger, "trigger_feed": "errors", "quiet_every": 4} for trigger in ("page-hinkley", "cusum")},
 }
