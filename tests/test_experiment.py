@@ -131,8 +131,8 @@ def test_on_a_shorter_stream_harmone_spends_a_fraction_of_lstm_retraining(tmp_pa
 
     A measured meter on this VM moves a run's energy by tens of percent with host load, so
     a ratio checked against it would decide nothing; the model meter gives the same answer
-    on every machine. The R² claims are reported but not asserted: on this stream they sit
-    within noise of their thresholds (README, "The paper's claims on our data").
+    on every machine. The R² claims are reported but not asserted: one seed on a shorter
+    stream decides nothing about them (README, "The paper's claims, decided over seeds").
     """
     from harmone.energy.model import ModelMeter, load_energy_model
 
