@@ -254,3 +254,37 @@ class DriftDetector(ABC):
     def __repr__(self) -> str:
         settings = ", ".join(f"{key}={value!r}" for key, value in self.params.items())
         return f"{type(self).__name__}({settings})"
+
+
+class RestartingDetector(DriftDetector):
+    """A detector that judges one statistic against ``threshold`` and starts over after a detection.
+
+    The shared part of the sequential detectors (CUSUM, Page-Hinkley): the score is the
+    latest statistic (None while warming up), and a detection restarts the learned state
+    on the new regime (``_restart``) while the score keeps the detecting value.
+    """
+
+    _score: float | None
+
+    @abstractmethod
+    def _restart(self) -> None:
+        """Forget the learned statistics: a new warm-up on what follows."""
+
+    def _reset(self) -> None:
+        self._restart()
+        self._score = None
+
+    def _judge(self, statistic: float | None) -> None:
+        """Record the statistic as the score; above ``threshold`` it is a detection and a restart."""
+        self._score = statistic
+        if statistic is not None and statistic > self.params["threshold"]:
+            self._detected = True
+            self._restart()
+
+    @property
+    def score(self) -> float | None:
+        return self._score
+
+    def _score_state(self, state: Mapping[str, Any]) -> None:
+        self._score = state_value(state, "score", (float, type(None)))
+

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, WarmupMoments, check_number, state_value
+from harmone.detectors.base import DetectorError, RestartingDetector, WarmupMoments, check_number, state_value
 
 
 @register
-class CUSUM(DriftDetector):
+class CUSUM(RestartingDetector):
     """Two-sided CUSUM on values standardised by a warm-up; restarts after each detection."""
 
     name = "cusum"
@@ -34,10 +34,6 @@ class CUSUM(DriftDetector):
         check_number(params, "threshold", lo=0, lo_open=True)
         check_number(params, "warmup", lo=2, integer=True)
 
-    def _reset(self) -> None:
-        self._restart()
-        self._score: float | None = None
-
     def _restart(self) -> None:
         self._moments = WarmupMoments()
         self._high = self._low = 0.0
@@ -45,7 +41,7 @@ class CUSUM(DriftDetector):
     def _update(self, value: float) -> None:
         moments = self._moments
         if moments.sd is None:  # the warm-up: its mean and spread standardise what follows
-            self._score = None
+            self._judge(None)
             moments.add(value)
             moments.settle(self.params["warmup"])
             return
@@ -53,14 +49,7 @@ class CUSUM(DriftDetector):
         allowance = self.params["drift"]
         self._high = max(0.0, self._high + z - allowance)
         self._low = max(0.0, self._low - z - allowance)
-        self._score = max(self._high, self._low)
-        if self._score > self.params["threshold"]:
-            self._detected = True
-            self._restart()
-
-    @property
-    def score(self) -> float | None:
-        return self._score
+        self._judge(max(self._high, self._low))
 
     def _get_state(self) -> dict[str, Any]:
         return {**self._moments.get_state(), "high": self._high, "low": self._low, "score": self._score}
@@ -71,4 +60,4 @@ class CUSUM(DriftDetector):
             raise DetectorError("detector state: keys 'high' and 'low' must be >= 0")
         self._moments.set_state(state)
         self._high, self._low = high, low
-        self._score = state_value(state, "score", (float, type(None)))
+        self._score_state(state)

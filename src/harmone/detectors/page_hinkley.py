@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DriftDetector, WarmupMoments, check_number, state_value
+from harmone.detectors.base import RestartingDetector, WarmupMoments, check_number, state_value
 
 _STATS = ("up", "up_min", "down", "down_max")
 
 
 @register
-class PageHinkley(DriftDetector):
+class PageHinkley(RestartingDetector):
     """Page-Hinkley on standardised values; restarts after each detection."""
 
     name = "page-hinkley"
@@ -43,10 +43,6 @@ class PageHinkley(DriftDetector):
         check_number(params, "min_instances", lo=2, integer=True)
         check_number(params, "alpha", lo=0, lo_open=True, hi=1)
 
-    def _reset(self) -> None:
-        self._restart()
-        self._score: float | None = None
-
     def _restart(self) -> None:
         self._moments = WarmupMoments()
         self._up = self._up_min = self._down = self._down_max = 0.0
@@ -55,7 +51,7 @@ class PageHinkley(DriftDetector):
         moments = self._moments
         moments.add(value)  # the mean follows every value; the spread is the warm-up's
         if not moments.settle(self.params["min_instances"]) or moments.n == self.params["min_instances"]:
-            self._score = None  # still warming up, or this value completed the warm-up
+            self._judge(None)  # still warming up, or this value completed the warm-up
             return
         z = moments.z(value)
         alpha, delta = self.params["alpha"], self.params["delta"]
@@ -63,14 +59,7 @@ class PageHinkley(DriftDetector):
         self._up_min = min(alpha * self._up_min, self._up)
         self._down = alpha * self._down + z + delta
         self._down_max = max(alpha * self._down_max, self._down)
-        self._score = max(self._up - self._up_min, self._down_max - self._down)
-        if self._score > self.params["threshold"]:
-            self._detected = True
-            self._restart()
-
-    @property
-    def score(self) -> float | None:
-        return self._score
+        self._judge(max(self._up - self._up_min, self._down_max - self._down))
 
     def _get_state(self) -> dict[str, Any]:
         return {**self._moments.get_state(), "up": self._up, "up_min": self._up_min, "down": self._down,
@@ -81,4 +70,4 @@ class PageHinkley(DriftDetector):
         self._moments.set_state(state)
         self._up, self._up_min = values["up"], values["up_min"]
         self._down, self._down_max = values["down"], values["down_max"]
-        self._score = state_value(state, "score", (float, type(None)))
+        self._score_state(state)

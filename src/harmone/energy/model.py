@@ -40,7 +40,7 @@ _FORMAT = 1
 
 @dataclass(frozen=True)
 class EnergyModel:
-    """Costs in µJ: per prediction and per retraining by model kind, per run by loop."""
+    """Costs in µJ: per prediction and per retraining by model kind, per run and per row read by loop."""
 
     name: str
     prediction_uj: Mapping[str, float]

@@ -4,9 +4,9 @@ Fitting uses scikit-learn (imported inside ``fit`` only); with a linear kernel t
 model reduces to primal weights, so serving and storage need nothing but numpy.
 
 Two solvers reach the same epsilon-insensitive fit: libsvm's kernel SVR (published) and
-liblinear's dual coordinate descent (default). On our streams their held-out R² agree to
-the third decimal while liblinear needs 2-20x less CPU per fit (docs/models.md), and a
-drift answered by retraining an SVR pays that fit thirteen times when validation chooses C.
+liblinear's dual coordinate descent (default). On our streams their held-out R² agree
+within 0.006 while liblinear needs about 2.5x less CPU per validated fit at the median
+(docs/algorithm.md, "Cheaper retraining"); validation fits once per candidate and fold.
 """
 
 from __future__ import annotations
