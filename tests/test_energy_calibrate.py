@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,25 +17,38 @@ from harmone.energy import (
     normalise,
 )
 from harmone.errors import EnergyError, HarmonEError
+from harmone.workspace import Workspace
+from conftest import edit_config
 
 
-def predictor(meter: FakeMeter, energy_uj: float, *, cold_uj: float = 0.0,
-              calls: list[str] | None = None, name: str = "") -> Callable[[], float]:
-    """One prediction that costs ``energy_uj``; the first call also pays ``cold_uj``."""
-    state = {"first": True}
+class FakeServer:
+    """One kind served on a fake meter: each step costs ``model_uj`` of its own work plus
+    ``overhead_uj`` around it; the first step also pays ``cold_uj``. Records the idle gaps."""
 
-    def predict() -> float:
-        meter.advance(energy_uj + (cold_uj if state["first"] else 0.0))
-        state["first"] = False
-        if calls is not None:
-            calls.append(name)
-        return 0.0
+    def __init__(self, meter: FakeMeter, model_uj: float, *, overhead_uj: float = 0.0, cold_uj: float = 0.0,
+                 calls: list[str] | None = None, name: str = "") -> None:
+        self.meter, self.model_uj, self.overhead_uj, self.cold_uj = meter, model_uj, overhead_uj, cold_uj
+        self.calls, self.name = calls, name
+        self._model = self._overhead = 0.0
 
-    return predict
+    def step(self) -> None:
+        cost = self.model_uj + self.cold_uj
+        self.cold_uj = 0.0
+        self.meter.advance(cost + self.overhead_uj)
+        self._model += cost
+        self._overhead += self.overhead_uj
+        if self.calls is not None:
+            self.calls.append(self.name)
+
+    def take(self) -> tuple[float, float]:
+        taken = self._model, self._overhead
+        self._model = self._overhead = 0.0
+        return taken
 
 
-def zoo(meter: FakeMeter) -> dict[str, Callable[[], float]]:
-    return {"lstm": predictor(meter, 300.0), "svm": predictor(meter, 60.0), "linear": predictor(meter, 20.0)}
+def zoo(meter: FakeMeter) -> dict[str, FakeServer]:
+    return {"lstm": FakeServer(meter, 300.0, overhead_uj=7.0), "svm": FakeServer(meter, 60.0, overhead_uj=7.0),
+            "linear": FakeServer(meter, 20.0, overhead_uj=7.0)}
 
 
 def score_energy_term(e: float) -> float:
@@ -60,21 +72,35 @@ def test_calibration_measures_each_kind_and_spans_the_zoo() -> None:
     assert gap > 30 * published_gap
 
 
-def test_warmup_is_not_counted_and_kinds_are_interleaved() -> None:
+def test_the_models_own_work_is_what_the_range_is_built_on() -> None:
+    meter = FakeMeter()
+    calibration = calibrate(zoo(meter), meter, predictions=20)
+    assert calibration.overhead_uj_per_prediction == pytest.approx({"lstm": 7.0, "svm": 7.0, "linear": 7.0})
+    assert calibration.e_max_uj == pytest.approx(1.25 * 300.0)
+
+
+def test_warmup_is_not_counted_and_kinds_take_turns_after_an_idle_gap() -> None:
     meter = FakeMeter()
     calls: list[str] = []
-    predictors = {"a": predictor(meter, 10.0, cold_uj=1e9, calls=calls, name="a"),
-                  "b": predictor(meter, 5.0, calls=calls, name="b")}
-    calibration = calibrate(predictors, meter, predictions=30, rounds=3, warmup=2)
+    gaps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        gaps.append(seconds)
+        calls.append("idle")
+
+    servers = {"a": FakeServer(meter, 10.0, cold_uj=1e9, calls=calls, name="a"),
+               "b": FakeServer(meter, 5.0, calls=calls, name="b")}
+    calibration = calibrate(servers, meter, predictions=3, warmup=2, gap_s=0.02, sleep=sleep)
     assert calibration.energy_uj_per_prediction["a"] == pytest.approx(10.0)
-    measured_calls = calls[4:]  # after 2 warm-up calls per kind
-    assert measured_calls == (["a"] * 10 + ["b"] * 10) * 3
+    assert calls[:4] == ["a", "a", "b", "b"]  # warm-up: no gaps, not counted
+    assert calls[4:] == ["idle", "a", "idle", "b"] * 3
+    assert gaps == [0.02] * 6 and calibration.gap_s == 0.02
 
 
 def test_a_meter_that_never_moves_cannot_calibrate() -> None:
     meter = FakeMeter()
     with pytest.raises(EnergyError, match="counted no energy"):
-        calibrate({"linear": lambda: 0.0}, meter, predictions=10)
+        calibrate({"linear": FakeServer(meter, 0.0)}, meter, predictions=10)
 
 
 def test_nonsense_arguments_are_rejected() -> None:
@@ -82,9 +108,11 @@ def test_nonsense_arguments_are_rejected() -> None:
     with pytest.raises(ValueError):
         calibrate({}, meter)
     with pytest.raises(ValueError):
-        calibrate({"a": lambda: 0.0}, meter, predictions=0)
+        calibrate({"a": FakeServer(meter, 1.0)}, meter, predictions=0)
     with pytest.raises(ValueError):
-        calibrate({"a": lambda: 0.0}, meter, headroom=0.5)
+        calibrate({"a": FakeServer(meter, 1.0)}, meter, headroom=0.5)
+    with pytest.raises(ValueError):
+        calibrate({"a": FakeServer(meter, 1.0)}, meter, gap_s=-1.0)
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
@@ -153,3 +181,33 @@ def test_normalise_is_clamped_to_the_unit_interval() -> None:
         normalise(1.0, 100.0, 100.0)
     with pytest.raises(HarmonEError, match="finite"):
         normalise(float("nan"), 0.0, 1.0)
+
+
+def test_a_workspace_calibrates_through_the_serving_engine(trained_workspace: Workspace) -> None:
+    from harmone import lifecycle
+
+    edit_config(trained_workspace, {'meter = "auto"': 'meter = "estimator"'})
+    workspace = Workspace.open(trained_workspace.root)
+    calibration = lifecycle.calibrate_energy(workspace, predictions=30, gap_s=0.001)
+    saved = load_calibration(workspace.calibration_path)
+    assert saved == calibration
+    assert sorted(saved.energy_uj_per_prediction) == ["linear", "svm"]
+    assert saved.gap_s == 0.001 and saved.meter_kind == "estimated"
+    assert all(uj > 0 for uj in saved.energy_uj_per_prediction.values())
+    assert sorted(saved.overhead_uj_per_prediction) == ["linear", "svm"]
+    assert saved.e_max_uj == pytest.approx(1.25 * max(saved.energy_uj_per_prediction.values()))
+    assert json.loads(workspace.calibration_path.read_text())["format"] == 2
+    # Calibrating logs into a scratch knowledge base, never the workspace's.
+    assert not workspace.db_path.exists()
+
+
+def test_a_calibration_of_the_first_format_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({
+        "format": 1, "created_at": "2026-11-01T00:00:00+00:00", "meter_kind": "estimated",
+        "meter_source": "cpu-time-estimate:thread@15W/core", "predictions": 2000, "headroom": 1.25,
+        "e_min_uj": 0.0, "e_max_uj": 1250.0, "energy_uj_per_prediction": {"lstm": 1000.0, "linear": 150.0},
+        "duration_s_per_prediction": {"lstm": 1e-4, "linear": 1e-5}}))
+    loaded = load_calibration(path)
+    assert loaded is not None and loaded.normalised("lstm") == pytest.approx(0.8)
+    assert loaded.overhead_uj_per_prediction == {} and loaded.gap_s == 0.0

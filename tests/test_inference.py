@@ -39,17 +39,33 @@ def test_predicts_the_next_value_from_the_last_window_with_the_versions_scaler(t
         assert (first.model, first.version) == ("linear", 1)
 
 
-def test_follows_a_change_of_model_csv_within_one_step(trained_workspace: Workspace) -> None:
+def test_follows_a_change_of_model_csv_within_one_check_period(trained_workspace: Workspace) -> None:
+    period_s = trained_workspace.config.stream.model_check_s
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store)
         assert engine.step().model == "linear"
         trained_workspace.write_active_model("svm")
+        # Not yet: checking after every prediction of a live stream costs more than the prediction.
+        engine.clock.advance(period_s / 2)
+        assert engine.step().model == "linear"
+        engine.clock.advance(period_s / 2)
         assert engine.step().model == "svm"
         trained_workspace.write_active_model("linear")
+        engine.clock.advance(period_s)
         assert engine.step().model == "linear"
 
 
-def test_follows_a_promoted_version_within_one_step(trained_workspace: Workspace) -> None:
+def test_a_flushed_batch_serves_the_current_model_at_once(trained_workspace: Workspace) -> None:
+    """An in-process run flushes before its loops run, so their switch serves the next prediction."""
+    with KnowledgeStore(trained_workspace.db_path) as store:
+        engine = _engine(trained_workspace, store)
+        assert engine.step().model == "linear"
+        trained_workspace.write_active_model("svm")
+        engine.flush()
+        assert engine.step().model == "svm"
+
+
+def test_follows_a_promoted_version_within_one_check_period(trained_workspace: Workspace) -> None:
     from harmone.training import train
 
     repo = ModelRepository(trained_workspace)
@@ -59,6 +75,7 @@ def test_follows_a_promoted_version_within_one_step(trained_workspace: Workspace
         trained = train("linear", read_series(trained_workspace.test_path)[:1500], trained_workspace.config,
                         retrain=True)
         repo.promote("linear", repo.add_version(trained, reason="retrain"))
+        engine.clock.advance(trained_workspace.config.stream.model_check_s)
         assert engine.step().version == 2
 
 
@@ -68,9 +85,11 @@ def test_an_unknown_model_name_warns_and_the_last_good_model_keeps_serving(train
         engine = _engine(trained_workspace, store, warnings=warnings)
         engine.step()
         trained_workspace.write_active_model("forest")
+        engine.clock.advance(trained_workspace.config.stream.model_check_s)
         assert [engine.step().model for _ in range(3)] == ["linear"] * 3
         assert len(warnings) == 1 and "forest" in warnings[0] and "model.csv" in warnings[0]
         trained_workspace.write_active_model("lstm")  # a known kind without a trained version
+        engine.clock.advance(trained_workspace.config.stream.model_check_s)
         assert engine.step().model == "linear"
         assert "lstm" in warnings[-1]
 

@@ -83,8 +83,26 @@ def test_export_uses_the_original_column_names(tmp_path: Path) -> None:
         store.append_predictions(_rows(0, 3))
         assert store.export_predictions(tmp_path / "out.csv") == 3
     lines = (tmp_path / "out.csv").read_text().splitlines()
-    assert lines[0] == "true_value,predicted_value,model_used,version,inference_time,energy_uj"
+    # The original's six columns first, in its order; the model's share of the energy after them.
+    assert lines[0] == "true_value,predicted_value,model_used,version,inference_time,energy_uj,model_energy_uj"
     assert lines[1].split(",")[2] == "linear" and len(lines) == 4
+    assert lines[1].split(",")[-1] == ""  # rows logged without the split leave it empty
+
+
+def test_energy_is_kept_as_the_models_own_work_and_the_overhead_around_it(tmp_path: Path) -> None:
+    with KnowledgeStore(tmp_path / "k.db") as store:
+        store.append_predictions([(*row, 1.5) for row in _rows(0, 4)])  # 2.0 µJ a step, 1.5 of it the model's
+        store.append_predictions(_rows(4, 2, model="svm"))  # no split known
+        split = store.energy_split_after(0)
+        assert split["linear"].rows == 4
+        assert split["linear"].uj_per_prediction == pytest.approx(2.0)
+        assert split["linear"].model_uj_per_prediction == pytest.approx(1.5)
+        assert split["linear"].overhead_uj_per_prediction == pytest.approx(0.5)
+        assert split["svm"].rows == 2 and split["svm"].split_rows == 0
+        assert np.isnan(split["svm"].model_uj_per_prediction)
+        rows = store.predictions_after(0)
+        assert rows.model_energy_uj[:4].tolist() == [1.5] * 4 and np.isnan(rows.model_energy_uj[4:]).all()
+        assert store.energy_split_after(4) == {"svm": split["svm"]}
 
 
 # -- typed events, loop state, schema versions, read-only access ------------------------------

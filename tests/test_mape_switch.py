@@ -269,6 +269,26 @@ def test_energy_violation_picks_best_ema_among_the_others() -> None:
     assert (plan.action, plan.target, plan.reason) == ("switch", "linear", "energy-violation")
 
 
+def test_an_energy_violation_never_switches_to_a_costlier_model() -> None:
+    config = make_config(budget_rule="bounded", **NO_EXPLORE)
+    start = ema_state(config, {"lstm": 0.99, "svm": 0.70, "linear": 0.76}, budget=0.0)
+    calibrated = {"linear": 100.0, "svm": 120.0, "lstm": 800.0}
+    snap = dataclasses.replace(snapshot(window(rows("svm", 20, energy_uj=25_000.0, noise=1.0)), start,
+                                        current="svm"), calibrated_uj=calibrated)
+    analysis, plan = run(snap, config)
+    assert analysis.violation == "energy"
+    # The LSTM has the best EMA, but it costs more than the SVR that overran: the cheaper linear model.
+    assert (plan.action, plan.target) == ("switch", "linear")
+    # As published, any other model may take over, the costlier one included.
+    published = make_config(budget_rule="bounded", energy_target="any", **NO_EXPLORE)
+    assert run(snap, published)[1].target == "lstm"
+    # The cheapest kind has nowhere cheaper to go: it stays.
+    cheapest = dataclasses.replace(snap, current_model="linear",
+                                   batch=window(rows("linear", 20, energy_uj=25_000.0, noise=1.0)))
+    analysis, plan = run(cheapest, config)
+    assert analysis.violation == "energy" and (plan.action, plan.reason) == ("none", "energy-violation")
+
+
 def test_score_violation_picks_best_ema_overall() -> None:
     config = make_config(**NO_EXPLORE)
     start = ema_state(config, {"lstm": 0.5, "svm": 0.79, "linear": 0.75})

@@ -232,9 +232,16 @@ _PINNED_SUFFIX = {None: "", "promoted": "", "kept-serving": "; serving-version-b
 
 
 def _as_pinned(event: dict[str, object]) -> dict[str, object]:
-    """An event in the pinned file's shape: the outcome folded back into the decision."""
+    """An event in the pinned file's shape: the outcome folded back into the decision, without
+    what switch events record since (the live energy correction, each model's serving overhead)."""
     event = {k: v for k, v in event.items() if k != "id"}
     event["decision"] = f"{event['decision']}{_PINNED_SUFFIX[event.pop('outcome')]}"  # type: ignore[index]
+    observed = dict(event["observed"])  # type: ignore[call-overload]
+    if event["loop"] == "switch":
+        assert observed.pop("energy_basis") is None  # a fake meter: nothing calibrated, nothing corrected
+        observed["per_model"] = {kind: {k: v for k, v in figures.items() if k != "overhead_uj"}
+                                 for kind, figures in observed["per_model"].items()}
+    event["observed"] = observed
     return event
 
 

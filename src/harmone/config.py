@@ -50,6 +50,9 @@ class StreamConfig:
                                   lo=0, hi=1, lo_open=True, hi_open=True)
     default_model: str = _setting("lstm", "model served when knowledge/model.csv is missing")
     flush_rows: int = _setting(64, "predictions buffered before they are written to the knowledge base", lo=1, hi=100000)
+    model_check_s: float = _setting(1.0, "stream seconds between two checks of which model and version serve (also "
+                                         "checked before the first prediction of every stored batch): a switch or "
+                                         "promotion is served within this", lo=0, hi=3600)
     models: tuple[str, ...] = _setting(("lstm", "svm", "linear", "persistence"),
                                        "model kinds this deployment serves: `harmone train` trains them, the switch "
                                        "loop chooses among them (persistence is the bar a batch is judged against; "
@@ -65,6 +68,13 @@ class EnergyConfig:
                                   choices=("calibrated", "published"))
     e_min_uj: float = _setting(0.0, "published lower end of energy per prediction, µJ", lo=0)
     e_max_uj: float = _setting(25000.0, "published upper end of energy per prediction, µJ", lo=0, lo_open=True)
+    calibration_predictions: int = _setting(200, "calibration: predictions measured per model kind", lo=1, hi=100000)
+    calibration_gap_s: float = _setting(0.01, "calibration: idle seconds before each prediction, so it runs as cold "
+                                              "as a live one after the stream's wait (0: back to back)", lo=0, hi=10)
+    live_correction: bool = _setting(True, "scale the calibrated range by live over calibrated model energy of the "
+                                           "recent rows, so live serving conditions and calibration share one "
+                                           "basis (false: the calibration as measured)")
+    correction_rows: int = _setting(5000, "live correction: the newest rows it is measured over", lo=1, hi=10_000_000)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,9 @@ class SwitchConfig:
     budget_rule: str = _setting("bounded", "energy budget: published (can never fire with max_energy 1) or bounded",
                                 choices=("published", "bounded"))
     energy_goal: float = _setting(0.5, "bounded rule: target mean normalised energy", lo=0, hi=1)
+    energy_target: str = _setting("cheaper", "an energy violation switches to the best-EMA model that is cheaper by "
+                                             "the calibration (cheaper) or to any other (any, as published)",
+                                  choices=("cheaper", "any"))
     budget_max: float = _setting(1.0, "bounded rule: upper bound and start value of the budget", lo=0)
     initial_ema: dict[str, float] = _setting({"lstm": 0.82, "svm": 0.79, "linear": 0.75},
                                              "starting score EMA per model kind (score = r2; the skill score "
@@ -476,7 +489,8 @@ def render(config: Config | None = None) -> str:
 
     config = config or Config()
     lines = ["# HarmonE configuration (the Decision Map). Defaults are the published constants, except",
-             "# energy.normalisation, switch.budget_rule, drift.validate and drift.target, the switch score",
+             "# energy.normalisation and its live correction, switch.budget_rule and energy_target,",
+             "# drift.validate and drift.target, the switch score",
              "# (skill over persistence) and the served kinds (persistence too); loop timings are the published",
              "# seconds counted in predictions (docs/algorithm.md says why).", ""]
     for name in _SECTIONS:

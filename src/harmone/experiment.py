@@ -86,8 +86,8 @@ def published_config(config: Config) -> Config:
     and the published model representation and hyperparameters (min-max inputs, fixed strengths)."""
     config = config_mod.published_loops(config)  # timings in seconds, R² score, the published kinds
     return config.replace(
-        energy=dataclasses.replace(config.energy, normalisation="published"),
-        switch=dataclasses.replace(config.switch, budget_rule="published", quiet_every=1),
+        energy=dataclasses.replace(config.energy, normalisation="published", live_correction=False),
+        switch=dataclasses.replace(config.switch, budget_rule="published", quiet_every=1, energy_target="any"),
         drift=dataclasses.replace(config.drift, validate=False, target="serving", **PUBLISHED_DRIFT),
         retrain=dataclasses.replace(config.retrain, validate=False, warm_start=False),
         models=published_models(config.models),

@@ -1,18 +1,18 @@
 """The managed system: predict the stream one value at a time with the active model, and log it.
 
 Models stay in memory; the engine reloads only when `knowledge/model.csv` names another kind
-or `models/<kind>` points at another version. Checking both costs a stat and a readlink
-(about 4 µs, as much as the rest of a linear step), so the engine checks before the first
-prediction of every batch and before any prediction that starts ``MODEL_CHECK_S`` (100 µs)
-or more after the previous check. The guarantee: a switch or promotion is served from the
-next batch at the latest, and from the next prediction whenever predictions are not
-back to back (a live stream, or anyone who just wrote `model.csv` or promoted a version:
-both writes fsync, which takes longer than the check period). An in-process run flushes
-before its loops run, so their decisions take effect at the very next prediction.
-Predictions are logged in batches,
-together with the stream position in one transaction; a batch never mixes models, and its
-measured energy is split equally among its predictions (see docs/energy.md for why
-per-prediction counter readings would be mostly noise).
+or `models/<kind>` points at another version. Checking both costs a stat and a readlink, and
+right after the stream's wait (caches cold) that is several times a linear prediction, so
+the engine checks before the first prediction of every stored batch and then once per
+``[stream] model_check_s`` of clock time (1 s by default): a switch or promotion written by
+another process is served within that. An in-process run flushes before its loops run, so
+their decisions take effect at the very next prediction.
+
+Predictions are logged in batches, together with the stream position in one transaction; a
+batch never mixes models. Its measured energy is kept in two parts: the model's own work
+(the prediction) and the serving overhead around it (choosing the model, logging), each
+split equally among the batch's predictions (see docs/energy.md for why per-prediction
+counter readings would be mostly noise). The switch loop compares models on the first part.
 
 The engine is handed everything it uses (stream values, repository, store, meter, clock);
 ``InferenceEngine.for_workspace`` gathers them for one workspace. Driving it (how many
@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from harmone.clock import Clock
 from harmone.config import Config
-from harmone.energy.attribution import EnergyAttributor
+from harmone.energy.attribution import ServingEnergy
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError, ModelError
 from harmone.knowledge import KnowledgeStore, keys
@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 #: Knowledge-state key holding the index of the next test value to predict.
 POSITION_KEY = keys.STREAM_POSITION
-#: Real seconds after which the next prediction checks again which model and version serve.
-MODEL_CHECK_S = 100e-6
 
 
 class Prediction(NamedTuple):
@@ -68,9 +66,9 @@ def _stored_position(store: KnowledgeStore, default: int) -> int:
 class InferenceEngine:
     """Predicts the stream one step at a time with whichever model is active.
 
-    Energy is metered only while `step` runs (two meter readings per step): whatever
-    happens between steps (sleeping for the stream cadence, printing, the managing loops
-    of an in-process run) is never charged to inference.
+    Energy is metered only while `step` runs (two meter readings per step, one more when
+    it checks the model): whatever happens between steps (sleeping for the stream cadence,
+    printing, the managing loops of an in-process run) is never charged to inference.
     """
 
     def __init__(self, *, stream: Sequence[float], repository: ModelRepository, active_model: ActiveModelFollower,
@@ -82,7 +80,7 @@ class InferenceEngine:
         self.clock = clock
         self.repository = repository
         self._warn = warn or log.warning
-        self._attributor = EnergyAttributor(meter, busy=False)
+        self._energy = ServingEnergy(meter)
         self._values = [float(v) for v in stream]
         self._window = config.stream.input_length
         #: Past values the serving version reads: its own context (the input length for older versions).
@@ -98,6 +96,7 @@ class InferenceEngine:
         self._known_kinds = set(kinds())
         #: Serve this kind whatever `model.csv` says (calibration and benchmarks).
         self._fixed_model = fixed_model
+        self._check_every_s = config.stream.model_check_s
         self._next_check_s = 0.0
 
     @classmethod
@@ -133,22 +132,26 @@ class InferenceEngine:
         i = self.position
         if i >= len(self._values):
             return None
-        attributor = self._attributor
-        attributor.resume()
-        try:
-            serving = self._current_model()
-            started = time.perf_counter()
-            predicted = serving.predict_next(self._values[max(0, i - self._width):i])
-            latency_s = time.perf_counter() - started
-            prediction = Prediction(i, self.clock.now(), self._values[i], predicted, serving.kind, serving.version,
-                                    latency_s)
-            buffer = self._buffer
-            buffer.append(prediction)
-            self.position = i + 1
-            if len(buffer) >= self._flush_rows:
+        energy = self._energy
+        since_uj = energy.read()
+        now_s = self.clock.now()
+        serving = self._serving
+        if serving is None or not self._buffer or now_s >= self._next_check_s:
+            serving = self._current_model(now_s)
+            since_uj = energy.to_overhead(since_uj)
+        started = time.perf_counter()
+        predicted = serving.predict_next(self._values[max(0, i - self._width):i])
+        latency_s = time.perf_counter() - started
+        since_uj = energy.to_model(since_uj)
+        prediction = Prediction(i, now_s, self._values[i], predicted, serving.kind, serving.version, latency_s)
+        buffer = self._buffer
+        buffer.append(prediction)
+        self.position = i + 1
+        if len(buffer) >= self._flush_rows:
+            try:
                 self.flush()
-        finally:
-            attributor.pause()
+            finally:
+                energy.to_overhead(since_uj)  # logging is overhead, charged to the next batch
         return prediction
 
     def idle(self, seconds: float) -> None:
@@ -156,15 +159,16 @@ class InferenceEngine:
         self.clock.sleep(seconds)
 
     def flush(self) -> None:
-        """Write buffered predictions, their share of the measured energy and the position."""
-        energy_uj = self._attributor.take()
+        """Write buffered predictions, their shares of the measured energy and the position."""
+        model_uj, overhead_uj = self._energy.take()
         rows, self._buffer = self._buffer, []
         if not rows:
             return
-        share = energy_uj / len(rows)
+        model_share = model_uj / len(rows)
+        share = model_share + overhead_uj / len(rows)
         try:
             self.store.append_predictions_and_state(
-                [(p[1], p[2], p[3], p[4], p[5], p[6], share) for p in rows], {POSITION_KEY: self.position})
+                [(p[1], p[2], p[3], p[4], p[5], p[6], share, model_share) for p in rows], {POSITION_KEY: self.position})
         except BaseException:
             # Not written (rows and position are one transaction): keep the rows for the next
             # flush, so an interrupt in the middle of a write loses nothing.
@@ -173,12 +177,9 @@ class InferenceEngine:
 
     # -- model selection -------------------------------------------------------------------
 
-    def _current_model(self) -> ServingModel:
+    def _current_model(self, now_s: float) -> ServingModel:
         serving = self._serving
-        now_s = time.perf_counter()
-        if serving is not None and self._buffer and now_s < self._next_check_s:
-            return serving
-        self._next_check_s = now_s + MODEL_CHECK_S
+        self._next_check_s = now_s + self._check_every_s
         kind = self._fixed_model or self._active_model.read() or self.config.stream.default_model
         if kind not in self._known_kinds:
             return self._keep_serving(f"{self._active_model.path}: unknown model {kind!r}"

@@ -89,12 +89,14 @@ def status(workspace: Workspace) -> dict[str, Any]:
     return read_status(workspace).to_dict()
 
 
-def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
-    """Measure each trained model's energy per prediction and store the proposed range.
+def calibrate_energy(workspace: Workspace, *, predictions: int | None = None, gap_s: float | None = None) -> Any:
+    """Measure each trained model's energy per prediction as it is served; store the proposed range.
 
-    Returns None with the fake meter, which counts nothing to calibrate with. Each kind streams the test data through the real inference engine (logging into a
-    scratch knowledge base), so the figure covers exactly what the switch loop will see
-    per logged prediction: windowing, scaling, predicting and logging.
+    Returns None with the fake meter, which counts nothing to calibrate with. Each kind
+    streams the test data through the real inference engine, logging into a scratch
+    knowledge base, and its figures are read back from the rows it logged: the same
+    metering and the same split (model's own work, serving overhead) that a live `infer`
+    logs, after the same kind of idle wait (``[energy] calibration_gap_s``).
     """
     import tempfile
     from pathlib import Path
@@ -108,36 +110,48 @@ def calibrate_energy(workspace: Workspace, *, predictions: int = 2000) -> Any:
     trained = repository.trained_kinds()
     if not trained:
         raise HarmonEError("no trained model to calibrate (run `harmone train`)")
-    if workspace.config.energy.meter == "fake":
+    energy = workspace.config.energy
+    if energy.meter == "fake":
         return None
     test = read_series(workspace.test_path)
-    with detect(workspace.config.energy) as meter, \
-            tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
-        stores = [KnowledgeStore(Path(scratch) / f"{kind}.db") for kind in trained]
+    with detect(energy) as meter, tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
+        servers: dict[str, _ScratchServer] = {}
         try:
-            predictors: dict[str, Callable[[], float]] = {}
-            for kind, store in zip(trained, stores):
+            for kind in trained:
+                store = KnowledgeStore(Path(scratch) / f"{kind}.db")
                 engine = InferenceEngine(stream=test, repository=repository,
                                          active_model=workspace.follow_active_model(), store=store, meter=meter,
                                          clock=SimulatedClock(), config=workspace.config, fixed_model=kind,
                                          source=str(workspace.test_path))
-                predictors[kind] = _endless(engine)
-            calibration = calibrate(predictors, meter, predictions=predictions)
+                servers[kind] = _ScratchServer(engine, store)
+            calibration = calibrate(
+                servers, meter, predictions=energy.calibration_predictions if predictions is None else predictions,
+                gap_s=energy.calibration_gap_s if gap_s is None else gap_s)
         finally:
-            for store in stores:
-                store.close()
+            for server in servers.values():
+                server.store.close()
     calibration.save(workspace.calibration_path)
     return calibration
 
 
-def _endless(engine: InferenceEngine) -> Callable[[], float]:
-    """One engine step per call, starting the stream over when it ends."""
+class _ScratchServer:
+    """One kind served by a real engine into a scratch knowledge base, for calibration."""
 
-    def step() -> float:
-        prediction = engine.step()
-        if prediction is None:
-            engine.restart()
-            prediction = engine.step()
-        return prediction.predicted_value
+    def __init__(self, engine: InferenceEngine, store: KnowledgeStore) -> None:
+        self.engine = engine
+        self.store = store
+        self._taken_row_id = 0
 
-    return step
+    def step(self) -> None:
+        if self.engine.step() is None:
+            self.engine.restart()
+            self.engine.step()
+
+    def take(self) -> tuple[float, float]:
+        """(model µJ, overhead µJ) of the rows logged since the last take, as the engine logged them."""
+        self.engine.flush()
+        split = self.store.energy_split_after(self._taken_row_id).get(self.engine.serving.kind)
+        self._taken_row_id = self.store.last_row_id()
+        if split is None:
+            return 0.0, 0.0
+        return split.model_energy_uj, split.split_energy_uj - split.model_energy_uj

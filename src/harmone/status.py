@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from harmone import lock
 from harmone.approaches import get_approach
 from harmone.cadence import workspace_note
 from harmone.config import Config
-from harmone.errors import WorkspaceError
+from harmone.energy.calibrate import load_calibration
+from harmone.errors import EnergyError, WorkspaceError
 from harmone.knowledge import (
     DriftLoopState,
     EventCounts,
@@ -28,6 +31,7 @@ from harmone.knowledge import (
     keys,
 )
 from harmone.knowledge.codec import encode_loop_state
+from harmone.knowledge.store import Predictions
 from harmone.mape.snapshot import initial_switch_state
 from harmone.mape.state import DEFAULT_APPROACH, read_approach
 from harmone.metrics import r2_score
@@ -66,6 +70,51 @@ class LoopsStatus:
 
 
 @dataclass(frozen=True)
+class ModelEnergy:
+    """One kind's energy per prediction, µJ: live over the recent rows it served, and calibrated.
+
+    Each side in two parts: the model's own work (what the switch score compares) and the
+    serving overhead around it (choosing the model, metering, logging). None where unknown.
+    """
+
+    live_rows: int = 0
+    live_model_uj: float | None = None
+    live_overhead_uj: float | None = None
+    calibrated_model_uj: float | None = None
+    calibrated_overhead_uj: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"live_rows": self.live_rows, "live_model_uj": self.live_model_uj,
+                "live_overhead_uj": self.live_overhead_uj, "calibrated_model_uj": self.calibrated_model_uj,
+                "calibrated_overhead_uj": self.calibrated_overhead_uj}
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
+
+
+def model_energy(recent: Predictions | None, calibration: Any) -> dict[str, ModelEnergy]:
+    """Per kind, live (``recent`` rows) and calibrated energy, split into model and overhead."""
+    calibrated = calibration.energy_uj_per_prediction if calibration is not None else {}
+    overhead = calibration.overhead_uj_per_prediction if calibration is not None else {}
+    out = {kind: ModelEnergy(calibrated_model_uj=uj, calibrated_overhead_uj=overhead.get(kind))
+           for kind, uj in calibrated.items()}
+    if recent is not None and len(recent):
+        models = recent.model.astype(str)
+        for kind in np.unique(models):
+            rows = models == kind
+            live_model = _mean_or_none(recent.model_energy_uj[rows])
+            live_total = _mean_or_none(recent.energy_uj[rows][np.isfinite(recent.model_energy_uj[rows])])
+            base = out.get(str(kind), ModelEnergy())
+            out[str(kind)] = ModelEnergy(
+                live_rows=int(np.count_nonzero(rows)), live_model_uj=live_model,
+                live_overhead_uj=None if live_model is None or live_total is None else live_total - live_model,
+                calibrated_model_uj=base.calibrated_model_uj, calibrated_overhead_uj=base.calibrated_overhead_uj)
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
 class ModelStatus:
     versions: tuple[int, ...]
     active_version: int | None
@@ -92,6 +141,12 @@ class Status:
     #: What runs on the workspace now: lock name (inference, manager) -> the holder's command
     #: and pid, or None when free.
     running: Mapping[str, str | None] = field(default_factory=dict)
+    #: Per kind, live and calibrated energy per prediction, model's own work and overhead apart.
+    energy: Mapping[str, ModelEnergy] = field(default_factory=dict)
+    #: The calibration's meter ("measured" or "estimated", and its source), None when uncalibrated.
+    calibration_meter: Mapping[str, Any] | None = None
+    #: The live correction of the energy range in the newest switch run (factor, rows, e_max_uj).
+    energy_basis: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"workspace": self.workspace, "active_model": self.active_model,
@@ -101,7 +156,10 @@ class Status:
                 "predictions": self.predictions, "recent_r2": self.recent_r2, "recent_rows": self.recent_rows,
                 "recent_energy_uj_per_prediction": self.recent_energy_uj_per_prediction,
                 "meter": None if self.meter is None else dict(self.meter), **self.loops.to_dict(),
-                "cadence_note": self.cadence_note, "running": dict(self.running)}
+                "cadence_note": self.cadence_note, "running": dict(self.running),
+                "energy": {kind: figures.to_dict() for kind, figures in self.energy.items()},
+                "calibration_meter": None if self.calibration_meter is None else dict(self.calibration_meter),
+                "energy_basis": None if self.energy_basis is None else dict(self.energy_basis)}
 
 
 def _switch_start(config: Config) -> SwitchLoopState:
@@ -140,12 +198,17 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
             meter = store.get_state(keys.METER)
             loops = read_loops(store, workspace.config)
             events = count_events(store.events()) if with_events else EventCounts()
+            basis = _latest_energy_basis(store)
     else:
         # Nothing has run here yet: the defaults, without creating the knowledge base.
-        count, recent, meter, events = 0, None, None, EventCounts()
+        count, recent, meter, events, basis = 0, None, None, EventCounts(), None
         loops = LoopsStatus(approach=DEFAULT_APPROACH, loops=tuple(sorted(get_approach(DEFAULT_APPROACH).loops)),
                             switch=_switch_start(workspace.config), drift=None, retrain=None, switch_is_initial=True)
     rows = 0 if recent is None else len(recent)
+    try:
+        calibration = load_calibration(workspace.calibration_path)
+    except EnergyError:
+        calibration = None  # `harmone energy calibrate` names the damage; status still shows the rest
     return Status(
         workspace=str(workspace.root.resolve()), active_model=active, active_version=repository.active_version(active),
         models=MappingProxyType(models), predictions=count,
@@ -155,4 +218,16 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
         meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events,
         cadence_note=workspace_note(workspace, loops.loops),
         running=MappingProxyType({name: None if holder is None else holder.describe()
-                                  for name, holder in lock.holders(workspace.knowledge_dir).items()}))
+                                  for name, holder in lock.holders(workspace.knowledge_dir).items()}),
+        energy=MappingProxyType(model_energy(recent, calibration)),
+        calibration_meter=None if calibration is None else {"kind": calibration.meter_kind,
+                                                            "source": calibration.meter_source,
+                                                            "gap_s": calibration.gap_s},
+        energy_basis=basis)
+
+
+def _latest_energy_basis(store: KnowledgeStore) -> Mapping[str, Any] | None:
+    """The live correction the newest switch run used (None before one ran, or without one)."""
+    latest = store.events(loop=LoopName.SWITCH, last=1)
+    basis = latest[0].observed.get("energy_basis") if latest else None
+    return basis if isinstance(basis, Mapping) else None

@@ -56,9 +56,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(calibration.to_dict(), indent=2))
         return 0
-    print(f"Energy per prediction ({calibration.meter_kind}, {calibration.meter_source}):")
+    print(f"Energy per prediction ({calibration.meter_kind}, {calibration.meter_source}), each prediction served"
+          f" after {calibration.gap_s:g} s idle as a live one is:")
     for kind, energy in sorted(calibration.energy_uj_per_prediction.items()):
-        print(f"  {kind:<8} {energy:10.2f} µJ   normalised {calibration.normalised(kind):.3f}")
+        overhead = calibration.overhead_uj_per_prediction.get(kind)
+        extra = f"   + serving overhead {overhead:8.2f} µJ" if overhead is not None else ""
+        print(f"  {kind:<11} model {energy:9.2f} µJ   normalised {calibration.normalised(kind):.3f}{extra}")
     print(f"Proposed range: E_m = {calibration.e_min_uj:.2f} µJ, E_M = {calibration.e_max_uj:.2f} µJ"
           f" (saved to {workspace.calibration_path}; used when [energy] normalisation = \"calibrated\")")
     return 0

@@ -95,6 +95,13 @@ def _observed_text(event: Event) -> str:
     if event.loop is LoopName.SWITCH:
         parts = [f"R² {_number(seen.get('r2'), '.3f')}", f"e {_number(seen.get('normalised_energy'), '.3f')}",
                  f"EMA {_number(seen.get('ema'), '.3f')}", f"T {_number(seen.get('budget'), '.2f')}"]
+        figures = (seen.get("per_model") or {}).get(seen.get("source")) or {}
+        if figures.get("energy_uj") is not None:
+            overhead = figures.get("overhead_uj")
+            parts.append(f"µJ {figures['energy_uj']:.0f} model" + (f" + {overhead:.0f} overhead" if overhead is not None
+                                                                     else ""))
+        if seen.get("energy_basis"):
+            parts.append(f"range x{seen['energy_basis']['factor']:.2f} live")
         if seen.get("target"):
             parts.append(f"-> {seen['target']}")
         return "  ".join(parts)

@@ -40,6 +40,8 @@ def print_calibration(calibration: Any) -> None:
     if calibration is None:
         print("Energy calibration skipped: the fake meter counts no energy")
         return
-    per_kind = ", ".join(f"{k} {v:.1f} µJ" for k, v in sorted(calibration.energy_uj_per_prediction.items()))
-    print(f"Energy per prediction ({calibration.meter_kind}): {per_kind};"
-          f" calibrated range E_M = {calibration.e_max_uj:.1f} µJ")
+    overhead = calibration.overhead_uj_per_prediction
+    per_kind = ", ".join(f"{k} {v:.1f}" + (f" + {overhead[k]:.1f}" if k in overhead else "") + " µJ"
+                         for k, v in sorted(calibration.energy_uj_per_prediction.items()))
+    print(f"Energy per prediction ({calibration.meter_kind}, model's own work + serving overhead, each after"
+          f" {calibration.gap_s:g} s idle): {per_kind}; calibrated range E_M = {calibration.e_max_uj:.1f} µJ")

@@ -74,6 +74,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         meter = status.meter or {}
         label = f" ({meter.get('kind')}, {meter.get('source')})" if meter else ""
         print(f"recent energy: {status.recent_energy_uj_per_prediction:.2f} µJ per prediction{label}")
+    print_energy_split(status)
     loops = status.loops
     print(f"loops:         {', '.join(loops.loops) or 'none (a fixed model)'}")
     if loops.switch is not None and "switch" in loops.loops:
@@ -87,6 +88,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status.cadence_note:
         print(f"note:          {status.cadence_note}")
     return 0
+
+
+def print_energy_split(status: Any) -> None:
+    """Per kind: the model's own work and the serving overhead, live and calibrated, each labelled."""
+    if not status.energy:
+        return
+    live = (status.meter or {}).get("kind", "?")
+    calibrated = (status.calibration_meter or {}).get("kind", "?")
+    print(f"energy per prediction, µJ (model's own work + serving overhead; live {live}, calibrated {calibrated}):")
+    for kind, figures in status.energy.items():
+        print(f"  {kind:<11} live {_pair(figures.live_model_uj, figures.live_overhead_uj)}"
+              f" over {figures.live_rows} rows;"
+              f" calibrated {_pair(figures.calibrated_model_uj, figures.calibrated_overhead_uj)}")
+    basis = status.energy_basis
+    if basis:
+        print(f"  live correction: factor {basis['factor']:.3f} over {basis['rows']} rows"
+              f" (range E_M {basis['e_max_uj']:.1f} µJ)")
+
+
+def _pair(model_uj: float | None, overhead_uj: float | None) -> str:
+    if model_uj is None:
+        return "—"
+    return f"{model_uj:.1f} + {overhead_uj:.1f}" if overhead_uj is not None else f"{model_uj:.1f} + ?"
 
 
 def _new_file_mode(path: Path) -> int:

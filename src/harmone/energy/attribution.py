@@ -71,3 +71,39 @@ class EnergyAttributor:
             self._start_uj = now_uj
         energy_uj, self._pending_uj = self._pending_uj, 0.0
         return energy_uj
+
+
+class ServingEnergy:
+    """The energy of serving steps, split into the model's own work and the overhead around it.
+
+    The engine reads the meter where a region of a step starts, and closes the region with
+    ``to_model`` (the prediction) or ``to_overhead`` (choosing the model, logging): each
+    returns the reading it took, so consecutive regions share one reading and a plain step
+    costs two, as an unsplit one did. Nothing between steps (the stream's wait, printing,
+    the loops of an in-process run) is in any region. ``take`` hands over both sums for the
+    rows of one batch, which split them equally (see the module docstring for why).
+    """
+
+    def __init__(self, meter: EnergyMeter) -> None:
+        self.meter = meter
+        self.read = meter.read_uj
+        self._model_uj = 0.0
+        self._overhead_uj = 0.0
+
+    def to_model(self, since_uj: float) -> float:
+        now_uj = self.read()
+        if now_uj > since_uj:
+            self._model_uj += now_uj - since_uj
+        return now_uj
+
+    def to_overhead(self, since_uj: float) -> float:
+        now_uj = self.read()
+        if now_uj > since_uj:
+            self._overhead_uj += now_uj - since_uj
+        return now_uj
+
+    def take(self) -> tuple[float, float]:
+        """(model µJ, overhead µJ) since the last take; resets both."""
+        taken = self._model_uj, self._overhead_uj
+        self._model_uj = self._overhead_uj = 0.0
+        return taken

@@ -5,7 +5,13 @@ clamped to [0, 1]. The published range (E_m = 0, E_M = 25 000 µJ) was fitted to
 prototype that reloaded the model from disk for every prediction; with models kept in
 memory every kind lands near e = 0 and the energy term no longer tells models apart.
 
-Calibration measures each model kind on this machine with this meter and proposes:
+Calibration measures each model kind on this machine with this meter, the way it is served:
+every measured prediction is a real serving step (choosing the model, predicting, logging
+into a scratch knowledge base) preceded by an idle gap (``energy.calibration_gap_s``), so it
+runs as cold as a live prediction after the stream's wait. Back to back, a prediction finds
+its code and data in the caches and costs a fraction of a live one (docs/energy.md, "One
+energy basis"). The model's own work and the overhead around it are kept apart, as while
+serving, and the switch score compares the model's own work. It proposes:
 
 - ``E_m = 0``: zero energy is a true zero, so e stays proportional to energy and a kind
   that costs half as much gets half the e. Pinning E_m to the cheapest kind would erase
@@ -15,6 +21,9 @@ Calibration measures each model kind on this machine with this meter and propose
   term spans most of its range across the zoo; the 25 % margin keeps measurement noise
   and moderate overruns (background load, a slower machine state) from saturating at 1,
   so an overrun still raises e instead of vanishing into the clamp.
+
+While serving, the switch loop corrects the range by how live predictions compare with
+their calibrated cost (``live_correction``), and records the factor it used.
 """
 
 from __future__ import annotations
@@ -26,28 +35,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harmone import atomic
 from harmone.config import EnergyConfig
-from harmone.energy.base import EnergyMeter, MeterKind, window
+from harmone.energy.base import EnergyMeter, MeterKind
 from harmone.errors import ConfigError, EnergyError
 
 #: E_M = DEFAULT_HEADROOM x the most expensive kind's energy per prediction.
 DEFAULT_HEADROOM = 1.25
-#: Predictions per kind run before measuring: first calls pay for caches and allocation.
+#: Predictions per kind run before measuring: first calls pay for loading and allocation.
 DEFAULT_WARMUP = 20
-#: Measurement windows per kind, interleaved across kinds so slow drifts in machine
-#: state (background load, clock frequency, temperature) spread over all kinds alike.
-DEFAULT_ROUNDS = 3
-#: Suggested file name for a workspace's calibration.
-_FORMAT = 1
+#: Format 2 splits each kind's energy into the model's own work and the serving overhead;
+#: format 1 (one figure per kind, measured back to back) still loads.
+_FORMAT = 2
+_FORMATS = (1, 2)
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Energy per prediction of each model kind on one machine, and the range it implies."""
 
+    #: The model's own work per prediction (what the switch score compares), µJ.
     energy_uj_per_prediction: dict[str, float]
     duration_s_per_prediction: dict[str, float]
     e_min_uj: float
@@ -57,11 +66,16 @@ class Calibration:
     predictions: int
     headroom: float
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: Serving overhead per prediction around the model's work (choosing it, logging), µJ;
+    #: empty for a calibration of format 1.
+    overhead_uj_per_prediction: dict[str, float] = field(default_factory=dict)
+    #: Idle seconds before each measured prediction (0: back to back, as format 1 measured).
+    gap_s: float = 0.0
 
     def __post_init__(self) -> None:
         # Own copies, so the caller's dicts cannot change a calibration after the fact.
-        object.__setattr__(self, "energy_uj_per_prediction", dict(self.energy_uj_per_prediction))
-        object.__setattr__(self, "duration_s_per_prediction", dict(self.duration_s_per_prediction))
+        for table in ("energy_uj_per_prediction", "duration_s_per_prediction", "overhead_uj_per_prediction"):
+            object.__setattr__(self, table, dict(getattr(self, table)))
 
     def normalised(self, kind: str) -> float:
         """The e this calibration gives to a kind's measured energy per prediction."""
@@ -77,7 +91,9 @@ class Calibration:
             "headroom": self.headroom,
             "e_min_uj": self.e_min_uj,
             "e_max_uj": self.e_max_uj,
+            "gap_s": self.gap_s,
             "energy_uj_per_prediction": dict(self.energy_uj_per_prediction),
+            "overhead_uj_per_prediction": dict(self.overhead_uj_per_prediction),
             "duration_s_per_prediction": dict(self.duration_s_per_prediction),
         }
 
@@ -86,50 +102,54 @@ class Calibration:
         atomic.write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-def _split(total: int, parts: int) -> list[int]:
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
+class Server(Protocol):
+    """One model kind served the way it is live; it meters its own steps."""
+
+    def step(self) -> None:
+        """Serve one prediction (choose the model, predict, log)."""
+
+    def take(self) -> tuple[float, float]:
+        """(model µJ, overhead µJ) of the steps since the last take."""
 
 
-def calibrate(predictors: Mapping[str, Callable[[], float]], meter: EnergyMeter, *,
-              predictions: int = 2000, rounds: int = DEFAULT_ROUNDS, warmup: int = DEFAULT_WARMUP,
-              headroom: float = DEFAULT_HEADROOM) -> Calibration:
-    """Measure energy per prediction of each kind; ``predictors[kind]()`` makes one prediction.
+def calibrate(servers: Mapping[str, Server], meter: EnergyMeter, *, predictions: int = 200, gap_s: float = 0.0,
+              warmup: int = DEFAULT_WARMUP, headroom: float = DEFAULT_HEADROOM,
+              sleep: Callable[[float], None] = time.sleep) -> Calibration:
+    """Measure energy per prediction of each kind as it is served.
 
-    Each kind makes ``predictions`` predictions, split into ``rounds`` windows interleaved
-    across kinds; its energy per prediction is the windows' total over the predictions, so
-    the counter's quantisation is paid once per window, not once per prediction. Run it in
-    the thread that will serve predictions (a thread-scope estimator sees only its thread).
+    Kinds take turns one prediction at a time, each after ``gap_s`` idle seconds, so slow
+    drifts in machine state (background load, clock frequency) spread over all kinds alike
+    and every prediction starts as cold as a live one. Run it in the thread that will serve
+    predictions (a thread-scope estimator sees only its thread).
     """
-    if not predictors:
+    if not servers:
         raise ValueError("calibrate needs at least one model kind")
-    if predictions < 1 or rounds < 1 or warmup < 0:
-        raise ValueError(f"need predictions >= 1, rounds >= 1, warmup >= 0; got "
-                         f"{predictions}, {rounds}, {warmup}")
+    if predictions < 1 or warmup < 0 or not (math.isfinite(gap_s) and gap_s >= 0):
+        raise ValueError(f"need predictions >= 1, warmup >= 0, gap_s >= 0; got {predictions}, {warmup}, {gap_s}")
     if not (math.isfinite(headroom) and headroom >= 1):
         raise ValueError(f"headroom must be >= 1, got {headroom!r}")
-    rounds = min(rounds, predictions)
-    for predict in predictors.values():
+    for server in servers.values():
         for _ in range(warmup):
-            predict()
-    energy_uj = dict.fromkeys(predictors, 0.0)
-    duration_s = dict.fromkeys(predictors, 0.0)
-    for count in _split(predictions, rounds):
-        for kind, predict in predictors.items():
+            server.step()
+        server.take()
+    duration_s = dict.fromkeys(servers, 0.0)
+    for _ in range(predictions):
+        for kind, server in servers.items():
+            if gap_s:
+                sleep(gap_s)
             start_s = time.perf_counter()
-            with window(meter) as measured:
-                for _ in range(count):
-                    predict()
+            server.step()
             duration_s[kind] += time.perf_counter() - start_s
-            energy_uj[kind] += measured.energy_uj
-    per_prediction_uj = {kind: e / predictions for kind, e in energy_uj.items()}
-    highest_uj = max(per_prediction_uj.values())
+    taken = {kind: server.take() for kind, server in servers.items()}
+    model_uj = {kind: model / predictions for kind, (model, _) in taken.items()}
+    highest_uj = max(model_uj.values())
     if not highest_uj > 0:
         raise EnergyError(f"meter {meter.source} counted no energy over {predictions} predictions "
                           f"per kind; calibration needs a meter that moves "
                           f"(or set energy.normalisation = \"published\")")
     return Calibration(
-        energy_uj_per_prediction=per_prediction_uj,
+        energy_uj_per_prediction=model_uj,
+        overhead_uj_per_prediction={kind: overhead / predictions for kind, (_, overhead) in taken.items()},
         duration_s_per_prediction={kind: d / predictions for kind, d in duration_s.items()},
         e_min_uj=0.0,
         e_max_uj=headroom * highest_uj,
@@ -137,6 +157,7 @@ def calibrate(predictors: Mapping[str, Callable[[], float]], meter: EnergyMeter,
         meter_source=meter.source,
         predictions=predictions,
         headroom=headroom,
+        gap_s=gap_s,
     )
 
 
@@ -169,8 +190,8 @@ def load_calibration(path: Path | str) -> Calibration | None:
         raise EnergyError(f"{path}: not valid JSON ({exc}); delete it and calibrate again") from None
     if not isinstance(raw, dict):
         raise EnergyError(f"{path}: expected a JSON object, found {type(raw).__name__}")
-    if raw.get("format") != _FORMAT:
-        raise EnergyError(f"{path}: format {raw.get('format')!r} is not {_FORMAT}; calibrate again")
+    if raw.get("format") not in _FORMATS:
+        raise EnergyError(f"{path}: format {raw.get('format')!r} is not one of {_FORMATS}; calibrate again")
     kind = raw.get("meter_kind")
     if kind not in ("measured", "estimated"):
         raise EnergyError(f"{path}: meter_kind must be \"measured\" or \"estimated\", found {kind!r}")
@@ -194,6 +215,9 @@ def load_calibration(path: Path | str) -> Calibration | None:
         predictions=predictions,
         headroom=_number(path, raw, "headroom", lo=1.0),
         created_at=raw["created_at"],
+        overhead_uj_per_prediction=(_per_kind(path, raw, "overhead_uj_per_prediction")
+                                    if "overhead_uj_per_prediction" in raw else {}),
+        gap_s=_number(path, raw, "gap_s") if "gap_s" in raw else 0.0,
     )
 
 

@@ -16,11 +16,12 @@ from harmone.knowledge.loop_state import (
 from harmone.knowledge.store import (
     EXPORT_COLUMNS,
     SCHEMA_VERSION,
+    EnergySplit,
     KnowledgeStore,
     PredictionRow,
     Predictions,
 )
 
-__all__ = ["Action", "Decision", "DriftLoopState", "EXPORT_COLUMNS", "Event", "EventCounts", "KnowledgeStore",
+__all__ = ["Action", "Decision", "DriftLoopState", "EXPORT_COLUMNS", "EnergySplit", "Event", "EventCounts", "KnowledgeStore",
            "LoopName", "LoopState", "Outcome", "PredictionRow", "Predictions", "RetrainLoopState", "RunCounts",
            "Retraining", "SCHEMA_VERSION", "SwitchLoopState", "SwitchState", "count_events"]

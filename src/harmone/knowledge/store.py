@@ -77,19 +77,33 @@ def _add_event_outcome(db: sqlite3.Connection) -> None:
             db.execute("UPDATE events SET decision = ?, outcome = ? WHERE id = ?", (split, outcome, row_id))
 
 
+def _add_model_energy(db: sqlite3.Connection) -> None:
+    """Version 3: a row's energy is split into the model's own work and the serving overhead.
+
+    ``energy_uj`` stays the whole serving step; ``model_energy_uj`` is the prediction's
+    share of it (NULL on rows logged before the split existed).
+    """
+    db.execute("ALTER TABLE predictions ADD COLUMN model_energy_uj REAL")
+
+
 #: Ordered migrations: ``MIGRATIONS[i]`` takes a database from version i to i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_event_outcome)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_event_outcome,
+                                                                 _add_model_energy)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: One logged prediction, in column order of the `predictions` table (without id).
-PredictionRow = tuple[float, float, float, str, int, float, float]
+#: One logged prediction, in column order of the `predictions` table (without id): time, true,
+#: predicted, model, version, latency s, energy µJ (the whole serving step), model energy µJ
+#: (the prediction's own share; a row of seven leaves it unknown).
+PredictionRow = tuple[float, float, float, str, int, float, float, float | None]
 
 #: Export column names, kept compatible with the original tool's prediction log.
-EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inference_time", "energy_uj")
+EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inference_time", "energy_uj",
+                  "model_energy_uj")
 
-
+_PREDICTION_COLUMNS = ("id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj,"
+                       " model_energy_uj")
 _INSERT_PREDICTION = ("INSERT INTO predictions (time_s, true_value, predicted_value, model, version, latency_s,"
-                      " energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                      " energy_uj, model_energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPSERT_STATE = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
 @dataclass(frozen=True)
@@ -103,7 +117,10 @@ class Predictions:
     model: np.ndarray
     version: np.ndarray
     latency_s: np.ndarray
+    #: The whole serving step's energy per row, µJ.
     energy_uj: np.ndarray
+    #: The prediction's own share of ``energy_uj``; NaN where unknown (rows of older releases).
+    model_energy_uj: np.ndarray
 
     @property
     def last_row_id(self) -> int:
@@ -111,6 +128,36 @@ class Predictions:
 
     def __len__(self) -> int:
         return len(self.row_id)
+
+
+@dataclass(frozen=True)
+class EnergySplit:
+    """Logged energy of one model's rows: the whole serving step, and the model's own share.
+
+    Rows of older releases carry no split; the per-prediction figures use only rows that do.
+    """
+
+    rows: int
+    energy_uj: float
+    #: Rows that carry a model share, the sum of that share, and those rows' whole energy.
+    split_rows: int
+    model_energy_uj: float
+    split_energy_uj: float
+
+    @property
+    def uj_per_prediction(self) -> float:
+        return self.energy_uj / self.rows if self.rows else float("nan")
+
+    @property
+    def model_uj_per_prediction(self) -> float:
+        return self.model_energy_uj / self.split_rows if self.split_rows else float("nan")
+
+    @property
+    def overhead_uj_per_prediction(self) -> float:
+        """Serving overhead per prediction: the step's energy less the model's own work."""
+        if not self.split_rows:
+            return float("nan")
+        return (self.split_energy_uj - self.model_energy_uj) / self.split_rows
 
 
 class KnowledgeStore:
@@ -194,14 +241,14 @@ class KnowledgeStore:
         A reader, or a restart after a crash, sees both or neither: never rows logged whose
         position was not saved (they would be predicted and logged twice).
         """
+        rows = [row if len(row) == 8 else (*row, None) for row in rows]
         with self._transaction():
             self._db.executemany(_INSERT_PREDICTION, rows)
             self._db.executemany(_UPSERT_STATE, [(k, codec.dumps(v)) for k, v in state.items()])
 
     def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
         """Rows logged after `row_id`, oldest first (reads only those rows)."""
-        sql = ("SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
-               " FROM predictions WHERE id > ? ORDER BY id")
+        sql = f"SELECT {_PREDICTION_COLUMNS} FROM predictions WHERE id > ? ORDER BY id"
         params: tuple[Any, ...] = (row_id,)
         if limit is not None:
             sql += " LIMIT ?"
@@ -211,8 +258,7 @@ class KnowledgeStore:
     def latest_predictions(self, count: int) -> Predictions:
         """The newest `count` rows, oldest first (reads only those rows)."""
         rows = self._db.execute(
-            "SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
-            " FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
+            f"SELECT {_PREDICTION_COLUMNS} FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
         rows.reverse()
         return _to_predictions(rows)
 
@@ -281,7 +327,7 @@ class KnowledgeStore:
                 for i in range(len(chunk)):
                     writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
                                      chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
-                                     repr(float(chunk.energy_uj[i]))))
+                                     repr(float(chunk.energy_uj[i])), _optional(chunk.model_energy_uj[i])))
                 count += len(chunk)
         return count
 
@@ -296,8 +342,7 @@ class KnowledgeStore:
             return _to_predictions([])
         ids = np.unique(np.linspace(first_row_id, last_row_id, min(points, span)).round().astype(np.int64))
         rows = self._db.execute(
-            "SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
-            " FROM predictions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            f"SELECT {_PREDICTION_COLUMNS} FROM predictions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
             (json.dumps(ids.tolist()),)).fetchall()
         return _to_predictions(rows)
 
@@ -310,6 +355,16 @@ class KnowledgeStore:
                                 " GROUP BY model", (row_id,)).fetchall()
         totals = {str(r[0]): (int(r[1]), float(r[2] or 0.0)) for r in rows}
         return totals, max([row_id, *(int(r[3]) for r in rows)])
+
+    def energy_split_after(self, row_id: int = 0) -> dict[str, EnergySplit]:
+        """Per model, the energy of the rows logged after ``row_id``: model's own work and overhead."""
+        rows = self._db.execute(
+            "SELECT model, COUNT(*), SUM(energy_uj), COUNT(model_energy_uj), SUM(model_energy_uj),"
+            " SUM(CASE WHEN model_energy_uj IS NULL THEN 0 ELSE energy_uj END)"
+            " FROM predictions WHERE id > ? GROUP BY model ORDER BY model", (row_id,)).fetchall()
+        return {str(r[0]): EnergySplit(rows=int(r[1]), energy_uj=float(r[2] or 0.0), split_rows=int(r[3]),
+                                       model_energy_uj=float(r[4] or 0.0), split_energy_uj=float(r[5] or 0.0))
+                for r in rows}
 
     # -- events ----------------------------------------------------------------------------
 
@@ -453,7 +508,7 @@ def _to_predictions(rows: list[tuple[Any, ...]]) -> Predictions:
     if not rows:
         empty = np.empty(0)
         return Predictions(np.empty(0, dtype=np.int64), empty, empty, empty, np.empty(0, dtype=object),
-                           np.empty(0, dtype=np.int64), empty, empty)
+                           np.empty(0, dtype=np.int64), empty, empty, empty)
     cols = list(zip(*rows))
     return Predictions(
         row_id=np.array(cols[0], dtype=np.int64),
@@ -464,4 +519,10 @@ def _to_predictions(rows: list[tuple[Any, ...]]) -> Predictions:
         version=np.array(cols[5], dtype=np.int64),
         latency_s=np.array(cols[6], dtype=np.float64),
         energy_uj=np.array(cols[7], dtype=np.float64),
+        model_energy_uj=np.array([np.nan if v is None else v for v in cols[8]], dtype=np.float64),
     )
+
+
+def _optional(value: float) -> str:
+    """A CSV cell for a value that may be unknown (NaN): empty when unknown."""
+    return "" if value != value else repr(float(value))

@@ -64,6 +64,17 @@ def best_by_ema(candidates: Iterable[str], ema: Mapping[str, float]) -> str | No
     return min(candidates, key=lambda kind: (-ema[kind], kind), default=None)
 
 
+def cheaper(candidates: Iterable[str], current: str, calibrated_uj: Mapping[str, float],
+            config: Config) -> list[str]:
+    """The candidates an energy violation may switch to: with ``switch.energy_target = "cheaper"``
+    only those the calibration says cost less than the current kind (all of them when the
+    current kind was not calibrated); ``"any"`` (published) keeps every one."""
+    current_uj = calibrated_uj.get(current)
+    if config.switch.energy_target == "any" or current_uj is None:
+        return list(candidates)
+    return [kind for kind in candidates if calibrated_uj.get(kind, float("inf")) < current_uj]
+
+
 def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Config,
                 rng: random.Random) -> SwitchPlan:
     """Decide the next model.
@@ -71,7 +82,7 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
     Every call draws exactly one number from ``rng`` (the exploration coin) and one more
     when it explores, so a run replayed with the same seed makes the same choices.
     Order: recovery or missing data block everything; then the coin (explore to another
-    available model); then an energy violation (best EMA among the others), then a score
+    available model); then an energy violation (best EMA among the cheaper others), then a score
     violation (best EMA overall, no switch if that is the current model). With the skill
     score, a model that lost to persistence on the batch goes to persistence when it is
     available, before the coin is looked at: a run never ends on a model known to be worse
@@ -99,7 +110,7 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
     if explore and others:
         return make(Action.SWITCH, rng.choice(others), Decision.EXPLORE)
     if analysis.violation == "energy":
-        target = best_by_ema(others, ema)
+        target = best_by_ema(cheaper(others, current, snapshot.calibrated_uj, config), ema)
         return make(Action.SWITCH if target else Action.NONE, target, Decision.ENERGY_VIOLATION)
     if analysis.violation == "score":
         target = best_by_ema(snapshot.available_models, ema)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -104,13 +105,16 @@ class SwitchSnapshot:
     available_models: tuple[str, ...]
     batch: PredictionBatch
     state: SwitchState
-    #: Energy range for normalisation, µJ per prediction.
+    #: Energy range for normalisation, µJ per prediction (live-corrected where configured).
     e_min_uj: float
     e_max_uj: float
+    #: Each kind's calibrated energy per prediction, µJ: which kinds are cheaper (may be empty).
+    calibrated_uj: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Sorted so the same set of models gives the same decisions whatever order it came in.
         object.__setattr__(self, "available_models", tuple(sorted(set(self.available_models))))
+        object.__setattr__(self, "calibrated_uj", MappingProxyType(dict(self.calibrated_uj)))
         if not (math.isfinite(self.e_min_uj) and math.isfinite(self.e_max_uj)) or self.e_max_uj <= self.e_min_uj:
             raise ConfigError(f"energy range must satisfy e_min_uj < e_max_uj, got "
                              f"[{self.e_min_uj}, {self.e_max_uj}]")

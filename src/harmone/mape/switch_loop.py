@@ -15,11 +15,14 @@ from collections.abc import Callable
 
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
+import numpy as np
+
 from harmone.energy.calibrate import energy_range, load_calibration, normalise
-from harmone.knowledge import Action, KnowledgeStore, LoopName, SwitchLoopState
+from harmone.knowledge import Action, KnowledgeStore, LoopName, SwitchLoopState, keys
 from harmone.mape import execute
 from harmone.mape.analyse import analyse_switch
 from harmone.mape.detection import graded_wait
+from harmone.mape.energy_basis import SumsWindow, correct, kind_sums
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.monitor import ModelFigures, monitor_switch, score
 from harmone.mape.plan import plan_switch
@@ -59,6 +62,11 @@ class SwitchLoop(Loop):
         self.drift_score = drift_score
         self._energy_by_kind: dict[str, float] | None = None
         self.e_min_uj, self.e_max_uj = energy_range_uj or workspace_energy_range(workspace, config)
+        calibration = load_calibration(workspace.calibration_path)
+        #: Each kind's calibrated energy per prediction, µJ (empty without a calibration).
+        self.calibrated_uj = dict(calibration.energy_uj_per_prediction) if calibration is not None else {}
+        #: The newest rows' model energy per kind: the live side of the energy basis.
+        self._live_sums = SumsWindow(config.energy.correction_rows)
         stored = store.loop_state(self.name)
         if isinstance(stored, SwitchLoopState):
             self.switch_state, self.next_due_s, self.counts = stored.switch, stored.next_due_s, stored.counts
@@ -79,8 +87,7 @@ class SwitchLoop(Loop):
         """Skill score: each served kind's starting EMA from its active version's held-out skill."""
         if self.config.switch.score != "skill":
             return {}
-        calibration = load_calibration(self.workspace.calibration_path)
-        energies = calibration.energy_uj_per_prediction if calibration is not None else {}
+        energies = self.calibrated_uj
         scores = {}
         for kind in self.served_kinds():
             version = self.repository.active_version(kind)
@@ -100,12 +107,22 @@ class SwitchLoop(Loop):
         start = max(previous.last_row_id, self.store.last_row_id() - MAX_SWITCH_BATCH_ROWS)
         rows = self.store.predictions_after(start)
         self.rows_read = len(rows)
+        # Models are compared on their own work; rows of older releases carry only the whole step.
+        energy_uj = np.where(np.isnan(rows.model_energy_uj), rows.energy_uj, rows.model_energy_uj)
+        models = rows.model.astype(str)
         batch = PredictionBatch(true_value=rows.true_value, predicted_value=rows.predicted_value,
-                                energy_uj=rows.energy_uj, model=rows.model.astype(str),
+                                energy_uj=energy_uj, model=models,
                                 last_row_id=rows.last_row_id if len(rows) else previous.last_row_id)
+        e_min_uj, e_max_uj, correction = self.e_min_uj, self.e_max_uj, None
+        if self._corrects_live():
+            self._live_sums.update(kind_sums(models, energy_uj))
+            correction = correct(self._live_sums.get(), self.calibrated_uj, e_min_uj, e_max_uj)
+            if correction is not None:
+                e_min_uj, e_max_uj = correction.e_min_uj, correction.e_max_uj
         current = self._current_model()
         snapshot = SwitchSnapshot(current_model=current, available_models=self.served_kinds(),
-                                  batch=batch, state=previous, e_min_uj=self.e_min_uj, e_max_uj=self.e_max_uj)
+                                  batch=batch, state=previous, e_min_uj=e_min_uj, e_max_uj=e_max_uj,
+                                  calibrated_uj=self.calibrated_uj)
         observation = monitor_switch(snapshot, self.config)
         analysis = analyse_switch(observation, snapshot, self.config)
         plan = plan_switch(analysis, snapshot, self.config, self.rng)
@@ -119,11 +136,26 @@ class SwitchLoop(Loop):
             "dropped": observation.n_dropped,
             "first_row_id": int(rows.row_id[0]) if len(rows) else None,
             "last_row_id": analysis.state.last_row_id,
-            "per_model": {kind: _figures_record(f) for kind, f in observation.per_model.items()},
+            "per_model": {kind: {**_figures_record(f), "overhead_uj": _mean_overhead(rows.energy_uj, energy_uj,
+                                                                                     models == kind)}
+                          for kind, f in observation.per_model.items()},
             "emas": dict(analysis.state.ema),
+            "energy_basis": correction.to_record() if correction is not None else None,
         }
         return RunOutcome(action=plan.action, model=serving, version=self.repository.active_version(serving),
                           decision=plan.reason, observed=observed)
+
+    def _corrects_live(self) -> bool:
+        """Correct the calibrated range from live rows: configured, calibrated, and rows really metered.
+
+        Rows charged by the model meter cost exactly their calibration, so there is nothing to
+        correct (and a factor of 1 up to rounding must not move a replay's decisions).
+        """
+        energy = self.config.energy
+        if not (energy.live_correction and energy.normalisation == "calibrated" and self.calibrated_uj):
+            return False
+        meter = self.store.get_state(keys.METER, None)
+        return not (isinstance(meter, dict) and meter.get("modelled"))
 
     def wait_periods(self, serving: str | None, switched: bool = False) -> int:
         """Switch periods until the next run: 1, or graded by the drift score (``switch.quiet_every``).
@@ -145,17 +177,23 @@ class SwitchLoop(Loop):
         return graded_wait(self.drift_score(), self.config, every)
 
     def _normalised_energy(self) -> dict[str, float]:
-        """Each kind's calibrated energy per prediction on the score's scale (read once)."""
+        """Each kind's calibrated energy per prediction on the score's scale."""
         if self._energy_by_kind is None:
-            calibration = load_calibration(self.workspace.calibration_path)
-            uj = calibration.energy_uj_per_prediction if calibration is not None else {}
-            self._energy_by_kind = {kind: normalise(e, self.e_min_uj, self.e_max_uj) for kind, e in uj.items()}
+            self._energy_by_kind = {kind: normalise(e, self.e_min_uj, self.e_max_uj)
+                                    for kind, e in self.calibrated_uj.items()}
         return self._energy_by_kind
 
     def _finish(self, now: float, outcome: RunOutcome) -> None:
         periods = self.wait_periods(outcome.model, switched=outcome.action is Action.SWITCH)
         self.next_due_s = next_time(self.next_due_s, periods * self.schedule.switch_every_s, now)
         self._save()
+
+
+def _mean_overhead(step_uj: np.ndarray, model_uj: np.ndarray, rows: np.ndarray) -> float | None:
+    """Mean serving overhead (the step less the model's own work) over ``rows``; None when unknown."""
+    overhead = step_uj[rows] - model_uj[rows]
+    overhead = overhead[np.isfinite(overhead)]
+    return float(overhead.mean()) if len(overhead) else None
 
 
 def _figures_record(figures: ModelFigures) -> dict[str, float | int | None]:

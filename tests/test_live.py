@@ -1,0 +1,78 @@
+"""Live: `harmone infer` and `harmone manage` as two processes decide on the energy they measure.
+
+Replays charge each model its calibrated cost; live, the energy is measured while serving,
+right after the stream's wait. This runs both commands for about 30 s at 20x and checks the
+decisions a user would see: cheap models judged cheap, no energy switch to a costlier model,
+and the same models serving as in a simulated replay of the same predictions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harmone.report.serving import summarise
+from harmone.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+TIME_SCALE = 20
+LIVE_S = 30.0
+SEED = 1
+
+
+def harmone(*args: str | Path) -> None:
+    subprocess.run([sys.executable, "-m", "harmone", *map(str, args)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, timeout=300)
+
+
+def serve(root: Path) -> None:
+    command = [sys.executable, "-m", "harmone"]
+    manage = subprocess.Popen([*command, "manage", "--time-scale", str(TIME_SCALE), "--seed", str(SEED), "-w", root],
+                              stdout=subprocess.DEVNULL)
+    infer = subprocess.Popen([*command, "infer", "--time-scale", str(TIME_SCALE), "--quiet", "-w", root],
+                             stdout=subprocess.DEVNULL)
+    time.sleep(LIVE_S)
+    for process in (infer, manage):
+        process.send_signal(signal.SIGINT)
+    assert [process.wait(timeout=60) for process in (infer, manage)] == [0, 0]
+
+
+def test_live_processes_judge_cheap_models_cheap_and_serve_what_a_replay_serves(tmp_path: Path) -> None:
+    live = tmp_path / "live"
+    harmone("init", "-w", live)
+    config = live / "harmone.toml"
+    # A shorter LSTM training and calibration keep the test quick; the loops' settings are the defaults.
+    config.write_text(config.read_text().replace("epochs = 50", "epochs = 10")
+                      .replace("calibration_predictions = 200", "calibration_predictions = 100"))
+    harmone("data", "synth", "-w", live)
+    harmone("train", "-w", live)
+    harmone("approach", "harmone", "-w", live)
+    replay = tmp_path / "replay"
+    shutil.copytree(live, replay, symlinks=True)
+
+    serve(live)
+    served = summarise(Workspace.open(live))
+    harmone("run", "--simulate", "--seed", SEED, "--steps", served["predictions"], "--quiet", "-w", replay)
+    replayed = summarise(Workspace.open(replay))
+
+    assert served["switch_runs"] >= 8, served
+    goal = Workspace.open(live).config.switch.energy_goal
+    energy = {**served["calibrated_normalised_energy"], **served["median_normalised_energy"]}
+    for kind in served["cheap_kinds"]:
+        if kind in served["median_normalised_energy"]:
+            assert energy[kind] < goal and energy[kind] < energy["lstm"], (kind, served)
+            # Within 30 % of what a replay of the same settings gives the kind (the calibrated e).
+            assert energy[kind] == pytest.approx(served["calibrated_normalised_energy"][kind], rel=0.3)
+    assert served["energy_violations_while_cheap"] == 0, served["decisions"]
+    assert served["energy_switches_to_costlier"] == 0, served["decisions"]
+    assert served["lstm_share_after_first_switch"] is None or served["lstm_share_after_first_switch"] <= 0.1
+    for kind in set(served["share"]) | set(replayed["share"]):
+        assert served["share"].get(kind, 0.0) == pytest.approx(replayed["share"].get(kind, 0.0), abs=0.25), \
+            (served["share"], replayed["share"])
