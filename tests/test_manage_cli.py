@@ -184,3 +184,37 @@ def test_status_of_a_fresh_workspace_creates_no_knowledge_base(tmp_path: Path,
     code, out, _ = cli(capsys, "events", "-w", str(workspace.root))
     assert code == 0 and out.startswith("No events")
     assert not workspace.db_path.exists()
+
+
+def test_status_and_events_show_the_models_own_energy_apart_from_the_serving_overhead(
+        trained_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    from harmone.energy.calibrate import Calibration
+    from harmone.knowledge import Event
+
+    Calibration(energy_uj_per_prediction={"linear": 600.0, "svm": 700.0},
+                overhead_uj_per_prediction={"linear": 100.0, "svm": 100.0},
+                duration_s_per_prediction={"linear": 1e-5, "svm": 1e-5}, e_min_uj=0.0, e_max_uj=875.0,
+                meter_kind="estimated", meter_source="cpu-time-estimate:thread@15W/core", predictions=200,
+                headroom=1.25, gap_s=0.01).save(trained_workspace.calibration_path)
+    with KnowledgeStore(trained_workspace.db_path) as store:
+        store.append_predictions([(float(i), 300.0, 301.0, "linear", 1, 1e-5, 900.0, 660.0) for i in range(10)])
+        store.set_state({"meter": {"kind": "estimated", "source": "cpu-time-estimate:thread@15W/core"}})
+        store.record_event(Event(
+            time_s=40.0, loop="switch", action="none", model="linear", version=1, energy_uj=5.0, decision="ok",
+            observed={"action": "none", "source": "linear", "target": None, "reason": "ok", "r2": 0.9,
+                      "normalised_energy": 0.69, "ema": 0.8, "budget": 1.0, "recovery": 0,
+                      "per_model": {"linear": {"rows": 10, "r2": 0.9, "energy_uj": 660.0, "overhead_uj": 240.0,
+                                               "normalised_energy": 0.69, "score": 0.8}},
+                      "energy_basis": {"factor": 1.1, "rows": 10, "e_max_uj": 962.5}}))
+    root = str(trained_workspace.root)
+    code, out, _ = cli(capsys, "status", "-w", root)
+    assert code == 0
+    assert "live estimated, calibrated estimated" in out
+    assert "linear      live 660.0 + 240.0 over 10 rows; calibrated 600.0 + 100.0" in out
+    assert "svm         not served recently; calibrated 700.0 + 100.0" in out
+    assert "live correction: factor 1.100 over 10 rows" in out
+    code, out, _ = cli(capsys, "status", "--json", "-w", root)
+    energy = json.loads(out)["energy"]["linear"]
+    assert energy["live_model_uj"] == pytest.approx(660.0) and energy["live_overhead_uj"] == pytest.approx(240.0)
+    code, out, _ = cli(capsys, "events", "-w", root)
+    assert "µJ 660 model + 240 overhead" in out and "range x1.10 live" in out

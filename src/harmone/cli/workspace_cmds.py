@@ -98,9 +98,9 @@ def print_energy_split(status: Any) -> None:
     calibrated = (status.calibration_meter or {}).get("kind", "?")
     print(f"energy per prediction, µJ (model's own work + serving overhead; live {live}, calibrated {calibrated}):")
     for kind, figures in status.energy.items():
-        print(f"  {kind:<11} live {_pair(figures.live_model_uj, figures.live_overhead_uj)}"
-              f" over {figures.live_rows} rows;"
-              f" calibrated {_pair(figures.calibrated_model_uj, figures.calibrated_overhead_uj)}")
+        served = (f"live {_pair(figures.live_model_uj, figures.live_overhead_uj)} over {figures.live_rows} rows"
+                  if figures.live_rows else "not served recently")
+        print(f"  {kind:<11} {served}; calibrated {_pair(figures.calibrated_model_uj, figures.calibrated_overhead_uj)}")
     basis = status.energy_basis
     if basis:
         print(f"  live correction: factor {basis['factor']:.3f} over {basis['rows']} rows"
