@@ -7,8 +7,9 @@ which calibrates energy, `approach harmone`), copies it, then:
 
 - live: starts `harmone infer --time-scale K` and `harmone manage --time-scale K --seed S`
   as two processes for a fixed number of real seconds, then stops both with SIGINT;
-- simulated: in the copy, `harmone run --simulate --seed S --steps N` over the same N
-  predictions, with the same meter (the workspace's, a measured one).
+- simulated: in the copy, `harmone run --simulate --meter calibrated --seed S --steps N` over
+  the same N predictions: each prediction charged its kind's calibrated energy, as replays
+  charge them (loop runs and retrainings at the packaged energy model's costs).
 
 From both it reads the knowledge base: decisions by kind, the share of predictions per
 model (and the LSTM's share after the first switch), energy per prediction split into the
@@ -62,8 +63,8 @@ def live_vs_simulated(scratch: Path, profile: str, scale: float, seconds: float)
     shutil.copytree(live_root, sim_root, symlinks=True)
     cpu = serve_live(live_root, scale, seconds)
     live = summarise(Workspace.open(live_root))
-    _harmone("run", "--simulate", "--seed", str(SEED), "--steps", str(live["predictions"]), "--quiet",
-             "-w", str(sim_root))
+    _harmone("run", "--simulate", "--meter", "calibrated", "--seed", str(SEED), "--steps", str(live["predictions"]),
+             "--quiet", "-w", str(sim_root))
     simulated = summarise(Workspace.open(sim_root))
     return {"stream": profile, "time_scale": scale, "real_seconds": seconds, "live": {**live, **cpu},
             "simulated": simulated}

@@ -59,7 +59,8 @@ def test_live_processes_judge_cheap_models_cheap_and_serve_what_a_replay_serves(
 
     serve(live)
     served = summarise(Workspace.open(live))
-    harmone("run", "--simulate", "--seed", SEED, "--steps", served["predictions"], "--quiet", "-w", replay)
+    harmone("run", "--simulate", "--meter", "calibrated", "--seed", SEED, "--steps", served["predictions"], "--quiet",
+            "-w", replay)
     replayed = summarise(Workspace.open(replay))
 
     assert served["switch_runs"] >= 8, served

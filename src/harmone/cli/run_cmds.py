@@ -43,6 +43,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and retraining (default 0)")
     p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
                    help="live runs: divide every interval by K")
+    p.add_argument("--meter", choices=("measured", "calibrated"), default="measured",
+                   help="simulated runs: measured (the workspace's meter, default) or calibrated (charge each"
+                        " prediction its kind's calibrated energy, loop runs and retrainings the packaged energy"
+                        " model's: the same seed decides the same anywhere)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar or event lines")
     p.set_defaults(handler=cmd_run)
@@ -124,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_approach(workspace, approach, steps=args.steps, seed=args.seed, simulate=args.simulate,
                               time_scale=args.time_scale, progress=progress, on_event=show, stop=stop,
-                              handle_signals=True)
+                              handle_signals=True, meter=_meter(workspace, args))
     finally:
         close_bar()
     if args.json:
@@ -132,6 +136,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     _print_result(result, args.time_scale, stopped=stop.is_set())
     return 0
+
+
+def _meter(workspace: Workspace, args: argparse.Namespace) -> Any:
+    """None for the workspace's own meter; a model meter charging the workspace's calibration."""
+    if args.meter == "measured":
+        return None
+    if not args.simulate:
+        raise HarmonEError("--meter calibrated charges modelled energy: it needs --simulate")
+    from harmone.energy.calibrate import load_calibration
+    from harmone.energy.model import ModelMeter, calibrated_energy_model
+
+    calibration = load_calibration(workspace.calibration_path)
+    if calibration is None:
+        raise HarmonEError(f"{workspace.calibration_path}: no energy calibration for --meter calibrated"
+                           f" (run `harmone energy calibrate`)")
+    return ModelMeter(calibrated_energy_model(calibration))
 
 
 def _print_result(result: RunResult, time_scale: float, *, stopped: bool) -> None:

@@ -103,6 +103,20 @@ class EnergyModel:
         atomic.write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
 
+def calibrated_energy_model(calibration: Any, base: EnergyModel | None = None) -> EnergyModel:
+    """``base`` (the packaged reference) charging each prediction its kind's cost in ``calibration``.
+
+    A replay of a workspace with it charges predictions what that workspace's calibration
+    measured, as the switch score reads them, and loop runs and retrainings the reference's
+    costs: the replay beside which a live run of the same workspace is judged.
+    """
+    base = base or load_energy_model()
+    return dataclasses.replace(
+        base, name=f"calibration+{base.name}", prediction_uj=dict(calibration.energy_uj_per_prediction),
+        provenance=(f"predictions: the workspace's calibration ({calibration.meter_kind}, {calibration.meter_source},"
+                    f" {calibration.created_at}); loop runs and retrainings: {base.name}"))
+
+
 def _lookup(name: str, table_name: str, table: Mapping[str, float], key: str) -> float:
     try:
         return table[key]
