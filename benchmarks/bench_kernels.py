@@ -59,7 +59,8 @@ def replay(root: Path) -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = sorted({str(info.get("architecture")) for info in threadpool_info() if info["internal_api"] == "openblas"})
+        blas = sorted({str(info.get("architecture")) for info in threadpool_info()
+                       if info["internal_api"] == "openblas"})
     except ImportError:
         blas = []
     return {"record": {"events": [event.to_dict() for event in result.events], "r2": result.r2},

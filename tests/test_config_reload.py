@@ -113,6 +113,24 @@ def test_a_new_detector_starts_detection_afresh(small: Workspace) -> None:
     assert checks and checks[0].observed["values"] == 200
 
 
+def test_running_inference_serves_a_new_default_model_and_cadence(small: Workspace) -> None:
+    small.model_switch_path.unlink()  # no model.csv: the default model serves
+    edit_config(small, {'default_model = "lstm"': 'default_model = "linear"'})
+    with Session(Workspace.open(small.root), config_check_s=0.0) as session:
+        session.start_engine(from_start=True)
+        session.drive(100, interval_s=None)
+        edit_config(small, {'default_model = "linear"': 'default_model = "svm"',
+                            "interval_s = 0.15": "interval_s = 1.5"})
+        session.drive(100, interval_s=None)
+    with KnowledgeStore(small.db_path) as store:
+        rows = store.predictions_after(0)
+    assert list(rows.model[:100]) == ["linear"] * 100 and list(rows.model[101:]) == ["svm"] * 99
+    assert np.diff(rows.time_s)[:99] == pytest.approx(0.15) and np.diff(rows.time_s)[101:] == pytest.approx(1.5)
+    [change] = _events(small, "config")
+    assert change.observed["process"] == "infer" and set(change.observed["changed"]) == {
+        "stream.default_model", "stream.interval_s"}
+
+
 def test_a_follower_looks_at_most_once_a_period_and_reports_a_file_once(small: Workspace) -> None:
     follower = ConfigFollower(small.config_path, small.config, every_s=3600.0)
     assert follower.poll() is None  # first look: the file it started with
