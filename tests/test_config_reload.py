@@ -16,7 +16,7 @@ import pytest
 from harmone import config as config_mod
 from harmone.approaches import get_approach
 from harmone.config import Config
-from harmone.config_reload import ConfigFollower, take_up
+from harmone.config_reload import ConfigFollower, Reload, take_up
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.mape.execute import InlineRetrainer, RetrainRequest, SubprocessRetrainer
 from harmone.session import Session
@@ -100,7 +100,7 @@ def test_a_new_detector_starts_detection_afresh(small: Workspace) -> None:
     edit_config(small, {"warmup_steps = 2667": "warmup_steps = 100", "window = 1200": "window = 100"})
     small = Workspace.open(small.root)
     with _session(small, "harmone") as session:
-        session.drive(200, interval_s=None)
+        session.drive(190, interval_s=None)  # the drift checks are not ready yet (2 x 100 values)
         drift = next(loop for loop in session.manager.loops if loop.name == "drift")  # type: ignore[union-attr]
         assert drift.detector.name == "window-kl"
         edit_config(small, {'detector = "window-kl"': 'detector = "page-hinkley"'})
@@ -124,23 +124,34 @@ def test_running_inference_serves_a_new_default_model_and_cadence(small: Workspa
         session.drive(100, interval_s=None)
     with KnowledgeStore(small.db_path) as store:
         rows = store.predictions_after(0)
-    assert list(rows.model[:100]) == ["linear"] * 100 and list(rows.model[101:]) == ["svm"] * 99
-    assert np.diff(rows.time_s)[:99] == pytest.approx(0.15) and np.diff(rows.time_s)[101:] == pytest.approx(1.5)
+    served = list(rows.model)
+    first = served.index("svm")  # the save is looked at after prediction 101, read after 102
+    assert first == 102 and set(served[:first]) == {"linear"} and set(served[first:]) == {"svm"}
+    assert np.diff(rows.time_s)[:100] == pytest.approx(0.15) and np.diff(rows.time_s)[first:] == pytest.approx(1.5)
     [change] = _events(small, "config")
     assert change.observed["process"] == "infer" and set(change.observed["changed"]) == {
         "stream.default_model", "stream.interval_s"}
 
 
-def test_a_follower_looks_at_most_once_a_period_and_reports_a_file_once(small: Workspace) -> None:
+def _look(follower: ConfigFollower) -> Reload | None:
+    follower.next_check_s = 0.0  # as if the period had passed
+    return follower.poll()
+
+
+def test_a_follower_looks_once_a_period_reads_a_settled_file_and_reports_it_once(small: Workspace) -> None:
     follower = ConfigFollower(small.config_path, small.config, every_s=3600.0)
-    assert follower.poll() is None  # first look: the file it started with
+    assert follower.poll() is None and _look(follower) is None  # the file it started with
     edit_config(small, {"beta = 0.95": "beta = 0.9"})
     assert follower.poll() is None  # within the period: not looked at
-    follower.next_check_s = 0.0  # the period has passed
-    reload = follower.poll()
+    assert _look(follower) is None  # changed: read once it stays so for one more look
+    small.config_path.write_text("", encoding="utf-8")  # an editor writing in place, caught half way
+    assert _look(follower) is None
+    small.config_path.write_text(config_mod.render(small.config).replace("beta = 0.95", "beta = 0.9"),
+                                 encoding="utf-8")
+    assert _look(follower) is None
+    reload = _look(follower)
     assert reload is not None and reload.changed == {"switch.beta": (0.95, 0.9)}
-    follower.next_check_s = 0.0
-    assert follower.poll() is None and follower.config.switch.beta == 0.9  # the same file: nothing new
+    assert _look(follower) is None and follower.config.switch.beta == 0.9  # the same file: nothing new
 
 
 def test_a_change_that_changes_no_setting_reports_nothing(small: Workspace) -> None:
@@ -194,7 +205,9 @@ def test_a_running_harmone_manage_takes_up_a_saved_harmone_toml(small: Workspace
         if manage.poll() is None:
             manage.kill()
             manage.communicate()
-    [change] = _events(small, "config")
+    changes = _events(small, "config")
+    assert len(changes) == 1, [(e.decision, e.observed) for e in changes]
+    change = changes[0]
     assert change.observed["process"] == "manage" and change.observed["pid"] == manage.pid
     assert change.observed["changed"] == {"switch.interval_steps": {"from": 267, "to": 67}}
     assert "settings-changed" in out and "switch.interval_steps 267 -> 67" in out

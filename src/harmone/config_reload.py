@@ -4,8 +4,10 @@
 and then follow it, so a file saved from the dashboard or an editor takes effect without a
 restart. Their session asks ``ConfigFollower.poll`` after every prediction and whenever the
 manager wakes; that costs one clock reading, and at most every ``CHECK_EVERY_S`` real
-seconds a stat of the file. Only a new inode, modification time or size makes it read and
-validate the file and compare it, setting by setting, with the settings in effect:
+seconds a stat of the file. A new inode, modification time or size marks a change; once the
+file has stayed so for one more look (an editor that writes in place is done by then, so a
+half-written file is never read), the process reads and validates it and compares it,
+setting by setting, with the settings in effect:
 
 - an invalid file changes nothing: the running settings stay, and the error is reported
   once for that version of the file;
@@ -87,11 +89,14 @@ class ConfigFollower:
         # The file's (inode, mtime, size) when last read; False before the first look, so a
         # change between the start of the process and that look is not missed.
         self._signature: tuple[int, int, int] | None | bool = False
+        # The signature a change showed at the last look: read once the next look sees it again.
+        self._settling: tuple[int, int, int] | None | bool = False
 
     def poll(self) -> Reload | None:
         """What a change of the file did since the last look; None when it did nothing.
 
-        Looks (one stat) at most every ``every_s`` seconds; reads the file only when it changed.
+        Looks (one stat) at most every ``every_s`` seconds; reads the file only when it changed
+        and then stayed the same for one look.
         """
         now_s = time.monotonic()
         if now_s < self.next_check_s:
@@ -103,6 +108,9 @@ class ConfigFollower:
         except FileNotFoundError:
             signature = None
         if signature == self._signature:
+            return None
+        if signature != self._settling:
+            self._settling = signature
             return None
         self._signature = signature
         reload = take_up(self.config, self.path)
