@@ -4,7 +4,8 @@ Each built-in stream ends by returning to the regime the models were first train
 each profile and seeds 0-9, harmone runs the whole test stream with the default settings
 and the deterministic model meter; the answer to the last drift it detects (the return) is
 recorded: a retraining, a reuse of a stored version, or keeping the serving version because
-it fits (or because the candidate would be worse). Deterministic: a rerun gives the same file.
+it fits (or because the candidate would be worse). Deterministic: a rerun on one machine gives
+the same file; on another, the same answers (floats within 1e-9: BLAS kernels differ by processor).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from harmone import detectors
 from harmone.detectors import DetectorError, DriftDetector
 from harmone.detectors.window_kl import WindowKL, kl_divergence
 from harmone.errors import HarmonEError
+from harmone.testing import ACROSS_MACHINES_REL
 
 NAMES = detectors.names()
 #: Stated bound: false alarms per 10 000 values of stationary noise, every detector.
@@ -270,7 +271,7 @@ def test_window_kl_detects_a_seeded_shift_at_pinned_points() -> None:
     flags = [detector.update(value).drift_detected for value in values]
     assert detections(WindowKL(), values) == [PINNED_RISE]
     assert flags.index(True) == PINNED_RISE and sum(flags) == PINNED_FLAGGED
-    assert detector.score == pytest.approx(PINNED_LAST_SCORE, rel=1e-12)
+    assert detector.score == pytest.approx(PINNED_LAST_SCORE, rel=ACROSS_MACHINES_REL)  # pinned on another processor
 
 
 def test_window_kl_is_ready_after_two_windows_and_zero_on_constant_data() -> None:

@@ -1,7 +1,8 @@
 """Time behind one interface: wall time for live deployments, simulated time for replays.
 
 With ``SimulatedClock`` a prediction advances time by the stream cadence and the loops
-fire when due, so hours of stream replay in seconds and identically for a seed.
+fire when due, so hours of stream replay in seconds and identically for a seed (on one
+machine; on another the same decisions, floats within 1e-9: BLAS kernels differ by processor).
 """
 
 from __future__ import annotations

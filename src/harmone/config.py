@@ -264,6 +264,15 @@ def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) ->
     return value
 
 
+#: Settings a running process keeps until it restarts, and why: a changed harmone.toml that
+#: changes one of them is refused for that setting (``harmone.config_reload``).
+FIXED_WHILE_RUNNING: dict[str, str] = {
+    "stream.input_length": "it shapes the stored windows, versions and stream position",
+    "energy.meter": "the meter is chosen when the process starts",
+    "energy.watts_per_core": "the meter is built when the process starts",
+}
+
+
 #: Keys renamed since the first release, read under their old name too: section -> old -> new.
 RENAMED_KEYS: dict[str, dict[str, str]] = {"stream": {"window": "input_length"},
                                            "retrain": {"window": "training_values"}}
@@ -467,6 +476,40 @@ def load(path: Path) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return from_mapping(raw, str(path))
+
+
+def settings(config: Config) -> dict[str, Any]:
+    """Every setting in effect by its dotted name: ``switch.beta``, ``models.lstm.epochs``,
+    ``models.lstm.retrain.epochs``, ``detectors.adwin.delta`` (defaults included), so two
+    configurations compare setting by setting (a running process names what changed)."""
+    from harmone import detectors
+    from harmone.models import kinds
+
+    flat: dict[str, Any] = {}
+    for name in _SECTIONS:
+        section = getattr(config, name)
+        flat.update({f"{name}.{f.name}": getattr(section, f.name) for f in dataclasses.fields(section)})
+    for kind in kinds():
+        flat.update({f"models.{kind}.{key}": value for key, value in config.model_params(kind).items()})
+        flat.update({f"models.{kind}.retrain.{key}": value
+                     for key, value in config.model_params(kind, retrain=True).items()})
+    for name in detectors.names():
+        if name != PUBLISHED_DETECTOR:  # its settings are [drift] ones, listed above
+            params = {**detectors.detector_class(name).default_params, **config.detectors.get(name, {})}
+            flat.update({f"detectors.{name}.{key}": value for key, value in params.items()})
+    return flat
+
+
+def with_settings(config: Config, values: Mapping[str, Any]) -> Config:
+    """``config`` with some ``section.key`` settings (of the sections above) set to ``values``."""
+    sections: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        section, _, key = dotted.partition(".")
+        if section not in _SECTIONS or key not in {f.name for f in dataclasses.fields(_SECTIONS[section])}:
+            raise ValueError(f"{dotted!r} is not a setting of a section ({', '.join(_SECTIONS)})")
+        sections.setdefault(section, {})[key] = value
+    return config.replace(**{name: dataclasses.replace(getattr(config, name), **values)
+                             for name, values in sections.items()})
 
 
 def _toml_value(value: Any) -> str:

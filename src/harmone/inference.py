@@ -121,6 +121,10 @@ class InferenceEngine:
     def serving(self) -> ServingModel | None:
         return self._serving
 
+    def reload_config(self, config: Config) -> None:
+        """Changed settings (``harmone.config_reload``): flush size and default model from the next step."""
+        self.config, self._flush_rows, self._next_check_s = config, config.stream.flush_rows, 0.0
+
     def restart(self) -> None:
         """Go back to the start of the test stream."""
         self.flush()

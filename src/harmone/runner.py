@@ -26,6 +26,7 @@ from typing import Any
 
 from harmone.approaches import Approach, get_approach
 from harmone.clock import Clock, SimulatedClock, WallClock
+from harmone.config_reload import CHECK_EVERY_S
 from harmone.energy.base import EnergyMeter
 from harmone.energy.model import ModelledRetrainer, ModelMeter, instrument
 from harmone.errors import HarmonEError
@@ -61,6 +62,8 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
     ``meter`` defaults to ``energy.detect`` for the workspace (closed at the end);
     ``clock`` to a ``SimulatedClock`` (simulated) or a ``WallClock(time_scale)`` (live).
     Setting ``stop`` (or, with ``handle_signals``, SIGINT/SIGTERM) ends the run early.
+    A live run follows harmone.toml (``harmone.config_reload``); a simulated one keeps the
+    settings it started with, so a replay stays a replay.
     """
     approach = get_approach(approach) if isinstance(approach, str) else approach
     if steps is not None and steps <= 0:
@@ -76,7 +79,8 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
         if on_event is not None:
             on_event(event)
 
-    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals) as session:
+    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals,
+                 config_check_s=None if simulate else CHECK_EVERY_S) as session:
         if from_start:
             clear_loop_state(session.store)
         engine = session.start_engine(from_start=from_start)
@@ -94,7 +98,7 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
         session.start_manager(approach, retrainer=retrainer, seed=seed, on_event=collect)
         if modelled:
             instrument(session, session.meter)  # predictions and loop runs charge the model's costs
-        drive = session.drive(steps, interval_s=session.config.stream.interval_s, progress=progress)
+        drive = session.drive(steps, interval_s=None, progress=progress)
         if drive.finished and not simulate:
             session.finish_jobs()  # a run that ended by itself lets running retraining finish
         meter_kind, meter_source = session.meter.kind, session.meter.source
@@ -104,19 +108,22 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
                    wall_time_s=time.perf_counter() - started_wall)
 
 
-def run_inference(workspace: Workspace, *, steps: int | None = None, interval_s: float = 0.0,
+def run_inference(workspace: Workspace, *, steps: int | None = None, interval_s: float | None = 0.0,
                   clock: Clock | None = None, meter: EnergyMeter | None = None, from_start: bool = False,
                   on_prediction: Callable[[Prediction], None] | None = None,
                   warn: Callable[[str], None] | None = None, stop: threading.Event | None = None,
-                  handle_signals: bool = False) -> RunResult:
+                  handle_signals: bool = False, follow_config: bool = False) -> RunResult:
     """Stream the test data through the active model, unmanaged (`harmone infer`).
 
     Continues at the stored stream position unless ``from_start``. Nothing per prediction
     is kept: ``on_prediction`` sees each one, the result is read back from the logged rows.
+    ``interval_s`` None idles for the configured cadence; ``follow_config`` takes up a
+    changed harmone.toml while streaming (``harmone.config_reload``).
     """
     started_wall = time.perf_counter()
     clock = clock if clock is not None else SimulatedClock()
-    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals) as session:
+    with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals,
+                 config_check_s=CHECK_EVERY_S if follow_config else None) as session:
         engine = session.start_engine(from_start=from_start, warn=warn)
         if engine.remaining <= 0:
             raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); use --from-start")

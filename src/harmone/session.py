@@ -17,20 +17,25 @@ saved for a later `harmone manage`, the store and the meter closed.
 It stops when the stream or the requested steps end, or when the session's ``stop`` flag
 is set. With ``handle_signals=True`` (the commands) SIGINT and SIGTERM set that flag, so a
 process always stops between two steps, never in the middle of a write.
+
+A session built with ``config_check_s`` follows harmone.toml while it drives
+(``harmone.config_reload``): engine and loops take up a changed file from their next step.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
 from harmone import lock
 from harmone.approaches import Approach
 from harmone.clock import Clock, SimulatedClock
+from harmone.config_reload import ConfigFollower, reload_events
 from harmone.energy.base import EnergyMeter
 from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine, Prediction
@@ -64,14 +69,19 @@ class Session:
 
     ``meter`` and ``store`` default to the workspace's (``energy.detect`` and
     ``knowledge.db``) and are then closed with the session; ones passed in belong to the
-    caller. ``clock`` defaults to a ``SimulatedClock``.
+    caller. ``clock`` defaults to a ``SimulatedClock``. ``config_check_s``: real seconds
+    between looks at harmone.toml while driving (None: the settings stay as they started).
     """
 
     def __init__(self, workspace: Workspace, *, meter: EnergyMeter | None = None, clock: Clock | None = None,
                  store: KnowledgeStore | None = None, stop: threading.Event | None = None,
-                 handle_signals: bool = False) -> None:
+                 handle_signals: bool = False, config_check_s: float | None = None) -> None:
         self.workspace = workspace
         self.config = workspace.config
+        self._follower = (None if config_check_s is None else
+                          ConfigFollower(workspace.config_path, self.config, every_s=config_check_s))
+        self._on_event: Callable[[Event], None] | None = None
+        self._warn: Callable[[str], None] | None = None
         self.clock: Clock = clock if clock is not None else SimulatedClock()
         self.stop = stop if stop is not None else threading.Event()
         self.repository = ModelRepository(workspace)
@@ -125,6 +135,7 @@ class Session:
         Records which meter measures the energy of the rows it logs (``status`` shows it).
         """
         self._take_lock(lock.INFERENCE, "inference")
+        self._warn = warn
         self.store.set_state({keys.METER: self.meter.describe()})
         self.engine = InferenceEngine.for_workspace(
             self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
@@ -143,6 +154,7 @@ class Session:
         from harmone.mape.recovery import recover
 
         self._take_lock(lock.MANAGER, "managing")
+        self._on_event = on_event
         for event in recover(self.workspace, self.store, now=self.clock.now()):
             if on_event is not None:
                 on_event(event)
@@ -160,13 +172,14 @@ class Session:
 
     # -- driving ---------------------------------------------------------------------------
 
-    def drive(self, steps: int | None = None, *, interval_s: float = 0.0,
+    def drive(self, steps: int | None = None, *, interval_s: float | None = 0.0,
               on_prediction: Callable[[Prediction], None] | None = None,
               progress: Progress | None = None) -> Drive:
         """Move the stream (or, without an engine, the managing system) until done or stopped.
 
         Every step is followed by an idle of ``interval_s`` on the clock (simulated time
-        advances by the cadence; live time sleeps), which is never charged to inference.
+        advances by the cadence; live time sleeps), which is never charged to inference;
+        None idles for ``stream.interval_s`` as the settings in effect say.
         """
         engine, manager = self.engine, self.manager
         if engine is None:
@@ -178,12 +191,15 @@ class Session:
             raise HarmonEError(f"steps = {steps} must be positive")
         total = engine.remaining if steps is None else min(steps, engine.remaining)
         done = 0
-        clock, stop, step = self.clock, self.stop, engine.step
+        clock, stop, step, follower = self.clock, self.stop, engine.step, self._follower
+        idle_s = self.config.stream.interval_s if interval_s is None else interval_s
         while done < total and not stop.is_set():
             prediction = step()
             if prediction is None:
                 break
             done += 1
+            if follower is not None and time.monotonic() >= follower.next_check_s and self.follow_config():
+                idle_s = self.config.stream.interval_s if interval_s is None else interval_s
             if manager is not None:
                 now = clock.now()
                 if manager.due(now):
@@ -193,8 +209,8 @@ class Session:
                 on_prediction(prediction)
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
-            if interval_s > 0:
-                engine.idle(interval_s)
+            if idle_s > 0:
+                engine.idle(idle_s)
         engine.flush()
         if progress is not None:
             progress(done, total)
@@ -214,6 +230,7 @@ class Session:
         clock, stop = self.clock, self.stop
         scale = float(getattr(clock, "time_scale", 1.0))
         while not stop.is_set():
+            self.follow_config()
             now = clock.now()
             if manager.due(now):
                 manager.tick(now)
@@ -222,6 +239,33 @@ class Session:
             if manager.pending:
                 wait_s = min(wait_s, JOB_POLL_S)
             stop.wait(min(max(wait_s, 0.0), MAX_SLEEP_S))
+
+
+    def follow_config(self) -> bool:
+        """Take up a changed harmone.toml, if the session follows it; True when settings changed.
+
+        Engine and loops get the new settings; what happened is recorded as ``config``
+        events (``harmone.config_reload``) and handed to the manager's ``on_event``, or
+        an error to the engine's ``warn``.
+        """
+        reload = self._follower.poll() if self._follower is not None else None
+        if reload is None:
+            return False
+        if reload.changed:
+            self.config = reload.config
+            if self.engine is not None:
+                self.engine.reload_config(self.config)
+            if self.manager is not None:
+                self.manager.reload_config(self.config, self.clock.now())
+        engine, manager = self.engine is not None, self.manager is not None
+        process = "run" if engine and manager else "infer" if engine else "manage"
+        for event in reload_events(reload, time_s=self.clock.now(), process=process):
+            event = replace(event, id=self.store.record_event(event))
+            if self._on_event is not None:
+                self._on_event(event)
+            elif self._warn is not None and event.error is not None:
+                self._warn(event.error)
+        return bool(reload.changed)
 
 
 def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:

@@ -6,12 +6,21 @@
 - ``small_workspace(root)``: a workspace with a seeded series and tiny trained linear and svm
   models, built in well under a second, so a loop or session test needs no trained workspace
   on disk beforehand.
+- ``assert_same_record(got, want)``: a run's JSON record against one pinned on another
+  machine: names, decisions and counts exactly, floats within ``ACROSS_MACHINES_REL``.
+
+Why a tolerance: OpenBLAS picks its kernels by processor (MKL, inside torch, does too), so
+the same seeded run gives the same decisions but floats that differ in the last bits from
+one processor to the next. Reruns on one machine are identical, and tests that compare two
+runs in one process may ask for that; a record pinned in a file meets other machines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +29,15 @@ from harmone.energy.fake import FakeMeter, ReplayMeter
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
-__all__ = ["FakeMeter", "ReplayMeter", "SimulatedClock", "memory_store", "seeded_series", "small_workspace"]
+__all__ = ["ACROSS_MACHINES_REL", "FakeMeter", "ReplayMeter", "SimulatedClock", "assert_same_record", "floats_agree",
+           "memory_store", "record_differences", "seeded_series", "small_workspace"]
 
 #: SQLite's name for a database that lives only as long as its connection.
 MEMORY = ":memory:"
+#: Relative difference within which floats of one seeded run agree across processors.
+ACROSS_MACHINES_REL = 1e-9
+#: Absolute difference below which two floats agree, for values that should be zero.
+ACROSS_MACHINES_ABS = 1e-12
 
 
 def memory_store() -> KnowledgeStore:
@@ -57,3 +71,45 @@ def small_workspace(root: Path, *, n: int = 1200, seed: int = 0, kinds: Sequence
     lifecycle.train_initial(workspace, list(kinds), seed=seed)
     workspace.write_active_model(active)
     return workspace
+
+
+def record_differences(got: Any, want: Any, where: str = "record") -> Iterator[tuple[str, Any, Any]]:
+    """Every place where two JSON values differ at all, as (path, got, want), in document order.
+
+    Other keys or another length is one difference (the key lists or the lengths); a float
+    that differs in its last bit is one too (``assert_same_record`` decides what is equal).
+    """
+    if isinstance(want, Mapping) and isinstance(got, Mapping):
+        if set(got) != set(want):
+            yield where, sorted(map(str, got)), sorted(map(str, want))
+            return
+        for key in want:
+            yield from record_differences(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
+        if len(got) != len(want):
+            yield f"{where} (length)", len(got), len(want)
+            return
+        for i, (mine, theirs) in enumerate(zip(got, want)):
+            yield from record_differences(mine, theirs, f"{where}[{i}]")
+    elif type(got) is not type(want) or got != want:
+        yield where, got, want
+
+
+def floats_agree(got: Any, want: Any, rel: float = ACROSS_MACHINES_REL) -> bool:
+    """Two numbers, one of them a float, within ``rel`` of each other (or ``ACROSS_MACHINES_ABS`` near zero)."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (got, want))
+    return (numbers and (isinstance(got, float) or isinstance(want, float))
+            and math.isclose(got, want, rel_tol=rel, abs_tol=ACROSS_MACHINES_ABS))
+
+
+def assert_same_record(got: Any, want: Any, *, rel: float = ACROSS_MACHINES_REL, where: str = "record") -> None:
+    """``got`` is ``want`` (JSON values: tables, lists, text, numbers, booleans, null), floats aside.
+
+    Keys, lengths, text, booleans, null and whole numbers must be equal; floats agree within
+    ``rel`` (``floats_agree``). The ``AssertionError`` names the path of the first difference,
+    e.g. ``record[12].observed.r2``.
+    """
+    for path, mine, theirs in record_differences(got, want, where):
+        if not floats_agree(mine, theirs, rel):
+            raise AssertionError(f"{path}: {mine!r} != {theirs!r}"
+                                 + (f" (beyond a relative {rel:g})" if isinstance(theirs, float) else ""))

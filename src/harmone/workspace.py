@@ -127,14 +127,20 @@ class Workspace:
         return workspace, created
 
     @classmethod
-    def open(cls, root: Path) -> Workspace:
-        """An existing workspace, with its config validated."""
+    def open(cls, root: Path, config: Config | None = None) -> Workspace:
+        """An existing workspace, with its config validated.
+
+        ``config``: settings to use instead of the file's (a retraining child gets those of
+        the manager that started it, whatever harmone.toml holds by now).
+        """
         root = Path(root)
         workspace = cls(root)
         if not workspace.config_path.is_file():
             raise WorkspaceError(f"{root.resolve()}: not a HarmonE workspace (no {config_mod.CONFIG_FILE}; run `harmone init`)")
         for name in SUBDIRS:
             (root / name).mkdir(exist_ok=True)
+        if config is not None:
+            workspace.__dict__["config"] = config  # what the cached property would have read
         _ = workspace.config
         return workspace
 

@@ -40,8 +40,8 @@ def cmd_infer(args: argparse.Namespace) -> int:
     from harmone.runner import run_inference
 
     workspace = Workspace.open(workspace_dir(args))
-    interval = workspace.config.stream.interval_s if args.interval is None else args.interval
-    if interval < 0 or args.time_scale <= 0:
+    interval = args.interval  # None: the configured cadence, followed when harmone.toml changes
+    if (interval is not None and interval < 0) or args.time_scale <= 0:
         raise HarmonEError("--interval must be >= 0 and --time-scale > 0")
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
@@ -60,7 +60,8 @@ def cmd_infer(args: argparse.Namespace) -> int:
     stop = threading.Event()
     summary = run_inference(workspace, steps=args.steps, interval_s=interval,
                             clock=WallClock(time_scale=args.time_scale), from_start=args.from_start,
-                            on_prediction=None if args.quiet else show, warn=warn, stop=stop, handle_signals=True)
+                            on_prediction=None if args.quiet else show, warn=warn, stop=stop, handle_signals=True,
+                            follow_config=True)
     if stop.is_set():
         print("Stopped; logged predictions are kept", file=sys.stderr)
     if summary.predictions:

@@ -28,7 +28,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("events", parents=[common], help="every decision of the loops")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--loop", choices=EVENT_SOURCES, help="only this loop's events (or the operator's)")
+    p.add_argument("--loop", choices=EVENT_SOURCES, help="only this loop's events (or the operator's, or settings taken up: config)")
     p.add_argument("--acted", action="store_true", help="only events that changed something")
     p.add_argument("--last", type=positive_int, default=None, metavar="N", help="only the last N events")
     p.set_defaults(handler=cmd_events)
@@ -105,6 +105,9 @@ def _observed_text(event: Event) -> str:
         if seen.get("target"):
             parts.append(f"-> {seen['target']}")
         return "  ".join(parts)
+    if event.loop is LoopName.CONFIG and isinstance(seen.get("changed"), dict):
+        return "  ".join(f"{name} {change.get('from')!r} -> {change.get('to')!r}"
+                         for name, change in seen["changed"].items() if isinstance(change, dict))
     parts = []
     if "window_kl" in seen:
         parts.append(f"KL {_number(seen.get('window_kl'), '.3f')}")

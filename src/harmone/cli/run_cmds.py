@@ -53,6 +53,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
+    from harmone.config_reload import CHECK_EVERY_S
     from harmone.mape.execute import SubprocessRetrainer
     from harmone.mape.manager import continued_clock
     from harmone.mape.state import prepare_models, read_approach
@@ -75,7 +76,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
         if event.decision == "error" or "retrain-failed" in event.decision:
             print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr, flush=True)
 
-    with Session(workspace, clock=clock, handle_signals=True) as session:
+    with Session(workspace, clock=clock, handle_signals=True, config_check_s=CHECK_EVERY_S) as session:
         manager = session.start_manager(approach, retrainer=SubprocessRetrainer(workspace), seed=args.seed,
                                         on_event=show, tolerate_errors=True)
         meter = session.meter

@@ -124,7 +124,7 @@ def _seen(event: Event) -> dict[str, Any]:
     picked = {key: seen[key] for key in ("violation", "r2", "normalised_energy", "ema", "budget", "recovery", "rows",
                                           "window_kl", "version_kl", "version_kls", "active_version", "target",
                                           "candidate_mse", "serving_mse", "values", "new_version", "holdout_r2",
-                                          "serving_holdout_r2", "operator", "error") if seen.get(key) not in (None, {}, [])}
+                                          "serving_holdout_r2", "operator", "changed", "error") if seen.get(key) not in (None, {}, [])}
     return picked
 
 

@@ -24,12 +24,16 @@ class LoopName(StrEnum):
     RETRAIN = "retrain"
     #: Not a loop: a person acting through the dashboard (approach, config, promotion, runs).
     OPERATOR = "operator"
+    #: Not a loop: a running process taking up (or refusing) a changed harmone.toml.
+    CONFIG = "config"
 
 
+#: Event sources that are not loops.
+_NOT_LOOPS = (LoopName.OPERATOR, LoopName.CONFIG)
 #: Every loop name, in run order; the one list of them.
-LOOP_NAMES: tuple[str, ...] = tuple(name.value for name in LoopName if name is not LoopName.OPERATOR)
-#: Who records events: the loops, and the operator.
-EVENT_SOURCES: tuple[str, ...] = (*LOOP_NAMES, LoopName.OPERATOR.value)
+LOOP_NAMES: tuple[str, ...] = tuple(name.value for name in LoopName if name not in _NOT_LOOPS)
+#: Who records events: the loops, the operator, and running processes following harmone.toml.
+EVENT_SOURCES: tuple[str, ...] = (*LOOP_NAMES, *(source.value for source in _NOT_LOOPS))
 
 
 class Action(StrEnum):
@@ -70,6 +74,9 @@ class Decision(StrEnum):
     ERROR = "error"
     #: Not a loop's decision: a person acted from the dashboard (``observed["operator"]`` says what).
     OPERATOR = "operator"
+    #: Not a loop's decision: a running process took up a changed harmone.toml
+    #: (``observed["changed"]`` names each setting with its old and new value).
+    SETTINGS_CHANGED = "settings-changed"
 
 
 class Outcome(StrEnum):
@@ -219,8 +226,9 @@ class Event:
 
     @property
     def figures(self) -> SwitchFigures | DriftFigures | RetrainFigures | None:
-        """The typed view of ``observed`` (None for errors, runs without a trained model and operator actions)."""
-        if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL, Decision.OPERATOR):
+        """The typed view of ``observed`` (None for errors, runs without a trained model, operator actions
+        and settings taken up)."""
+        if self.decision in (Decision.ERROR, Decision.NO_TRAINED_MODEL, Decision.OPERATOR, Decision.SETTINGS_CHANGED):
             return None
         if self.loop is LoopName.SWITCH:
             return SwitchFigures.from_observed(self.observed)

@@ -55,6 +55,7 @@ class DriftLoop(Loop):
     """t2: compare the last window of true values with the one before; reuse or retrain on drift."""
 
     name = LoopName.DRIFT
+    period = "drift_every_s"
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, retrainer: Retrainer, seed: int = 0,
@@ -85,6 +86,19 @@ class DriftLoop(Loop):
         else:
             self.next_due_s = now + self.schedule.drift_warmup_s
             self._save()
+
+    def reload_config(self, config: Config, now: float) -> None:
+        """New settings; a new detector, trigger, window or feed starts detection afresh.
+
+        As after a restart: the detector and trigger are new and the next check reads the
+        newest 2 x window values again (nothing from the old detector's state carries over).
+        """
+        afresh = _detection(config) != _detection(self.config)
+        super().reload_config(config, now)
+        if afresh:
+            self.detector, self.trigger = make_detector(config), make_trigger(config)
+            self._recent = RecentValues(2 * config.drift.window)
+            self._armed_left, self._detected = 0, False
 
     @property
     def state(self) -> DriftLoopState:
@@ -310,6 +324,14 @@ class DriftLoop(Loop):
         else:
             self.next_due_s = next_time(self.next_due_s, self.wait_periods() * self.schedule.drift_every_s, now)
         self._save()
+
+
+def _detection(config: Config) -> tuple[Any, ...]:
+    """The settings that shape the detector, the trigger and what they are fed."""
+    drift = config.drift
+    trigger = None if drift.trigger == "none" else config.detector_params(drift.trigger)
+    return (drift.detector, config.detector_params(drift.detector), drift.trigger, trigger, drift.feed,
+            drift.trigger_feed, drift.window)
 
 
 def _observed(window_kl: float | None, version_kl: float | None, detected: bool, observation: DriftObservation,

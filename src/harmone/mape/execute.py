@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from harmone import atomic
+from harmone import config as config_mod
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter, window
 from harmone.errors import AdaptationError, HarmonEError
@@ -79,6 +80,9 @@ class RetrainRequest:
     #: ``drift`` or ``periodic``; stored in the version's meta.json.
     reason: str
     seed: int
+    #: The settings of the manager that asks (it may have taken up a changed harmone.toml
+    #: since it started); None: the retrainer's own.
+    config: Config | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ class InlineRetrainer:
 
     def submit(self, request: RetrainRequest) -> RetrainJob:
         try:
-            result = retrain_version(self.workspace, request, self.config, meter=self.meter)
+            result = retrain_version(self.workspace, request, request.config or self.config, meter=self.meter)
         except HarmonEError as exc:
             return _FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
         return _FinishedJob(request, result, None)
@@ -266,10 +270,14 @@ class _ChildJob:
         self._stderr_path = self._scratch / "stderr.txt"
         values = [float(v) for v in np.asarray(request.values, dtype=np.float64).tolist()]
         atomic.write_text(data_path, json.dumps({"values": values}))
+        self._config = request.config or workspace.config
+        # The manager's settings, not whatever harmone.toml holds now (``harmone.config_reload``).
+        config_path = self._scratch / config_mod.CONFIG_FILE
+        atomic.write_text(config_path, config_mod.render(self._config))
         command = [*child_command(), "--parent-pid", str(os.getpid()),
                    "--workspace", str(workspace.root.resolve()), "--kind", request.kind,
                    "--reason", request.reason, "--seed", str(request.seed),
-                   "--data", str(data_path), "--result", str(self._result_path)]
+                   "--data", str(data_path), "--result", str(self._result_path), "--config", str(config_path)]
         try:
             with open(self._stderr_path, "wb") as stderr:
                 self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -302,7 +310,7 @@ class _ChildJob:
                 raise RetrainError(f"{self._result_path}: retraining {self.request.kind} left no "
                                    f"readable result ({exc})") from None
             if result.promoted:
-                finish_promotion(self._workspace, self._workspace.config, result.kind, result.version)
+                finish_promotion(self._workspace, self._config, result.kind, result.version)
             return result
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)

@@ -73,6 +73,8 @@ class Loop(ABC):
     """Schedule, persistence, retraining jobs and event recording shared by the three loops."""
 
     name: ClassVar[LoopName]
+    #: The ``Schedule`` field that is this loop's period between runs.
+    period: ClassVar[str]
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, repository: ModelRepository | None = None) -> None:
@@ -104,6 +106,20 @@ class Loop(ABC):
 
     def due(self, now: float) -> bool:
         return self._pending is None and now >= self.next_due_s
+
+    def reload_config(self, config: Config, now: float) -> None:
+        """Take up changed settings (``harmone.config_reload``): the next run reads them.
+
+        A shorter period brings the next run closer, to one new period from ``now`` at the
+        latest; a longer one applies from the next run on. Waits that start a loop (the
+        first run, the drift warm-up) were already counted from its start.
+        """
+        before = getattr(self.schedule, self.period)
+        self.config, self.schedule = config, Schedule.of(config)
+        after = getattr(self.schedule, self.period)
+        if after < before and self._pending is None and self.next_due_s > now + after:
+            self.next_due_s = now + after
+            self._save()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -218,7 +234,7 @@ class Loop(ABC):
         seed = self.seed + self.counts.retrains + self.counts.failures
         assert self.retrainer is not None, f"the {self.name} loop does not retrain"
         return self.retrainer.submit(RetrainRequest(kind=kind, values=np.asarray(values, dtype=np.float64),
-                                                    reason=reason, seed=seed))
+                                                    reason=reason, seed=seed, config=self.config))
 
 
 def _retraining(result: RetrainResult) -> Retraining:

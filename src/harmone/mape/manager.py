@@ -80,6 +80,12 @@ class Manager:
         self._refresh()
         return events
 
+    def reload_config(self, config: Config, now: float) -> None:
+        """Every loop takes up changed settings (``harmone.config_reload``) from its next run."""
+        for loop in self.loops:
+            loop.reload_config(config, now)
+        self._refresh()
+
     def _emit(self, event: Event | None, events: list[Event]) -> None:
         if event is not None:
             events.append(event)

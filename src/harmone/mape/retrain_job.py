@@ -39,24 +39,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, type=Path, help="JSON file {\"values\": [...]}")
     parser.add_argument("--result", required=True, type=Path, help="where to write the result JSON")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the manager's settings (default: the workspace's harmone.toml)")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         _watch_parent(args.parent_pid)
 
+    from harmone import config as config_mod
     from harmone.energy.detect import detect
     from harmone.mape.execute import RetrainRequest, retrain_version
     from harmone.workspace import Workspace
 
     try:
-        workspace = Workspace.open(args.workspace)
+        # The manager's settings when given: harmone.toml may have changed since it started.
+        workspace = Workspace.open(args.workspace, None if args.config is None else config_mod.load(args.config))
+        config = workspace.config
         try:
             raw = json.loads(args.data.read_text(encoding="utf-8"))
             values = np.asarray(raw["values"], dtype=np.float64)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HarmonEError(f"{args.data}: unreadable training data ({exc})") from None
         request = RetrainRequest(kind=args.kind, values=values, reason=args.reason, seed=args.seed)
-        with detect(workspace.config.energy, scope="process") as meter:
-            result = retrain_version(workspace, request, workspace.config, meter=meter, promote=False)
+        with detect(config.energy, scope="process") as meter:
+            result = retrain_version(workspace, request, config, meter=meter, promote=False)
         document = json.dumps(result.to_dict())
         atomic.write_text(args.result, document + "\n")
     except HarmonEError as exc:

@@ -19,6 +19,7 @@ class RetrainLoop(Loop):
     """t3: every retraining interval, retrain the serving model on the latest true values."""
 
     name = LoopName.RETRAIN
+    period = "retrain_every_s"
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, retrainer: Retrainer, model: str | None = None, seed: int = 0,

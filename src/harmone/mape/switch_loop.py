@@ -48,6 +48,7 @@ class SwitchLoop(Loop):
     """t1: score each model over the rows it served since the last run; switch on violations."""
 
     name = LoopName.SWITCH
+    period = "switch_every_s"
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, rng: random.Random, repository: ModelRepository | None = None,
@@ -61,6 +62,7 @@ class SwitchLoop(Loop):
         #: may wait (``switch.quiet_every``).
         self.drift_score = drift_score
         self._energy_by_kind: dict[str, float] | None = None
+        self._energy_range_uj = energy_range_uj
         self.e_min_uj, self.e_max_uj = energy_range_uj or workspace_energy_range(workspace, config)
         calibration = load_calibration(workspace.calibration_path)
         #: Each kind's calibrated energy per prediction, µJ (empty without a calibration).
@@ -77,6 +79,12 @@ class SwitchLoop(Loop):
             self.switch_state = dataclasses.replace(initial, last_row_id=store.last_row_id())
             self.next_due_s = now + self.schedule.switch_first_s
             self._save()
+
+    def reload_config(self, config: Config, now: float) -> None:
+        """New settings; the energy range follows ``[energy]`` (normalisation, e_min_uj, e_max_uj)."""
+        super().reload_config(config, now)
+        self.e_min_uj, self.e_max_uj = self._energy_range_uj or workspace_energy_range(self.workspace, config)
+        self._energy_by_kind = None
 
     def served_kinds(self) -> tuple[str, ...]:
         """Trained kinds this deployment serves: the only ones a plan may pick."""
