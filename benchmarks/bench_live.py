@@ -39,7 +39,7 @@ from harmone.report.serving import summarise
 from harmone.workspace import Workspace
 
 #: (stream profile, time scale, real seconds of live serving).
-RUNS = (("default", 20.0, 100.0), ("alt", 20.0, 100.0), ("pems", 20.0, 100.0), ("default", 1.0, 150.0))
+RUNS = (("default", 20.0, 100.0), ("alt", 20.0, 100.0), ("pems", 20.0, 100.0), ("default", 1.0, 240.0))
 SEED = 1
 #: Real seconds after the start before the CPU of `infer` is sampled (imports and loading done).
 WARM_S = 5.0

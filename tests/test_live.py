@@ -3,7 +3,8 @@
 Replays charge each model its calibrated cost; live, the energy is measured while serving,
 right after the stream's wait. This runs both commands for about 30 s at 20x and checks the
 decisions a user would see: cheap models judged cheap, no energy switch to a costlier model,
-and the same models serving as in a simulated replay of the same predictions.
+and the costly model serving as long as in a replay of the same predictions that charges
+each model its calibrated cost.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def test_live_processes_judge_cheap_models_cheap_and_serve_what_a_replay_serves(
     assert served["energy_violations_while_cheap"] == 0, served["decisions"]
     assert served["energy_switches_to_costlier"] == 0, served["decisions"]
     assert served["lstm_share_after_first_switch"] is None or served["lstm_share_after_first_switch"] <= 0.1
-    for kind in set(served["share"]) | set(replayed["share"]):
-        assert served["share"].get(kind, 0.0) == pytest.approx(replayed["share"].get(kind, 0.0), abs=0.25), \
-            (served["share"], replayed["share"])
+    # The cheap kinds are near-equals, and which of them serves turns on small differences; what a
+    # user pays for is how long the costly kind serves: live as in the replay.
+    for run in (served, replayed):
+        run["cheap_share"] = sum(share for kind, share in run["share"].items() if kind in run["cheap_kinds"])
+    assert served["cheap_share"] == pytest.approx(replayed["cheap_share"], abs=0.1), (served["share"],
+                                                                                      replayed["share"])
+    assert served["share"].get("lstm", 0.0) == pytest.approx(replayed["share"].get("lstm", 0.0), abs=0.1)

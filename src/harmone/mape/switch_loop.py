@@ -85,6 +85,7 @@ class SwitchLoop(Loop):
         super().reload_config(config, now)
         self.e_min_uj, self.e_max_uj = self._energy_range_uj or workspace_energy_range(self.workspace, config)
         self._energy_by_kind = None
+        self._live_sums.rows = config.energy.correction_rows
 
     def served_kinds(self) -> tuple[str, ...]:
         """Trained kinds this deployment serves: the only ones a plan may pick."""
