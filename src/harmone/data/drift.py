@@ -13,13 +13,14 @@ import io
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harmone.atomic import fsync_dir, write_bytes
+from harmone.atomic import create_new, fsync_dir, write_bytes
 from harmone.data.output_path import check_output_path
 from harmone.data.series import COLUMN, format_values, read_series, read_times
 from harmone.errors import DataError
@@ -148,9 +149,9 @@ def next_backup(path: Path) -> Path:
     return path.with_name(f"{path.stem}.bak-{max(numbers) + 1}.csv")
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Create ``path`` (failing if it exists) with ``data``, durably."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` (failing if it exists) with ``data`` and ``mode``, durably."""
+    fd = create_new(path, mode=mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -178,6 +179,7 @@ def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = No
         check_output_path(plot, what="plot", error=DataError)
     before = read_series(test_path, COLUMN)
     original = test_path.read_bytes()
+    mode = stat.S_IMODE(test_path.stat().st_mode)  # the backup is as private as the original
     after = apply_regions(before, regions)
     times = read_times(test_path)
     new_text = format_values(after, COLUMN, str(test_path), times).encode("utf-8")
@@ -187,7 +189,7 @@ def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = No
     while True:
         backup = next_backup(test_path)
         try:
-            _write_new(backup, original)
+            _write_new(backup, original, mode)
             break
         except FileExistsError:  # another induction took this number meanwhile
             continue

@@ -14,14 +14,13 @@ import csv
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harmone.atomic import fsync_dir, write_text
+from harmone.atomic import check_replaceable, fsync_dir, new_temporary, write_text
 from harmone.errors import DataError
 from harmone.workspace import TEST_FILE, TRAIN_FILE
 
@@ -277,10 +276,11 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
     texts = {name: format_values(values, COLUMN, str(data_dir / name), stamps)
              for name, values, stamps in ((TEST_FILE, test, test_times), (TRAIN_FILE, train, train_times))}
     data_dir.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, str] = {}
+    temps: dict[str, Path] = {}
     try:
         for name, text in texts.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
+            check_replaceable(data_dir / name)
+            fd, tmp = new_temporary(data_dir / name)
             temps[name] = tmp
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode("utf-8"))
@@ -290,7 +290,7 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
             os.replace(tmp, data_dir / name)
     except BaseException:
         for tmp in temps.values():
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise
     fsync_dir(data_dir)
     return data_dir / TRAIN_FILE, data_dir / TEST_FILE

@@ -273,17 +273,15 @@ class KnowledgeStore:
 
     def export_predictions(self, path: Path) -> int:
         """Write the log as CSV; returns the number of rows."""
-        count = 0
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EXPORT_COLUMNS)
-            for chunk in self.iter_predictions():
-                for i in range(len(chunk)):
-                    writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
-                                     chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
-                                     repr(float(chunk.energy_uj[i]))))
-                count += len(chunk)
-        return count
+        return _write_export(path, self.iter_predictions())
+
+    @staticmethod
+    def export_log(db_path: Path, path: Path) -> int:
+        """The log of the knowledge base at ``db_path`` as CSV, read only; a header alone when none exists."""
+        if not Path(db_path).exists():
+            return _write_export(path, iter(()))
+        with KnowledgeStore.open_readonly(db_path) as store:
+            return store.export_predictions(path)
 
     def sample_predictions(self, first_row_id: int, last_row_id: int, points: int) -> Predictions:
         """About ``points`` rows evenly spaced by id over first..last, oldest first.
@@ -413,6 +411,21 @@ class KnowledgeStore:
             raise WorkspaceError(f"{self.path}: the knowledge base was removed or replaced while this process"
                                  f" used it; nothing more is written (restart the command)")
         return _Transaction(self._db, self.path)
+
+
+def _write_export(path: Path, chunks: Iterator[Predictions]) -> int:
+    """The export CSV of the chunks of the log; returns the number of rows."""
+    count = 0
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPORT_COLUMNS)
+        for chunk in chunks:
+            for i in range(len(chunk)):
+                writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
+                                 chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
+                                 repr(float(chunk.energy_uj[i]))))
+            count += len(chunk)
+    return count
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
