@@ -179,7 +179,7 @@ CASES = [
          "does not exist"),
     Case("drift-plot-is-directory", DRIFT + ("--region", "0:10:2:0", "--plot", "{tmp}"), None, "is a directory"),
     Case("drift-plot-is-test-file", DRIFT + ("--region", "0:10:2:0", "--plot", "{ws}/data/flow_data_test.csv"),
-         None, "overwrite the test file"),
+         None, "inside the workspace's own state"),
     Case("drift-test-file-decimal-comma", DRIFT + ("--region", "0:10:2:0",),
          write("data/flow_data_test.csv", b"flow\n1\n2,5\n3\n"), "decimal comma"),
     # -- `export` ---------------------------------------------------------------------------------

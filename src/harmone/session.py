@@ -36,7 +36,7 @@ from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine, Prediction
 from harmone.knowledge import Event, KnowledgeStore, keys
 from harmone.mape.execute import Retrainer
-from harmone.mape.manager import JOB_POLL_S, Manager, build_manager, save_clock
+from harmone.mape.manager import JOB_POLL_S, Manager, build_manager, check_stored_state, save_clock
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -125,13 +125,17 @@ class Session:
         Records which meter measures the energy of the rows it logs (``status`` shows it).
         """
         self._take_lock(lock.INFERENCE, "inference")
-        self.store.set_state({keys.METER: self.meter.describe()})
-        self.engine = InferenceEngine.for_workspace(
+        engine = InferenceEngine.for_workspace(
             self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
             repository=self.repository, fixed_model=fixed_model, warn=warn)
+        if not from_start and engine.remaining <= 0:  # refused before anything is written
+            raise HarmonEError(f"end of the test stream reached ({self.workspace.test_path}); run from the start"
+                               f" (`harmone infer --from-start`)")
+        self.engine = engine
+        self.store.set_state({keys.METER: self.meter.describe()})
         if from_start:
-            self.engine.restart()
-        return self.engine
+            engine.restart()
+        return engine
 
     def start_manager(self, approach: Approach, *, retrainer: Retrainer, seed: int | None = 0,
                       on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
@@ -143,6 +147,7 @@ class Session:
         from harmone.mape.recovery import recover
 
         self._take_lock(lock.MANAGER, "managing")
+        check_stored_state(self.store, approach)  # damaged state refuses before recovery writes
         for event in recover(self.workspace, self.store, now=self.clock.now()):
             if on_event is not None:
                 on_event(event)

@@ -43,6 +43,13 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     return Path(os.environ.get("HARMONE_WORKSPACE") or ".")
 
 
+def confirmed(question: str, refusal: str) -> bool:
+    """Ask ``question`` on the terminal; without one, a one-line error ``refusal`` (pass --yes)."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise HarmonEError(f"{refusal} without confirmation: stdin is not a terminal (pass --yes)")
+    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+
 #: Environment variable that turns on tracebacks, like ``--debug``.
 DEBUG_ENV = "HARMONE_DEBUG"
 _DEBUG_HELP = f"show the traceback of an error (or set {DEBUG_ENV}=1)"
