@@ -159,6 +159,10 @@ class ModelRepository:
             raise ModelError(f"{scaler_path}: scaler missing") from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{scaler_path}: corrupt scaler ({exc})") from None
+        trained = meta.get("metrics", {}).get("context") if isinstance(meta.get("metrics"), dict) else None
+        if scaler.context is not None and isinstance(trained, int) and scaler.context != trained:
+            raise ModelError(f"{scaler_path}: context {scaler.context} differs from the {trained} past values the"
+                             f" version was trained on ({META_FILE}); the files do not belong together")
         return ServingModel(kind, version, model, scaler)
 
     def load_active(self, kind: str) -> ServingModel:

@@ -146,6 +146,9 @@ class Workspace:
             text = self.model_switch_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise WorkspaceError(f"{self.model_switch_path}: cannot read ({exc.strerror}); it should be a file"
+                                 f" naming the active model") from None
         except UnicodeDecodeError as exc:
             raise WorkspaceError(f"{self.model_switch_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         for line in text.splitlines():

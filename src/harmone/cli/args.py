@@ -18,12 +18,19 @@ from harmone.config import MAX_INTERVAL_S, MAX_SEED, TIME_SCALE_RANGE
 from harmone.numerals import parse_float, parse_int
 
 
+def _shown(bound: float) -> str:
+    """A bound as a reader types it: whole numbers in full (4294967295, not 4.29497e+09)."""
+    if float(bound).is_integer() and abs(bound) < 1e16:
+        return str(int(bound))
+    return f"{bound:g}"
+
+
 def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
     parts = []
     if lo is not None:
-        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+        parts.append(f"{'>' if lo_open else '>='} {_shown(lo)}")
     if hi is not None:
-        parts.append(f"{'<' if hi_open else '<='} {hi:g}")
+        parts.append(f"{'<' if hi_open else '<='} {_shown(hi)}")
     return " and ".join(parts)
 
 

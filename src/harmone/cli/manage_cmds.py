@@ -134,7 +134,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     if args.last is not None and args.last <= 0:
         raise HarmonEError(f"--last {args.last} must be positive")
-    if not workspace.db_path.is_file():
+    if not workspace.db_path.exists():
         events: list[Event] = []
     else:
         with KnowledgeStore.open_readonly(workspace.db_path) as store:

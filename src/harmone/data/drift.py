@@ -22,8 +22,9 @@ import numpy as np
 
 from harmone.atomic import create_new, fsync_dir, write_bytes
 from harmone.data.output_path import check_output_path
-from harmone.data.series import COLUMN, format_values, read_series, read_times
+from harmone.data.series import COLUMN, MAX_MAGNITUDE, format_values, read_series, read_times
 from harmone.errors import DataError
+from harmone.numerals import parse_float, parse_int
 
 REGION_FORMAT = "START:END:SCALE:SHIFT"
 
@@ -47,11 +48,11 @@ def parse_region(text: str) -> Region:
     if len(parts) != 4:
         raise DataError(f"region {text!r}: expected {REGION_FORMAT}, e.g. 2000:4000:1.5:0")
     try:
-        start, end = int(parts[0]), int(parts[1])
+        start, end = parse_int(parts[0]), parse_int(parts[1])
     except ValueError:
         raise DataError(f"region {text!r}: START and END must be whole numbers") from None
     try:
-        scale, shift = float(parts[2]), float(parts[3])
+        scale, shift = parse_float(parts[2]), parse_float(parts[3])
     except ValueError:
         raise DataError(f"region {text!r}: SCALE and SHIFT must be numbers") from None
     if not (math.isfinite(scale) and math.isfinite(shift)):
@@ -93,7 +94,14 @@ def apply_regions(values: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
     floor = 0.0 if out.size and float(out.min()) >= 0 else -np.inf
     for region in check_regions(regions, len(out)):
         span = slice(region.start, region.end)
-        out[span] = np.maximum(out[span] * region.scale + region.shift, floor)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+            changed = np.maximum(out[span] * region.scale + region.shift, floor)
+        largest = float(np.max(np.abs(changed), initial=0.0))
+        if not largest <= MAX_MAGNITUDE:
+            shown = "an infinite value" if not math.isfinite(largest) else f"{largest:g}"
+            raise DataError(f"region {region}: values x SCALE + SHIFT reach {shown}, beyond the supported"
+                            f" magnitude {MAX_MAGNITUDE:g}")
+        out[span] = changed
     return out
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from harmone.atomic import check_replaceable, fsync_dir, new_temporary, write_text
 from harmone.errors import DataError
+from harmone.numerals import parse_float
 from harmone.workspace import TEST_FILE, TRAIN_FILE
 
 COLUMN = "flow"
@@ -125,7 +126,7 @@ def check_value(path: Path, line: int, column: str, raw: str) -> float:
     if not text:
         raise DataError(f"{where}: blank value")
     try:
-        value = float(text)
+        value = parse_float(text)
     except ValueError:
         raise DataError(f"{where}: {raw!r} is not a number") from None
     return check_magnitude(where, raw, value)
@@ -143,6 +144,8 @@ def check_magnitude(where: str, raw: str, value: float) -> float:
 def _fast_parse(text: str, index: int, n_columns: int) -> np.ndarray | None:
     """Every cell of the column at C speed; ``None`` when anything looks unusual."""
     cells: list[str] = []
+    if "_" in text or not text.isascii():
+        return None  # float() would read `1_234` or other scripts' digits: the careful path refuses them
     if n_columns == 1:
         # Our own format needs no quoting, so lines are rows (float() ignores a trailing \r).
         cells = text.split("\n")[1:]

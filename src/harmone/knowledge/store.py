@@ -126,6 +126,8 @@ class KnowledgeStore:
         self.readonly = readonly
         try:
             if readonly:
+                if self.path.exists() and not self.path.is_file():
+                    raise WorkspaceError(f"{self.path}: not a file; the knowledge base is a SQLite file")
                 if not self.path.is_file():
                     raise WorkspaceError(f"{self.path}: no knowledge base (nothing has run in this workspace yet)")
                 self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s,
@@ -136,6 +138,11 @@ class KnowledgeStore:
                     self._db.close()
                     raise WorkspaceError(f"{self.path}: knowledge base schema version {self.schema_version} is "
                                          f"newer than this HarmonE understands ({SCHEMA_VERSION})")
+                if not self._has_tables():
+                    self._db.close()
+                    empty = "an empty file" if self.path.stat().st_size == 0 else "a SQLite file without them"
+                    raise WorkspaceError(f"{self.path}: holds no predictions, events or state ({empty}); the next"
+                                         f" `harmone infer`, `manage` or `run` sets it up")
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
@@ -153,6 +160,10 @@ class KnowledgeStore:
     def open_readonly(cls, path: Path, *, timeout_s: float | None = None) -> KnowledgeStore:
         """A connection that never creates, migrates or writes; a missing database is an error."""
         return cls(path, timeout_s=timeout_s, readonly=True)
+
+    def _has_tables(self) -> bool:
+        names = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {"predictions", "events", "state"} <= names
 
     def _user_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
