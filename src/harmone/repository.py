@@ -285,16 +285,52 @@ class ModelRepository:
             atomic.fsync_dir(root)
             return version
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Half-written and half-pruned versions (``.tmp-*``) whose writer is gone; the paths removed.
+
+        Run by every command that writes versions, under its locks (``train``, and ``manage``
+        and ``run`` when the manager starts), so a killed writer's leftovers go at the next run.
+        """
+        removed: list[Path] = []
+        root = self.workspace.versions_dir
+        for kind_dir in sorted(root.iterdir()) if root.is_dir() else []:
+            if kind_dir.is_dir() and not kind_dir.name.startswith("."):
+                removed += self._remove_stale_temporaries(kind_dir)
+        return removed
+
     @staticmethod
-    def _remove_stale_temporaries(root: Path) -> None:
-        """Leftovers of a writer that crashed mid-way (older than an hour)."""
+    def _remove_stale_temporaries(root: Path) -> list[Path]:
+        """Leftovers in ``root`` of a writer that died mid-way: its process is gone, or an hour passed."""
         cutoff = time.time() - 3600
+        removed = []
         for entry in root.glob(VERSION_TMP_PREFIX + "*"):
             try:
-                if entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry, ignore_errors=True)
+                if _writer_alive(entry.name) and entry.stat().st_mtime >= cutoff:
+                    continue
             except FileNotFoundError:
-                pass
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        return removed
+
+
+#: ``.tmp-<pid>-<ns>`` (a version being written) and ``.tmp-pruned-<version>-<pid>`` (being removed).
+_TMP_WRITER = re.compile(re.escape(VERSION_TMP_PREFIX) + r"(?:([0-9]+)-[0-9]+|pruned-[0-9]+-([0-9]+))")
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process named in a temporary version's name still runs (unknown names: yes)."""
+    match = _TMP_WRITER.fullmatch(name)
+    if match is None:
+        return True
+    pid = int(match.group(1) or match.group(2))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:

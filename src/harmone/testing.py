@@ -6,6 +6,8 @@
 - ``small_workspace(root)``: a workspace with a seeded series and tiny trained linear and svm
   models, built in well under a second, so a loop or session test needs no trained workspace
   on disk beforehand.
+- ``process_alive(pid)`` / ``process_stopped(pid)``: what ``/proc`` says of a process, for
+  tests and benchmarks of the processes HarmonE starts and ends (Linux).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from harmone.energy.fake import FakeMeter, ReplayMeter
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
-__all__ = ["FakeMeter", "ReplayMeter", "SimulatedClock", "memory_store", "seeded_series", "small_workspace"]
+__all__ = ["FakeMeter", "ReplayMeter", "SimulatedClock", "memory_store", "process_alive", "process_stopped",
+           "seeded_series", "small_workspace"]
+
+#: ``PF_EXITING`` in the flags of ``/proc/<pid>/stat``: the process is tearing down.
+_PF_EXITING = 0x4
+#: SIGKILL's bit in the pending-signal masks of ``/proc/<pid>/status``.
+_SIGKILL_BIT = 1 << 8
 
 #: SQLite's name for a database that lives only as long as its connection.
 MEMORY = ":memory:"
@@ -57,3 +65,37 @@ def small_workspace(root: Path, *, n: int = 1200, seed: int = 0, kinds: Sequence
     lifecycle.train_initial(workspace, list(kinds), seed=seed)
     workspace.write_active_model(active)
     return workspace
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (its exit is not complete)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def process_stopped(pid: int) -> bool:
+    """Whether ``pid`` runs no more code of its own: gone, a zombie, exiting, or with SIGKILL pending.
+
+    A killed process may take a while to be torn down (every thread scheduled once, its
+    memory freed) while doing nothing more; this tells that moment apart from its exit.
+    """
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] in {"Z", "X"} or int(fields[6]) & _PF_EXITING:
+        return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    pending = 0
+    for line in status.splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return bool(pending & _SIGKILL_BIT)
