@@ -128,6 +128,7 @@ class Session:
         engine = InferenceEngine.for_workspace(
             self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
             repository=self.repository, fixed_model=fixed_model, warn=warn)
+        self.store.last_row_id()  # the log must read (a damaged one fails here) before anything is written
         if not from_start and engine.remaining <= 0:  # refused before anything is written
             raise HarmonEError(f"end of the test stream reached ({self.workspace.test_path}); run from the start"
                                f" (`harmone infer --from-start`)")

@@ -143,7 +143,7 @@ class Workspace:
     def read_active_model(self) -> str | None:
         """The model kind named in `knowledge/model.csv`, or None when the file is absent/empty."""
         try:
-            text = self.model_switch_path.read_text(encoding="utf-8")
+            text = self.model_switch_path.read_text(encoding="utf-8-sig")  # a BOM from an editor is no name
         except FileNotFoundError:
             return None
         except OSError as exc:

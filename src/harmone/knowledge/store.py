@@ -130,7 +130,10 @@ class KnowledgeStore:
                     raise WorkspaceError(f"{self.path}: not a file; the knowledge base is a SQLite file")
                 if not self.path.is_file():
                     raise WorkspaceError(f"{self.path}: no knowledge base (nothing has run in this workspace yet)")
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s,
+                # Not ``mode=ro``: a read-only connection cannot remove the -wal and -shm files it
+                # creates, so every `status` would leave them behind. A read-write connection that
+                # only queries writes nothing, and the last one to close removes them.
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout_s,
                                            isolation_level=None, check_same_thread=False)
                 self._db.execute("PRAGMA query_only=ON")
                 self.schema_version = self._user_version()
