@@ -65,8 +65,8 @@ def _manage(workspace: Workspace, args: argparse.Namespace) -> int:
         model = choose_model(workspace, approach)
         check_stored_state(store, approach)
         clock = continued_clock(store, time_scale=args.time_scale)
-    use_model(workspace, model)
     if not approach.loops:
+        use_model(workspace, model)
         print(f"Approach {approach.name} runs no loops: {model} serves unmanaged; nothing to do")
         return 0
 
@@ -76,7 +76,8 @@ def _manage(workspace: Workspace, args: argparse.Namespace) -> int:
         if event.decision == "error" or "retrain-failed" in event.decision:
             print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr, flush=True)
 
-    with Session(workspace, clock=clock, handle_signals=True) as session:
+    with Session(workspace, clock=clock, handle_signals=True) as session:  # the meter is ready: now write
+        use_model(workspace, model)
         manager = session.start_manager(approach, retrainer=SubprocessRetrainer(workspace), seed=args.seed,
                                         on_event=show, tolerate_errors=True)
         meter = session.meter
