@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.register_assert_rewrite("corpus_harness")  # its checks explain themselves like a test's
+
 from harmone.workspace import Workspace
 
 #: Config edits that keep training fast in tests (the LSTM trains 2 epochs).
@@ -66,3 +68,21 @@ def trained_workspace(tmp_path: Path) -> Workspace:
     lifecycle.train_initial(workspace, ["linear", "svm"])
     workspace.write_active_model("linear")
     return workspace
+
+
+@pytest.fixture(scope="session")
+def corpus_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bad-input corpus's workspace: trained, with predictions, events and loop state (read-only: cases copy it)."""
+    from corpus_harness import trained_workspace_with_history
+
+    return trained_workspace_with_history(tmp_path_factory.mktemp("corpus") / "ws")
+
+
+@pytest.fixture(scope="session")
+def harmone_cli():
+    """The corpus's runner of the real command line (``corpus_harness.Harmone``)."""
+    from corpus_harness import Harmone
+
+    runner = Harmone()
+    yield runner
+    runner.close()

@@ -1,88 +1,26 @@
-"""A bad-input corpus: every case runs the real `harmone` command in a copy of a trained workspace.
+"""The bad-input corpus: every case runs the real `harmone` command in a copy of a trained workspace.
 
-For each case: a non-zero exit, exactly one line on stderr (no traceback), and the stored
-files (data/, models/, versionedMR/, harmone.toml, knowledge/model.csv) byte for byte as
-before the command. Cases that still fail are marked ``xfail(strict=True)`` with the defect.
+For each case (``corpus_harness.check_refused``): a non-zero exit, exactly one line on
+stderr (no traceback, no warning before it), the expected words in it, and every file of the
+workspace byte for byte as before, the knowledge base included. Cases that still fail
+would be marked ``xfail(strict=True)`` with the defect; none is.
+
+This module holds inputs: data files, ``harmone.toml``, model files, the knowledge base,
+``model.csv``, links, names and the options of every command. ``test_bad_outputs.py``
+holds output paths, ``test_bad_locks.py`` every command under every lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import make_workspace
-
-Setup = Callable[[Path, Path], None]
-
-
-@dataclass(frozen=True)
-class Case:
-    """``argv`` may hold ``{ws}`` (the workspace) and ``{tmp}`` (a scratch folder beside it)."""
-
-    id: str
-    argv: tuple[str, ...]
-    setup: Setup | None = None
-    expect: str = ""
-    defect: str | None = None
-
-
-def series(n: int = 200, *, bad: str | None = None, at: int = 100, head: str = "value") -> str:
-    values = [f"{100 + (i % 17) * 3.5}" for i in range(n)]
-    if bad is not None:
-        values[at] = bad
-    return head + "\n" + "\n".join(values) + "\n"
-
-
-def file(text: str | bytes, name: str = "in.csv") -> Setup:
-    def setup(ws: Path, tmp: Path) -> None:
-        data = text.encode("utf-8") if isinstance(text, str) else text
-        (tmp / name).write_bytes(data)
-    return setup
-
-
-def replace_in(relative: str, old: str | bytes, new: str | bytes) -> Setup:
-    def setup(ws: Path, tmp: Path) -> None:
-        path = ws / relative
-        data = path.read_bytes()
-        old_b = old.encode() if isinstance(old, str) else old
-        new_b = new.encode() if isinstance(new, str) else new
-        assert old_b in data, f"{old_b!r} not in {relative}"
-        path.write_bytes(data.replace(old_b, new_b, 1))
-    return setup
-
-
-def write(relative: str, data: bytes) -> Setup:
-    def setup(ws: Path, tmp: Path) -> None:
-        (ws / relative).resolve().write_bytes(data)
-    return setup
-
-
-def set_state(key: str, raw_value: str) -> Setup:
-    """Store ``raw_value`` verbatim (not JSON-encoded) as a knowledge-base state value."""
-    def setup(ws: Path, tmp: Path) -> None:
-        import sqlite3
-
-        db = sqlite3.connect(ws / "knowledge" / "knowledge.db")
-        with db:
-            db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, raw_value))
-        db.close()
-    return setup
-
-
-def append(relative: str, text: str) -> Setup:
-    def setup(ws: Path, tmp: Path) -> None:
-        with open(ws / relative, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    return setup
+from corpus_harness import (Case, Harmone, Setup, append, both, check_refused, delete_state, file, folder, params,
+                            remove, replace_in, series, set_state, write)
 
 
 def _version_link_outside(ws: Path, tmp: Path) -> None:
@@ -95,6 +33,50 @@ def _version_link_outside(ws: Path, tmp: Path) -> None:
     os.symlink(os.path.join("..", "versionedMR", "linear", "version_2"), link)
 
 
+def _active_link_to(target: str) -> Setup:
+    """``models/linear`` re-pointed at ``target`` ({ws}/{tmp} expanded); ``{tmp}/outside`` holds a copy of version 1."""
+    def setup(ws: Path, tmp: Path) -> None:
+        shutil.copytree(ws / "versionedMR" / "linear" / "version_1", tmp / "outside" / "version_1")
+        link = ws / "models" / "linear"
+        link.unlink()
+        os.symlink(target.replace("{ws}", str(ws)).replace("{tmp}", str(tmp)), link)
+    return setup
+
+
+def _npz_with_text_member(ws: Path, tmp: Path) -> None:
+    with zipfile.ZipFile(ws / "models" / "linear" / "model.npz", "a") as archive:
+        archive.writestr("notes.txt", "not an array")
+
+
+def _truncate(relative: str, keep: int) -> Setup:
+    def setup(ws: Path, tmp: Path) -> None:
+        path = (ws / relative).resolve()
+        path.write_bytes(path.read_bytes()[:keep])
+    return setup
+
+
+def _damage_database(pages: int | None = None) -> Setup:
+    """``pages`` pages after the first overwritten (None: all of them): the header opens, tables do not read."""
+    def setup(ws: Path, tmp: Path) -> None:
+        path = ws / "knowledge" / "knowledge.db"
+        data = bytearray(path.read_bytes())
+        end = len(data) if pages is None else 4096 * (1 + pages)
+        assert len(data) >= end > 4096
+        data[4096:end] = b"A" * (end - 4096)
+        path.write_bytes(bytes(data))
+    return setup
+
+
+def _stamped(stamps: list[str], name: str = "in.csv", year: int = 2024) -> Setup:
+    """A CSV of 200 rows with a ``day`` column: ``stamps`` replace the first ones (daily ISO dates otherwise)."""
+    import datetime
+
+    start = datetime.date(year, 1, 1)
+    days = [str(start + datetime.timedelta(days=i)) for i in range(200)]
+    days[:len(stamps)] = stamps
+    return file("day,value\n" + "".join(f"{d},{100 + i % 7}\n" for i, d in enumerate(days)), name)
+
+
 IMPORT = ("data", "import", "-w", "{ws}", "{tmp}/in.csv")
 DRIFT = ("data", "drift", "-w", "{ws}", "--yes")
 INFER = ("infer", "-w", "{ws}", "--steps", "2", "--interval", "0", "--quiet")
@@ -102,7 +84,7 @@ STATUS = ("status", "-w", "{ws}")
 ACTIVE = "models/linear"  # the active version's folder, through its link
 
 
-CASES = [
+CASES: list[Case] = [
     # -- data files given to `data import` ------------------------------------------------------
     Case("import-decimal-comma-one-column", IMPORT, file(series(bad="2,5")), "decimal comma"),
     Case("import-decimal-comma-every-row", IMPORT, file("value\n" + "1,5\n" * 200), "decimal comma"),
@@ -179,7 +161,7 @@ CASES = [
          "does not exist"),
     Case("drift-plot-is-directory", DRIFT + ("--region", "0:10:2:0", "--plot", "{tmp}"), None, "is a directory"),
     Case("drift-plot-is-test-file", DRIFT + ("--region", "0:10:2:0", "--plot", "{ws}/data/flow_data_test.csv"),
-         None, "overwrite the test file"),
+         None, "inside the workspace's own state"),
     Case("drift-test-file-decimal-comma", DRIFT + ("--region", "0:10:2:0",),
          write("data/flow_data_test.csv", b"flow\n1\n2,5\n3\n"), "decimal comma"),
     # -- `export` ---------------------------------------------------------------------------------
@@ -262,66 +244,168 @@ CASES = [
     Case("not-a-workspace", ("status", "-w", "{tmp}"), None, "not a HarmonE workspace"),
 ]
 
-STORED = ("data", "models", "versionedMR", "harmone.toml", "knowledge/model.csv")
+
+LINEAR_DEFAULT = replace_in("harmone.toml", 'default_model = "lstm"', 'default_model = "linear"')
+RUN = ("run", "-w", "{ws}", "--simulate", "--steps", "5")
+MANAGE = ("manage", "-w", "{ws}", "--time-scale", "1000")
+EVENTS = ("events", "-w", "{ws}")
+EXPORT = ("export", "predictions", "-w", "{ws}", "-o", "{tmp}/out.csv")
+
+CASES += [
+    # -- names that arrive as paths: config, options, model.csv (item 4) ---------------------------
+    Case("config-default-model-traversal", STATUS,
+         replace_in("harmone.toml", 'default_model = "lstm"', 'default_model = "lstm/../../x"'), "not a model kind"),
+    Case("config-served-models-traversal", STATUS,
+         replace_in("harmone.toml", '"lstm", "svm", "linear", "persistence"]', '"linear", "../x"]'), "not a model kind"),
+    Case("config-initial-ema-traversal", STATUS,
+         replace_in("harmone.toml", "initial_ema = { lstm = 0.82", 'initial_ema = { "../lstm" = 0.82'),
+         "not a model kind"),
+    Case("config-models-table-traversal", STATUS, append("harmone.toml", '\n[models."lstm/../x"]\nepochs = 1\n'),
+         "unknown model kind"),
+    Case("train-models-traversal", ("train", "-w", "{ws}", "--models", "lstm/../../x"), None, "unknown model kind"),
+    Case("train-models-absolute", ("train", "-w", "{ws}", "--models", "/tmp/x"), None, "unknown model kind"),
+    Case("run-approach-traversal", RUN + ("--approach", "../x"), None, "unknown approach"),
+    Case("approach-traversal", ("approach", "-w", "{ws}", "single-linear/../x"), None, "unknown approach"),
+    Case("model-csv-dotdot-infer", INFER, write("knowledge/model.csv", b"..\n"), "unknown model"),
+    # -- ranges, checked before anything is written (item 5) -----------------------------------------
+    Case("infer-interval-1e300", ("infer", "-w", "{ws}", "--steps", "2", "--interval", "1e300"), None, "--interval"),
+    Case("infer-time-scale-subnormal", ("infer", "-w", "{ws}", "--steps", "2", "--time-scale", "1e-320"), None,
+         "--time-scale"),
+    Case("infer-time-scale-1e300", ("infer", "-w", "{ws}", "--steps", "2", "--time-scale", "1e300"), None,
+         "--time-scale"),
+    Case("run-time-scale-1e9", RUN + ("--time-scale", "1e9"), None, "--time-scale"),
+    Case("manage-time-scale-subnormal", ("manage", "-w", "{ws}", "--time-scale", "1e-320"), None, "--time-scale"),
+    Case("config-interval-1e300", INFER, replace_in("harmone.toml", "interval_s = 0.15", "interval_s = 1e300"),
+         "out of range"),
+    Case("config-switch-interval-1e300", STATUS, replace_in("harmone.toml", "interval_s = 40.0", "interval_s = 1e300"),
+         "out of range"),
+    Case("config-warmup-1e300", STATUS, replace_in("harmone.toml", "warmup_s = 400.0", "warmup_s = 1e300"),
+         "out of range"),
+    Case("run-seed-2-to-32", RUN + ("--seed", "4294967296"), None, "--seed"),
+    Case("train-seed-2-to-32", ("train", "-w", "{ws}", "--models", "linear", "--seed", "4294967296"), None, "--seed"),
+    Case("synth-seed-2-to-32", ("data", "synth", "-w", "{ws}", "--seed", "4294967296"), None, "--seed"),
+    Case("manage-seed-2-to-32", ("manage", "-w", "{ws}", "--seed", "4294967296"), None, "--seed"),
+    Case("experiment-seed-2-to-32", ("experiment", "-w", "{ws}", "--seed", "4294967296"), None, "--seed"),
+    Case("matrix-seeds-beyond", ("experiment", "-w", "{ws}", "--seeds", "4294967290-4294967296", "--out",
+                                 "{tmp}/m"), None, "largest seed"),
+    Case("synth-steps-10-to-12", ("data", "synth", "-w", "{ws}", "--steps", "1000000000000"), None, "--steps"),
+    Case("matrix-workers-huge", ("experiment", "-w", "{ws}", "--seeds", "0", "--workers", "1000000000", "--out",
+                                 "{tmp}/m"), None, "--workers"),
+    Case("infer-truncated-model-without-knowledge-base", INFER,
+         both(remove("knowledge/knowledge.db"), _truncate(f"{ACTIVE}/model.npz", 100)), "corrupt"),
+    Case("infer-truncated-model", INFER, _truncate(f"{ACTIVE}/model.npz", 100), "corrupt"),
+    Case("run-truncated-model", RUN, _truncate(f"{ACTIVE}/model.npz", 100), "corrupt"),
+    Case("manage-damaged-switch-state-no-drift-state", MANAGE,
+         both(set_state("switch_loop", '{"oops": 1}'), delete_state("drift_loop")), "switch_loop"),
+    Case("manage-damaged-drift-state", MANAGE, set_state("drift_loop", '{"next_due_s": "soon"}'), "drift_loop"),
+    Case("manage-damaged-clock", MANAGE, set_state("manager_clock", "{oops"), "manager_clock"),
+    Case("run-damaged-position", RUN, set_state("stream_position", '"abc"'), "stream_position"),
+    Case("infer-end-of-stream", INFER, set_state("stream_position", "99999"), "end of the test stream"),
+    # -- wrongly accepted before (item 6) --------------------------------------------------------------
+    Case("config-initial-ema-nan", STATUS,
+         replace_in("harmone.toml", "initial_ema = { lstm = 0.82", "initial_ema = { lstm = nan"), "finite"),
+    Case("config-initial-ema-minus-inf", STATUS,
+         replace_in("harmone.toml", "initial_ema = { lstm = 0.82", "initial_ema = { lstm = -inf"), "finite"),
+    Case("config-initial-ema-inf", STATUS,
+         replace_in("harmone.toml", "svm = 0.79", "svm = inf"), "finite"),
+    Case("import-time-duplicated", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["2024-01-01", "2024-01-02", "2024-01-02"]), "repeats"),
+    Case("import-time-unsorted", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["2024-01-05", "2024-01-03"]), "is earlier than"),
+    Case("import-time-not-a-date", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["2024-01-01", "tuesday"]), "not a time stamp"),
+    Case("import-time-counter", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["1", "2", "3"]), "not a time stamp"),
+    Case("import-time-blank", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["2024-01-01", ""]), "blank time stamp"),
+    Case("import-time-mixed-formats", IMPORT + ("--time-column", "day", "--column", "value"),
+         _stamped(["2024-01-01", "01/02/2024"]), "not a time stamp"),
+    Case("import-time-second-file-earlier", IMPORT + ("{tmp}/b.csv", "--time-column", "day", "--column", "value"),
+         both(_stamped([]), _stamped([], "b.csv", 2025)), "in.csv: line 2, column 'day': time stamp '2024-01-01' is"
+                                                           " earlier than '2025-07-19' of"),
+    Case("import-underscore-number", IMPORT, file(series(bad="1_234")), "'1_234' is not a number"),
+    Case("import-arabic-indic-digits", IMPORT, file(series(bad="\u0661\u0662\u0663")), "is not a number"),
+    Case("import-fullwidth-digits", IMPORT, file(series(bad="\uff11\uff12")), "is not a number"),
+    Case("import-superscript-digit", IMPORT, file(series(bad="\u00b2")), "is not a number"),
+    Case("test-file-underscore-number", INFER, replace_in("data/flow_data_test.csv", "\n", "\n1_0\n"),
+         "'1_0' is not a number"),
+    Case("infer-steps-underscore", ("infer", "-w", "{ws}", "--steps", "1_0"), None, "--steps"),
+    Case("infer-steps-arabic-indic", ("infer", "-w", "{ws}", "--steps", "\u0661\u0660"), None, "--steps"),
+    Case("drift-region-underscore", DRIFT + ("--region", "1_0:20:1:0"), None, "whole numbers"),
+    Case("version-scaler-context-huge", INFER, replace_in(f"{ACTIVE}/scaler.json", '"context": 5', '"context": 99999999'),
+         "context"),
+    Case("version-scaler-context-not-trained", INFER,
+         replace_in(f"{ACTIVE}/scaler.json", '"context": 5', '"context": 6'), "differs"),
+    Case("models-link-outside-infer", INFER, _active_link_to("{tmp}/outside/version_1"), "outside"),
+    Case("models-link-outside-status", STATUS, _active_link_to("{tmp}/outside/version_1"), "outside"),
+    Case("models-link-to-another-kind", INFER, _active_link_to("../versionedMR/svm/version_1"), "versions of linear"),
+    Case("models-link-dotdot-outside", INFER, _active_link_to("../versionedMR/../../in/outside/version_1"), "outside"),
+    Case("db-directory-status", STATUS, both(remove("knowledge/knowledge.db"), lambda ws, tmp: (
+        ws / "knowledge" / "knowledge.db").mkdir()), "not a file"),
+    Case("db-directory-events", EVENTS, both(remove("knowledge/knowledge.db"), lambda ws, tmp: (
+        ws / "knowledge" / "knowledge.db").mkdir()), "not a file"),
+    Case("db-directory-infer", INFER, both(remove("knowledge/knowledge.db"), lambda ws, tmp: (
+        ws / "knowledge" / "knowledge.db").mkdir()), "knowledge.db"),
+    # -- one clear line (item 7) ------------------------------------------------------------------------
+    *[Case(f"default-model-{name}", INFER, both(LINEAR_DEFAULT, setup), expect)
+      for name, setup, expect in (
+          ("params-list", write(f"{ACTIVE}/params.json", b"[1, 2]"), "params.json"),
+          ("npz-garbage", write(f"{ACTIVE}/model.npz", b"garbage"), "corrupt"),
+          ("npz-truncated", _truncate(f"{ACTIVE}/model.npz", 100), "corrupt"),
+          ("npz-text-member", _npz_with_text_member, "not a .npy array"),
+          ("scaler-nan", write(f"{ACTIVE}/scaler.json", b'{"min": NaN, "max": 400.0}'), "scaler"),
+          ("scaler-missing", remove(f"{ACTIVE}/scaler.json"), "scaler missing"),
+          ("model-missing", remove(f"{ACTIVE}/model.npz"), "model file missing"),
+          ("meta-binary", write(f"{ACTIVE}/meta.json", b"\xff\xfe"), "meta.json"),
+      )],
+    Case("npz-text-member", INFER, _npz_with_text_member, "not a .npy array"),
+    Case("drift-region-overflows", DRIFT + ("--region", "0:10:1e308:0"), None, "magnitude"),
+    Case("model-csv-folder-status", STATUS, folder("knowledge/model.csv"), "model.csv"),
+    Case("model-csv-folder-infer", INFER, folder("knowledge/model.csv"), "model.csv"),
+    Case("model-csv-folder-run", RUN, folder("knowledge/model.csv"), "model.csv"),
+    Case("drift-without-yes-or-terminal", ("data", "drift", "-w", "{ws}", "--region", "0:10:2:0"), None,
+         "not a terminal"),
+    Case("reset-without-yes-or-terminal", ("reset", "-w", "{ws}"), None, "not a terminal"),
+    Case("db-empty-status", STATUS, write("knowledge/knowledge.db", b""), "empty file"),
+    Case("db-empty-events", EVENTS, write("knowledge/knowledge.db", b""), "empty file"),
+    Case("db-empty-export", EXPORT, write("knowledge/knowledge.db", b""), "empty file"),
+    *[Case(f"db-damaged-{what}-{name}", argv, _damage_database(pages), "damaged")
+      for what, pages in (("log", 2), ("all", None))
+      for name, argv in (("status", STATUS), ("events", EVENTS), ("export", EXPORT), ("infer", INFER), ("run", RUN),
+                         ("manage", MANAGE))],
+    Case("db-damaged-approach-list", ("approach", "-w", "{ws}"), _damage_database(), "damaged"),
+    Case("stdout-closed-status", STATUS, None, "standard output is closed", close_stdout=True),
+    Case("stdout-closed-infer", INFER, None, "standard output is closed", close_stdout=True),
+    Case("stdout-closed-export", ("export", "predictions", "-w", "{ws}", "-o", "-"), None,
+         "standard output is closed", close_stdout=True),
+    Case("config-bom", STATUS, lambda ws, tmp: (ws / "harmone.toml").write_bytes(
+        b"\xef\xbb\xbf" + (ws / "harmone.toml").read_bytes()), "byte order mark"),
+    Case("config-bom-infer", INFER, lambda ws, tmp: (ws / "harmone.toml").write_bytes(
+        b"\xef\xbb\xbf" + (ws / "harmone.toml").read_bytes()), "byte order mark"),
+    Case("config-is-a-folder", STATUS, folder("harmone.toml"), "not a HarmonE workspace"),
+]
 
 
-def stored_state(ws: Path) -> dict[str, str]:
-    """A digest of every stored file (links by their target), keyed by relative path."""
-    state: dict[str, str] = {}
-    for name in STORED:
-        top = ws / name
-        paths = [top] if not top.is_dir() or top.is_symlink() else sorted(top.rglob("*"))
-        for path in paths:
-            key = str(path.relative_to(ws))
-            if path.is_symlink():
-                state[key] = "link:" + os.readlink(path)
-            elif path.is_file():
-                state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-            elif path.is_dir():
-                state[key] = "dir"
-            else:
-                state[key] = "absent"
-    return state
+@pytest.mark.parametrize("case", params(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(case: Case, corpus_trained: Path, tmp_path: Path,
+                                                   harmone_cli: Harmone) -> None:
+    check_refused(case, corpus_trained, tmp_path, harmone_cli)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harmone import lifecycle
-
-    root = tmp_path_factory.mktemp("corpus") / "ws"
-    workspace = make_workspace(root, n=1500)
-    lifecycle.train_initial(workspace, ["linear", "svm"])
-    workspace.write_active_model("linear")
-    return root
+#: Cases run again through `python -m harmone`, to show the forked runner behaves like the real one.
+SAME_THROUGH_A_NEW_INTERPRETER = ("import-decimal-comma-one-column", "infer-steps-negative", "model-csv-unknown-infer",
+                                  "stdout-closed-status", "config-bom", "db-damaged-all-status")
 
 
-def _params() -> list:
-    marks = lambda case: [pytest.mark.xfail(strict=True, reason=case.defect)] if case.defect else []  # noqa: E731
-    return [pytest.param(case, id=case.id, marks=marks(case)) for case in CASES]
+@pytest.mark.parametrize("case_id", SAME_THROUGH_A_NEW_INTERPRETER)
+def test_the_forked_runner_answers_like_python_m_harmone(case_id: str, corpus_trained: Path, tmp_path: Path,
+                                                        harmone_cli: Harmone) -> None:
+    from corpus_harness import expand, prepare
 
-
-def test_the_corpus_is_large_and_its_ids_unique() -> None:
-    assert len(CASES) >= 80
-    assert len({case.id for case in CASES}) == len(CASES)
-
-
-@pytest.mark.parametrize("case", _params())
-def test_bad_input_is_one_line_and_changes_nothing(case: Case, trained: Path, tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    shutil.copytree(trained, ws, symlinks=True)
-    scratch = tmp_path / "in"
-    scratch.mkdir()
-    if case.setup is not None:
-        case.setup(ws, scratch)
-    before = stored_state(ws)
-    argv = [part.replace("{ws}", str(ws)).replace("{tmp}", str(scratch)) for part in case.argv]
-    env = {key: value for key, value in os.environ.items() if key not in {"HARMONE_WORKSPACE", "HARMONE_DEBUG"}}
-    result = subprocess.run([sys.executable, "-m", "harmone", *argv], cwd=tmp_path, env=env, text=True,
-                            capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert result.returncode != 0, f"accepted (exit 0): {result.stdout[-400:]}"
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("harmone"), lines[0]
-    assert case.expect in lines[0]
-    assert stored_state(ws) == before
+    case = next(c for c in CASES if c.id == case_id)
+    ws, scratch = prepare(case, corpus_trained, tmp_path)
+    argv = [expand(part, ws, scratch) for part in case.argv]
+    forked = harmone_cli.run(argv, tmp_path, close_stdout=case.close_stdout)
+    fresh = Harmone.run_process(argv, tmp_path, close_stdout=case.close_stdout)
+    assert (forked.returncode, forked.stderr) == (fresh.returncode, fresh.stderr)
+    assert forked.stderr.count("\n") == 1

@@ -154,3 +154,12 @@ def test_export_replaces_the_output_whole_with_a_normal_file_mode(trained_worksp
     assert main(["export", "predictions", "-w", str(trained_workspace.root), "-o", str(output)]) == 0
     assert output.read_text().startswith("true_value,") and output.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "ws"]
+
+
+def test_a_file_that_cannot_be_read_or_written_is_one_line_naming_it(
+        workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A PermissionError on an unwritable folder (root cannot be denied, so it is raised here)."""
+    fail_status_with(monkeypatch, PermissionError(13, "Permission denied", "/srv/ws/knowledge/x.tmp"))
+    assert main(["status", "-w", str(workspace.root)]) == 1
+    assert capsys.readouterr().err == ("harmone: error: /srv/ws/knowledge/x.tmp: Permission denied"
+                                       " (harmone status stopped)\n")

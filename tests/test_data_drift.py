@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +222,14 @@ def test_cli_checks_the_plot_path_before_rewriting_anything(tmp_path: Path) -> N
         assert sorted((p.name, p.read_bytes()) for p in (ws / "data").iterdir()) == before
     assert main(["data", "drift", "-w", str(ws), "--region", "0:100:2:0", "--plot", str(tmp_path / "d.png"),
                  "--yes"]) == 0
+
+
+def test_the_backup_is_as_private_as_the_file_it_keeps(test_file: Path) -> None:
+    """A world-readable backup of a 0600 test file would show what the owner kept private."""
+    test_file.chmod(0o600)
+    old = os.umask(0o022)
+    try:
+        backup = induce(test_file, [Region(10, 20, 2.0, 1.0)])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(backup.stat().st_mode) == stat.S_IMODE(test_file.stat().st_mode) == 0o600

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import re
 from pathlib import Path
 
@@ -168,7 +170,8 @@ def empty_ws(tmp_path: Path) -> Path:
 def daily(n: int = 300, sep: str = ";", *, header: str | None = None, negative: bool = True) -> str:
     """A daily-price-like file: a date and a value that may be negative."""
     head = header if header is not None else f"day{sep}DPB"
-    rows = [f"2024-01-{i % 28 + 1:02d}{sep}{(i % 13) - (6.25 if negative else 0):g}" for i in range(n)]
+    start = datetime.date(2024, 1, 1)
+    rows = [f"{start + datetime.timedelta(days=i)}{sep}{(i % 13) - (6.25 if negative else 0):g}" for i in range(n)]
     return head + "\n" + "\n".join(rows) + "\n"
 
 
@@ -241,7 +244,7 @@ def test_time_column_is_kept_beside_the_values(empty_ws: Path, tmp_path: Path,
     train_file, test_file = empty_ws / "data" / "flow_data_train.csv", empty_ws / "data" / "flow_data_test.csv"
     assert read_times(train_file)[:2] == ["2024-01-01", "2024-01-02"]
     assert len(read_times(train_file)) + len(read_times(test_file)) == 300
-    assert read_times(test_file)[0] == f"2024-01-{30 % 28 + 1:02d}"
+    assert read_times(test_file)[0] == "2024-01-31"
     assert len(read_series(train_file)) == 30 and read_series(test_file)[0] == 30 % 13 - 6.25
     # An import without a time column stores none, and readers say so.
     code, _, _ = run_import(empty_ws, str(path), "--column", "DPB", capsys=capsys)

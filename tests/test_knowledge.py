@@ -277,3 +277,27 @@ def test_typed_views_read_every_event_of_a_recorded_run() -> None:
     fits = detected[2].figures
     assert isinstance(fits, DriftFigures) and fits.version_kls == {1: pytest.approx(0.6411457926314228),
                                                                    2: pytest.approx(3.2989141560122266)}
+
+
+def test_a_reader_leaves_no_wal_or_shm_file_behind(tmp_path: Path) -> None:
+    """`harmone status` reads through ``open_readonly``: the knowledge folder is as it was, byte for byte."""
+    path = tmp_path / "k.db"
+    with KnowledgeStore(path) as store:
+        store.append_predictions(_rows(0, 10))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with KnowledgeStore.open_readonly(path) as reader:
+        assert reader.count_predictions() == 10
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader._db.execute("DELETE FROM predictions")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "not a file"), (b"", "an empty file")])
+def test_a_reader_names_a_folder_or_an_empty_file(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "k.db"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(WorkspaceError, match=message):
+        KnowledgeStore.open_readonly(path)

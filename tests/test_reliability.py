@@ -21,6 +21,7 @@ from harmone.errors import HarmonEError, WorkspaceError
 from harmone.knowledge import Decision, KnowledgeStore, Outcome
 from harmone.knowledge import store as store_mod
 from harmone.repository import ModelRepository
+from harmone.testing import process_stopped
 from harmone.workspace import Workspace
 
 PYTHON = [sys.executable, "-m", "harmone"]
@@ -254,6 +255,36 @@ def test_d3_the_child_dies_with_its_manager(trained_workspace: Workspace, tmp_pa
     while time.monotonic() < deadline and _alive(child):
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_d3_the_child_dies_with_its_manager_even_inside_a_long_call(tmp_path: Path) -> None:
+    """A child busy in one long call that holds the GIL (a numpy or torch kernel) still ends at once."""
+    child_code = ("import sys; from harmone.mape.retrain_job import _watch_parent; _watch_parent(int(sys.argv[1]));"
+                  " print('armed', flush=True); sum(range(10**11))")
+    manager = textwrap.dedent(f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", {child_code!r}, str(os.getpid())], stdout=subprocess.PIPE,
+                                 text=True)
+        child.stdout.readline()
+        print(child.pid, flush=True)
+        time.sleep(120)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", manager], stdout=subprocess.PIPE, text=True, env=os.environ)
+    assert process.stdout is not None
+    child = int(process.stdout.readline())
+    time.sleep(0.2)
+    try:
+        assert _alive(child)
+        process.kill()
+        killed = time.monotonic()
+        while time.monotonic() - killed < 5 and not process_stopped(child):
+            time.sleep(0.001)
+        assert time.monotonic() - killed < 0.1  # docs/reliability.md: stopped within 0.1 s of the manager's kill
+    finally:
+        process.kill()
+        process.communicate()
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

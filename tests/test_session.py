@@ -220,7 +220,8 @@ def test_the_public_names_of_testing_and_report_are_pinned() -> None:
 
     assert sorted(harmone.testing.__all__) == ["ACROSS_MACHINES_REL", "FakeMeter", "ReplayMeter", "SimulatedClock",
                                                "assert_same_record", "floats_agree", "memory_store",
-                                               "record_differences", "seeded_series", "small_workspace"]
+                                               "process_alive", "process_stopped", "record_differences",
+                                               "seeded_series", "small_workspace"]
     assert sorted(harmone.report.__all__) == sorted([
         "CLAIM_ENERGY_RATIO_MAX", "CLAIM_R2_RATIO_MIN", "MISSING", "ROLLING_WINDOW", "Claim", "EventMark",
         "ReportError", "RunResult", "claims", "effective_window", "format_table", "meter_label", "pareto_front",

@@ -22,6 +22,15 @@ from typing import Any
 from harmone.errors import ConfigError
 
 CONFIG_FILE = "harmone.toml"
+#: Largest seed of any command or setting: numpy's seeding (and so every seeded library) takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: Longest stream cadence, seconds (a week between predictions): every clock can sleep it.
+MAX_INTERVAL_S = 7 * 24 * 3600.0
+#: Time scales a live run accepts (``--time-scale``): 1000 times slower to a million times faster,
+#: so the longest cadence stays a finite sleep.
+TIME_SCALE_RANGE = (1e-3, 1e6)
+#: Longest loop timing given in seconds (a year).
+MAX_TIMING_S = 365 * 24 * 3600.0
 #: The drift detector of the published HarmonE, whose settings live in [drift].
 PUBLISHED_DETECTOR = "window-kl"
 
@@ -43,7 +52,8 @@ def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | Non
 class StreamConfig:
     input_length: int = _setting(5, "past values each prediction reads (the key was once `window`, still read)",
                                  lo=1, hi=1000)
-    interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, lo_open=True)
+    interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, hi=MAX_INTERVAL_S,
+                                 lo_open=True)
     train_ratio: float = _setting(0.1, "leading share of the data used for the first training",
                                  lo=0, hi=1, lo_open=True, hi_open=True)
     fit_fraction: float = _setting(0.8, "share of a training set that fits; the rest is held out",
@@ -82,7 +92,7 @@ class SwitchConfig:
     interval_steps: int | None = _setting(267, "period of the switch loop (t1), predictions (or interval_s)",
                                           lo=1, kind=int)
     interval_s: float | None = _setting(None, "period of the switch loop (t1), seconds (or interval_steps)",
-                                        lo=0, lo_open=True, kind=float)
+                                        lo=0, hi=MAX_TIMING_S, lo_open=True, kind=float)
     score: str = _setting("skill", "score of a window: skill (over persistence on the window, clipped to [-1, 1]) "
                                    "or r2 (published; unbounded below on a calm window)", choices=("skill", "r2"))
     beta: float = _setting(0.95, "weight of R² against energy in the score", lo=0, hi=1)
@@ -114,11 +124,11 @@ class DriftConfig:
     interval_steps: int | None = _setting(20, "period of the drift loop (t2), predictions (or interval_s)",
                                           lo=1, kind=int)
     interval_s: float | None = _setting(None, "period of the drift loop (t2), seconds (or interval_steps)",
-                                        lo=0, lo_open=True, kind=float)
+                                        lo=0, hi=MAX_TIMING_S, lo_open=True, kind=float)
     warmup_steps: int | None = _setting(2667, "wait before the first drift check, predictions (or warmup_s)",
                                         lo=0, kind=int)
     warmup_s: float | None = _setting(None, "wait before the first drift check, seconds (or warmup_steps)",
-                                      lo=0, kind=float)
+                                      lo=0, hi=MAX_TIMING_S, kind=float)
     detector: str = _setting("window-kl", "drift detector, by name: window-kl (the published windowed KL: window, "
                                            "bins, epsilon and threshold below) or any other registered detector "
                                            "(page-hinkley, adwin, cusum), its settings in [detectors.<name>]")
@@ -133,7 +143,7 @@ class DriftConfig:
     cooldown_steps: int | None = _setting(2667, "wait after acting on drift, predictions (or cooldown_s)",
                                           lo=0, kind=int)
     cooldown_s: float | None = _setting(None, "wait after acting on drift, seconds (or cooldown_steps)",
-                                        lo=0, kind=float)
+                                        lo=0, hi=MAX_TIMING_S, kind=float)
     validate: bool = _setting(True, "promote a reused or retrained version only if it predicts the newest data "
                                     "no worse than the serving one (false: always, as published)")
     target: str = _setting("frugal", "model a drift adapts: serving (as published) or frugal (the serving one only "
@@ -164,7 +174,7 @@ class RetrainConfig:
     interval_steps: int | None = _setting(3333, "period of periodic retraining (t3), predictions (or interval_s)",
                                           lo=1, kind=int)
     interval_s: float | None = _setting(None, "period of periodic retraining (t3), seconds (or interval_steps)",
-                                        lo=0, lo_open=True, kind=float)
+                                        lo=0, hi=MAX_TIMING_S, lo_open=True, kind=float)
     training_values: int = _setting(1500, "latest true values used as training data (the key was once "
                                           "`window`, still read)", lo=10)
     validate: bool = _setting(False, "promote a retrained version only if it predicts the newest data no worse "
@@ -247,6 +257,9 @@ def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) ->
         if not isinstance(value, dict) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
             raise ConfigError(f"{where}: {key} must be a table of numbers, got {value!r}")
+        for name, number in value.items():
+            if not math.isfinite(number):
+                raise ConfigError(f"{where}: {key}.{name} = {number!r} must be finite")
         return {k: float(v) for k, v in value.items()}
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
         raise ConfigError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
@@ -468,13 +481,19 @@ def load(path: Path) -> Config:
     """Read and validate a workspace configuration file."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("\ufeff"):
+            raise ConfigError(f"{path}: starts with a byte order mark (UTF-8 BOM, bytes EF BB BF), which TOML does"
+                              f" not allow; save the file as UTF-8 without BOM")
+        raw = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found (run `harmone init`)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror or exc})") from None
     return from_mapping(raw, str(path))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,17 +61,13 @@ def parse_approaches(text: str | None) -> list[str]:
 
 
 def usable_output_dir(out_dir: Path) -> Path:
-    """Create the output directory, or say why it cannot be, before minutes of running."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise HarmonEError(f"{out_dir}: not a directory; results need a directory")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
-    except OSError as exc:
-        raise HarmonEError(f"{out_dir}: cannot write results there ({exc.strerror or exc})") from None
-    return out_dir
+    """Create the output directory, or say why it cannot be, before minutes of running.
+
+    The shared output check (``data.output_path``): never inside a workspace's own state.
+    """
+    from harmone.data.output_path import check_output_dir
+
+    return check_output_dir(out_dir, what="results")
 
 
 #: The drift loop as published: the detector judges every check, the whole drift window is

@@ -216,7 +216,13 @@ class InferenceEngine:
             version = self.repository.active_version(fallback)
             if version is None:
                 raise ModelError(f"{problem}, and the default model {fallback!r} is not trained (run `harmone train`)")
+            if key in (fallback, f"{fallback}:{version}"):  # the default is what failed: one error, no warning
+                raise ModelError(problem)
+            try:
+                loaded = self.repository.load(fallback, version)
+            except ModelError as exc:
+                raise ModelError(f"{problem}, and the default model {fallback!r} cannot serve either ({exc})") from None
             self._warn(f"{problem}; serving the default model {fallback!r}")
-            self._switch_to(self.repository.load(fallback, version))
+            self._switch_to(loaded)
         assert self._serving is not None
         return self._serving

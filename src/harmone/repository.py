@@ -23,7 +23,7 @@ import numpy as np
 
 from harmone import atomic
 from harmone.errors import ModelError
-from harmone.models import Model, model_class
+from harmone.models import Model, check_kind, kinds, model_class
 from harmone import scaling
 from harmone.workspace import VERSION_TMP_PREFIX, Workspace
 
@@ -64,13 +64,13 @@ class ModelRepository:
         #: serving path asks for the active version before every prediction, so the answer
         #: costs one readlink and two dictionary lookups.
         self._links: dict[str, str] = {}
-        self._parsed: dict[str, int | None] = {}
+        self._parsed: dict[tuple[str, str], int | None] = {}
 
     # -- reading ---------------------------------------------------------------------------
 
     def version_dir(self, kind: str, version: int) -> Path:
         """The version's directory; one that resolves outside ``versionedMR/<kind>`` is an error."""
-        directory = self.workspace.version_dir(kind, version)
+        directory = self.workspace.version_dir(check_kind(kind), version)
         if directory.is_symlink():
             inside = (self.workspace.versions_dir / kind).resolve()
             if inside not in directory.resolve().parents:
@@ -80,7 +80,7 @@ class ModelRepository:
 
     def versions(self, kind: str) -> list[int]:
         """Stored versions of `kind`, oldest first; half-written ones are invisible."""
-        root = self.workspace.versions_dir / kind
+        root = self.workspace.versions_dir / check_kind(kind)
         if not root.is_dir():
             return []
         found = []
@@ -95,7 +95,8 @@ class ModelRepository:
         root = self.workspace.models_dir
         if not root.is_dir():
             return []
-        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and self.active_version(p.name))
+        known = set(kinds())
+        return sorted(p.name for p in root.iterdir() if p.name in known and self.active_version(p.name))
 
     def active_version(self, kind: str) -> int | None:
         """The version `models/<kind>` points at; cheap enough to call on every prediction.
@@ -105,17 +106,28 @@ class ModelRepository:
         """
         link = self._links.get(kind)
         if link is None:
-            link = self._links[kind] = os.fspath(self.workspace.active_link(kind))
+            link = self._links[kind] = os.fspath(self.workspace.active_link(check_kind(kind)))
         try:
             target = os.readlink(link)
         except OSError:
             return None
         try:
-            return self._parsed[target]
+            return self._parsed[link, target]
         except KeyError:
-            match = _VERSION_DIR.match(os.path.basename(target))
-            version = self._parsed[target] = int(match.group(1)) if match else None
+            version = self._parsed[link, target] = self._link_version(kind, link, target)
             return version
+
+    def _link_version(self, kind: str, link: str, target: str) -> int | None:
+        """The version a new link target names; one leading anywhere but ``versionedMR/<kind>`` is an error."""
+        match = _VERSION_DIR.match(os.path.basename(target))
+        if not match:
+            return None
+        version = int(match.group(1))
+        if target != self.workspace.active_link_target(kind, version) and \
+                Path(link).resolve() != self.workspace.version_dir(kind, version).resolve():
+            raise ModelError(f"{link}: a link leading outside the workspace's versions of {kind} ({target});"
+                             f" promote a stored version instead (`harmone train` or the dashboard)")
+        return version
 
     def meta(self, kind: str, version: int) -> dict[str, Any]:
         path = self.version_dir(kind, version) / META_FILE
@@ -147,6 +159,10 @@ class ModelRepository:
             raise ModelError(f"{scaler_path}: scaler missing") from None
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{scaler_path}: corrupt scaler ({exc})") from None
+        trained = meta.get("metrics", {}).get("context") if isinstance(meta.get("metrics"), dict) else None
+        if scaler.context is not None and isinstance(trained, int) and scaler.context != trained:
+            raise ModelError(f"{scaler_path}: context {scaler.context} differs from the {trained} past values the"
+                             f" version was trained on ({META_FILE}); the files do not belong together")
         return ServingModel(kind, version, model, scaler)
 
     def load_active(self, kind: str) -> ServingModel:
@@ -175,7 +191,7 @@ class ModelRepository:
         """Store a trained model as the next version; it appears complete or not at all."""
         from harmone.data.series import COLUMN
 
-        root = self.workspace.versions_dir / trained.kind
+        root = self.workspace.versions_dir / check_kind(trained.kind)
         root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temporaries(root)
         tmp = root / f"{VERSION_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
@@ -209,6 +225,7 @@ class ModelRepository:
 
     def promote(self, kind: str, version: int) -> None:
         """Make `version` the active version of `kind` in one atomic rename."""
+        check_kind(kind)
         if not self.version_dir(kind, version).is_dir():
             raise ModelError(f"{self.version_dir(kind, version)}: no version {version} of model {kind!r}")
         self.workspace.models_dir.mkdir(parents=True, exist_ok=True)
@@ -268,16 +285,52 @@ class ModelRepository:
             atomic.fsync_dir(root)
             return version
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Half-written and half-pruned versions (``.tmp-*``) whose writer is gone; the paths removed.
+
+        Run by every command that writes versions, under its locks (``train``, and ``manage``
+        and ``run`` when the manager starts), so a killed writer's leftovers go at the next run.
+        """
+        removed: list[Path] = []
+        root = self.workspace.versions_dir
+        for kind_dir in sorted(root.iterdir()) if root.is_dir() else []:
+            if kind_dir.is_dir() and not kind_dir.name.startswith("."):
+                removed += self._remove_stale_temporaries(kind_dir)
+        return removed
+
     @staticmethod
-    def _remove_stale_temporaries(root: Path) -> None:
-        """Leftovers of a writer that crashed mid-way (older than an hour)."""
+    def _remove_stale_temporaries(root: Path) -> list[Path]:
+        """Leftovers in ``root`` of a writer that died mid-way: its process is gone, or an hour passed."""
         cutoff = time.time() - 3600
+        removed = []
         for entry in root.glob(VERSION_TMP_PREFIX + "*"):
             try:
-                if entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry, ignore_errors=True)
+                if _writer_alive(entry.name) and entry.stat().st_mtime >= cutoff:
+                    continue
             except FileNotFoundError:
-                pass
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        return removed
+
+
+#: ``.tmp-<pid>-<ns>`` (a version being written) and ``.tmp-pruned-<version>-<pid>`` (being removed).
+_TMP_WRITER = re.compile(re.escape(VERSION_TMP_PREFIX) + r"(?:([0-9]+)-[0-9]+|pruned-[0-9]+-([0-9]+))")
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process named in a temporary version's name still runs (unknown names: yes)."""
+    match = _TMP_WRITER.fullmatch(name)
+    if match is None:
+        return True
+    pid = int(match.group(1) or match.group(2))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:

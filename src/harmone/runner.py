@@ -24,8 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from harmone import lock
 from harmone.approaches import Approach, get_approach
 from harmone.clock import Clock, SimulatedClock, WallClock
+from harmone.config import MAX_SEED
 from harmone.config_reload import CHECK_EVERY_S
 from harmone.energy.base import EnergyMeter
 from harmone.energy.model import ModelledRetrainer, ModelMeter, instrument
@@ -34,7 +36,7 @@ from harmone.inference import Prediction
 from harmone.knowledge import Event, KnowledgeStore, count_events
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
 
-from harmone.mape.state import clear_loop_state, prepare_models
+from harmone.mape.state import choose_model, clear_loop_state, use_model
 from harmone.metrics import RunningScores
 from harmone.report.results import RunResult
 from harmone.session import PROGRESS_EVERY, Progress, Session
@@ -42,6 +44,8 @@ from harmone.workspace import Workspace
 
 __all__ = ["PROGRESS_EVERY", "Progress", "RunResult", "row_figures", "run_approach", "run_inference"]
 
+#: Why a live run refuses the model meter.
+MODEL_METER_LIVE = "the model meter charges modelled energy in simulated runs only"
 #: Rows read per query when summarising a run.
 SUMMARY_BATCH = 4096
 
@@ -68,7 +72,24 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
     approach = get_approach(approach) if isinstance(approach, str) else approach
     if steps is not None and steps <= 0:
         raise HarmonEError(f"steps = {steps} must be positive")
-    _prepare(workspace, approach, initial_model)
+    check_seed(seed)
+    if isinstance(meter, ModelMeter) and not simulate:
+        raise HarmonEError(MODEL_METER_LIVE)
+    # Every lock before the first write: a run refused by a running infer or manage changes nothing.
+    with lock.hold(workspace.knowledge_dir, lock.LOCK_NAMES, "harmone run"):
+        model = choose_model(workspace, approach, initial_model)
+        check_serving(workspace, model)
+        return _run_approach(workspace, approach, model, steps=steps, seed=seed, simulate=simulate, meter=meter,
+                             clock=clock, progress=progress, time_scale=time_scale, from_start=from_start,
+                             retrainer=retrainer, on_event=on_event, stop=stop, handle_signals=handle_signals)
+
+
+def _run_approach(workspace: Workspace, approach: Approach, model: str, *, steps: int | None, seed: int,
+                  simulate: bool, meter: EnergyMeter | None, clock: Clock | None, progress: Progress | None,
+                  time_scale: float, from_start: bool, retrainer: Retrainer | None,
+                  on_event: Callable[[Event], None] | None, stop: threading.Event | None,
+                  handle_signals: bool) -> RunResult:
+    """``run_approach`` once its locks are held and its inputs checked: reads first, then writes."""
     if clock is None:
         clock = SimulatedClock() if simulate else WallClock(time_scale=time_scale)
     started_wall = time.perf_counter()
@@ -81,16 +102,15 @@ def run_approach(workspace: Workspace, approach: Approach | str, *, steps: int |
 
     with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals,
                  config_check_s=None if simulate else CHECK_EVERY_S) as session:
-        if from_start:
-            clear_loop_state(session.store)
-        engine = session.start_engine(from_start=from_start)
-        if engine.remaining <= 0:
-            raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); run from the start")
-        first_row_id = session.store.last_row_id() + 1
-        start_s = clock.now()
         modelled = isinstance(session.meter, ModelMeter)
         if modelled and not simulate:
-            raise HarmonEError("the model meter charges modelled energy in simulated runs only")
+            raise HarmonEError(MODEL_METER_LIVE)
+        session.start_engine(from_start=from_start)  # the first write, once the stream checks out
+        use_model(workspace, model)
+        if from_start:
+            clear_loop_state(session.store)
+        first_row_id = session.store.last_row_id() + 1
+        start_s = clock.now()
         if retrainer is None:
             retrainer = (ModelledRetrainer(workspace, session.config, session.meter) if modelled
                          else InlineRetrainer(workspace, session.config, session.meter) if simulate
@@ -122,11 +142,21 @@ def run_inference(workspace: Workspace, *, steps: int | None = None, interval_s:
     """
     started_wall = time.perf_counter()
     clock = clock if clock is not None else SimulatedClock()
+    with lock.hold(workspace.knowledge_dir, [lock.INFERENCE], "inference"):
+        check_serving(workspace)  # a model that cannot serve fails before the knowledge base is touched
+        return _run_inference(workspace, steps=steps, interval_s=interval_s, clock=clock, meter=meter,
+                              from_start=from_start, on_prediction=on_prediction, warn=warn, stop=stop,
+                              handle_signals=handle_signals, started_wall=started_wall,
+                              follow_config=follow_config)
+
+
+def _run_inference(workspace: Workspace, *, steps: int | None, interval_s: float | None, clock: Clock,
+                   meter: EnergyMeter | None, from_start: bool, on_prediction: Callable[[Prediction], None] | None,
+                   warn: Callable[[str], None] | None, stop: threading.Event | None, handle_signals: bool,
+                   started_wall: float, follow_config: bool) -> RunResult:
     with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals,
                  config_check_s=CHECK_EVERY_S if follow_config else None) as session:
-        engine = session.start_engine(from_start=from_start, warn=warn)
-        if engine.remaining <= 0:
-            raise HarmonEError(f"end of the test stream reached ({workspace.test_path}); use --from-start")
+        session.start_engine(from_start=from_start, warn=warn)
         first_row_id = session.store.last_row_id() + 1
         start_s = clock.now()
         drive = session.drive(steps, interval_s=interval_s, on_prediction=on_prediction)
@@ -156,15 +186,29 @@ def _result(approach: str, workspace: Workspace, first_row_id: int, done: int, m
         duration_s=duration_s, wall_time_s=wall_time_s, seed=seed, events=tuple(events))
 
 
-def _prepare(workspace: Workspace, approach: Approach, initial_model: str | None) -> None:
-    """Point ``model.csv`` at the model the run starts with."""
-    if initial_model is not None and approach.fixed_model is None:
-        from harmone.repository import ModelRepository
+def check_serving(workspace: Workspace, model: str | None = None) -> None:
+    """Serve one prediction into a scratch knowledge base, warnings muted.
 
-        if initial_model not in ModelRepository(workspace).trained_kinds():
-            raise HarmonEError(f"initial model {initial_model!r} has no trained version (run `harmone train`)")
-        workspace.write_active_model(initial_model)
-    prepare_models(workspace, approach)
+    What the first real prediction would do, done before anything is written: a damaged
+    or untrained model, an unreadable test stream, fail here with their one-line error.
+    ``model`` serves that kind (what ``model.csv`` will name); None follows ``model.csv``.
+    """
+    from harmone.energy.fake import FakeMeter
+    from harmone.inference import InferenceEngine
+    from harmone.testing import memory_store
+
+    with memory_store() as store:
+        engine = InferenceEngine.for_workspace(workspace, store=store, meter=FakeMeter(), clock=SimulatedClock(),
+                                               fixed_model=model, warn=lambda message: None)
+        engine.step()
+
+
+def check_seed(seed: int | None) -> None:
+    """A seed numpy accepts: a whole number from 0 to ``config.MAX_SEED``."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise HarmonEError(f"seed {seed!r} must be a whole number from 0 to {MAX_SEED}")
 
 
 def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> dict[str, Any]:

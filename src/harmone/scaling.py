@@ -28,6 +28,8 @@ import numpy as np
 
 #: Names accepted by the ``inputs`` hyperparameter of every model kind.
 REPRESENTATIONS = ("relative", "minmax")
+#: Most past values a model may read (the ``context`` hyperparameter, a stored version's context).
+MAX_CONTEXT = 10_000
 
 
 class Predictor(Protocol):
@@ -180,8 +182,8 @@ def _context(data: Mapping[str, Any]) -> int | None:
     value = data.get("context")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"context must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_CONTEXT:
+        raise ValueError(f"context must be a whole number from 1 to {MAX_CONTEXT}, got {value!r}")
     return value
 
 

@@ -41,7 +41,7 @@ from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine, Prediction
 from harmone.knowledge import Event, KnowledgeStore, keys
 from harmone.mape.execute import Retrainer
-from harmone.mape.manager import JOB_POLL_S, Manager, build_manager, save_clock
+from harmone.mape.manager import JOB_POLL_S, Manager, build_manager, check_stored_state, save_clock
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -136,13 +136,18 @@ class Session:
         """
         self._take_lock(lock.INFERENCE, "inference")
         self._warn = warn
-        self.store.set_state({keys.METER: self.meter.describe()})
-        self.engine = InferenceEngine.for_workspace(
+        engine = InferenceEngine.for_workspace(
             self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
             repository=self.repository, fixed_model=fixed_model, warn=warn)
+        self.store.last_row_id()  # the log must read (a damaged one fails here) before anything is written
+        if not from_start and engine.remaining <= 0:  # refused before anything is written
+            raise HarmonEError(f"end of the test stream reached ({self.workspace.test_path}); run from the start"
+                               f" (`harmone infer --from-start`)")
+        self.engine = engine
+        self.store.set_state({keys.METER: self.meter.describe()})
         if from_start:
-            self.engine.restart()
-        return self.engine
+            engine.restart()
+        return engine
 
     def start_manager(self, approach: Approach, *, retrainer: Retrainer, seed: int | None = 0,
                       on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
@@ -155,6 +160,7 @@ class Session:
 
         self._take_lock(lock.MANAGER, "managing")
         self._on_event = on_event
+        check_stored_state(self.store, approach)  # damaged state refuses before recovery writes
         for event in recover(self.workspace, self.store, now=self.clock.now()):
             if on_event is not None:
                 on_event(event)

@@ -192,7 +192,7 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
         raise WorkspaceError(f"{workspace.model_switch_path}: unknown model {active!r} (known: {', '.join(kinds())})")
     models = {kind: ModelStatus(tuple(versions), repository.active_version(kind))
               for kind in kinds() if (versions := repository.versions(kind))}
-    if workspace.db_path.is_file():
+    if workspace.db_path.exists():  # a folder or a damaged file there is an error, not "nothing ran"
         with KnowledgeStore.open_readonly(workspace.db_path) as store:
             count, recent = store.count_predictions(), store.latest_predictions(RECENT_ROWS)
             meter = store.get_state(keys.METER)

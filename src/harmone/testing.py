@@ -13,6 +13,8 @@ Why a tolerance: OpenBLAS picks its kernels by processor (MKL, inside torch, doe
 the same seeded run gives the same decisions but floats that differ in the last bits from
 one processor to the next. Reruns on one machine are identical, and tests that compare two
 runs in one process may ask for that; a record pinned in a file meets other machines.
+- ``process_alive(pid)`` / ``process_stopped(pid)``: what ``/proc`` says of a process, for
+  tests and benchmarks of the processes HarmonE starts and ends (Linux).
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
 __all__ = ["ACROSS_MACHINES_REL", "FakeMeter", "ReplayMeter", "SimulatedClock", "assert_same_record", "floats_agree",
-           "memory_store", "record_differences", "seeded_series", "small_workspace"]
+           "memory_store", "process_alive", "process_stopped", "record_differences", "seeded_series",
+           "small_workspace"]
+
+#: ``PF_EXITING`` in the flags of ``/proc/<pid>/stat``: the process is tearing down.
+_PF_EXITING = 0x4
+#: SIGKILL's bit in the pending-signal masks of ``/proc/<pid>/status``.
+_SIGKILL_BIT = 1 << 8
 
 #: SQLite's name for a database that lives only as long as its connection.
 MEMORY = ":memory:"
@@ -113,3 +121,37 @@ def assert_same_record(got: Any, want: Any, *, rel: float = ACROSS_MACHINES_REL,
         if not floats_agree(mine, theirs, rel):
             raise AssertionError(f"{path}: {mine!r} != {theirs!r}"
                                  + (f" (beyond a relative {rel:g})" if isinstance(theirs, float) else ""))
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (its exit is not complete)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def process_stopped(pid: int) -> bool:
+    """Whether ``pid`` runs no more code of its own: gone, a zombie, exiting, or with SIGKILL pending.
+
+    A killed process may take a while to be torn down (every thread scheduled once, its
+    memory freed) while doing nothing more; this tells that moment apart from its exit.
+    """
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] in {"Z", "X"} or int(fields[6]) & _PF_EXITING:
+        return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    pending = 0
+    for line in status.splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return bool(pending & _SIGKILL_BIT)

@@ -149,9 +149,12 @@ class Workspace:
     def read_active_model(self) -> str | None:
         """The model kind named in `knowledge/model.csv`, or None when the file is absent/empty."""
         try:
-            text = self.model_switch_path.read_text(encoding="utf-8")
+            text = self.model_switch_path.read_text(encoding="utf-8-sig")  # a BOM from an editor is no name
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise WorkspaceError(f"{self.model_switch_path}: cannot read ({exc.strerror}); it should be a file"
+                                 f" naming the active model") from None
         except UnicodeDecodeError as exc:
             raise WorkspaceError(f"{self.model_switch_path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         for line in text.splitlines():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Sequence
@@ -41,6 +42,13 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     if getattr(args, "workspace", None):
         return Path(args.workspace)
     return Path(os.environ.get("HARMONE_WORKSPACE") or ".")
+
+
+def confirmed(question: str, refusal: str) -> bool:
+    """Ask ``question`` on the terminal; without one, a one-line error ``refusal`` (pass --yes)."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise HarmonEError(f"{refusal} without confirmation: stdin is not a terminal (pass --yes)")
+    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
 
 
 #: Environment variable that turns on tracebacks, like ``--debug``.
@@ -94,6 +102,12 @@ def _command_name(args: argparse.Namespace | None) -> str:
     return "harmone " + " ".join(w for w in words if w)
 
 
+def _knowledge_base(args: argparse.Namespace | None) -> Path:
+    from harmone.workspace import Workspace
+
+    return Workspace(workspace_dir(args) if args is not None else Path(".")).db_path
+
+
 def _quiet_stdout() -> None:
     """After a closed pipe: point stdout at /dev/null so the exit-time flush cannot fail."""
     try:
@@ -117,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_wanted(argv)
     args = None
+    if sys.stdout is None:  # started with `>&-`: whatever the command prints would be lost
+        _report("harmone: error: standard output is closed; redirect it to a file or /dev/null instead", False)
+        return 1
     try:
         args = build_parser().parse_args(argv)
         code = int(args.handler(args) or 0)
@@ -131,6 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
+    except sqlite3.DatabaseError as exc:  # found while reading: the file opened but its pages are not sound
+        _report(f"harmone: error: {_knowledge_base(args)}: the knowledge base is damaged ({exc}); restore a copy,"
+                f" or move it aside to start a new one", debug)
+        return 1
+    except OSError as exc:  # a file the command needs cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        _report(f"harmone: error: {where}{exc.strerror or exc} ({_command_name(args)} stopped)", debug)
+        return 1
     except Exception as exc:  # the boundary: anything unforeseen still ends in one line
         detail = " ".join(str(exc).split()) or "no detail"
         _report(f"harmone: error: {_command_name(args)} failed: {type(exc).__name__}: {detail} "

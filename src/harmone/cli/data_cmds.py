@@ -8,11 +8,11 @@ from typing import Any
 
 
 from harmone import lifecycle, lock
-from harmone.cli import workspace_dir
-from harmone.cli.args import non_negative_int, positive_int, share, single_char
+from harmone.cli import confirmed, workspace_dir
+from harmone.cli.args import bounded_int, seed_int, share, single_char
 from harmone.data.importer import DECIMALS
 from harmone.data.series import DELIMITERS
-from harmone.data.synth import PROFILES
+from harmone.data.synth import MAX_STEPS, PROFILES
 from harmone.workspace import Workspace
 
 
@@ -22,8 +22,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     sub.required = True
 
     p = sub.add_parser("synth", parents=[common], help="generate the built-in traffic stream")
-    p.add_argument("--steps", type=positive_int, default=None, help="length of the whole series (default: built-in)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--steps", type=bounded_int(1, MAX_STEPS), default=None,
+                   help=f"length of the whole series, up to {MAX_STEPS:,} (default: built-in)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument("--train-ratio", type=share, default=None, help="leading share for training (default: config)")
     p.add_argument("--profile", default="default", choices=list(PROFILES),
                    help="stream character: default; alt (other seasonality and drift schedule); pems (congestion "
@@ -95,11 +96,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     regions = [parse_region(text) for text in args.region]
     if args.plot is not None:  # before the question: a bad path should not cost a confirmation
         check_output_path(args.plot, what="plot")
-    if not args.yes:
-        answer = input(f"Rewrite {workspace.test_path} with {len(regions)} drift region(s)? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing changed")
-            return 1
+    if not args.yes and not confirmed(f"Rewrite {workspace.test_path} with {len(regions)} drift region(s)?",
+                                      f"refusing to rewrite {workspace.test_path}"):
+        print("Nothing changed")
+        return 1
     with lock.exclusive(workspace.knowledge_dir, "harmone data drift"):
         backup = induce(workspace.test_path, regions, plot=args.plot)
     print(f"Applied {len(regions)} drift region(s) to {workspace.test_path}; backup in {backup}")

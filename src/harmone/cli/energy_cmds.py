@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from harmone import lifecycle
+from harmone import lifecycle, lock
 from harmone.cli import workspace_dir
 from harmone.config import Config
 from harmone.workspace import Workspace
@@ -52,7 +52,8 @@ def cmd_energy(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
-    calibration = lifecycle.calibrate_energy(workspace)
+    with lock.exclusive(workspace.knowledge_dir, "harmone energy calibrate"):  # it measures the models alone
+        calibration = lifecycle.calibrate_energy(workspace)
     if args.json:
         print(json.dumps(calibration.to_dict(), indent=2))
         return 0

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harmone import cadence, experiment, lifecycle
+from harmone import cadence, experiment, lifecycle, lock
 from harmone.cli import workspace_dir
-from harmone.cli.args import non_negative_int, positive_int
+from harmone.cli.args import bounded_int, positive_int, seed_int
 from harmone.cli.progress import ProgressBar, training_bar
 from harmone.cli.train_cmds import print_calibration, print_training
 from harmone.errors import HarmonEError
@@ -17,6 +17,8 @@ from harmone.workspace import Workspace
 
 DEMO_DIR = "harmone-demo"
 MATRIX_DIR = "harmone-matrix"
+#: Most local worker processes a matrix starts.
+MAX_WORKERS = 1024
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -31,7 +33,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     m.add_argument("--streams", default=None, metavar="LIST",
                    help="streams: default, alt, pems, public series (co2, elnino, sunspots, cpi, unemp, nile; "
                         "need statsmodels) or CSV paths (default: default)")
-    m.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    m.add_argument("--workers", type=bounded_int(1, MAX_WORKERS), default=None,
+                   help="local worker processes (default: all cores)")
     m.add_argument("--cluster", default=None, metavar="ADDRESS",
                    help="run cells on a Dask distributed scheduler at ADDRESS (pip install 'harmone[cluster]')")
     p.set_defaults(handler=cmd_experiment)
@@ -46,7 +49,7 @@ def _experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--approaches", default="all", metavar="all|LIST", help="comma-separated approaches (default all)")
     p.add_argument("--steps", type=positive_int, default=None,
                    help="predictions per approach (default: whole test stream)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and training (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of exploration and training (default 0)")
     p.add_argument("--published-constants", action="store_true",
                    help="the paper's constants exactly (published energy range, budget rule and drift answer; "
                         "no validation)")
@@ -103,11 +106,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     workspace, _ = Workspace.init(args.dir)
     print(f"Workspace: {workspace.root.resolve()}")
-    stream = lifecycle.use_builtin_stream(workspace, seed=args.seed)
-    print(f"Built-in stream: {len(stream.train)} training values, {len(stream.test)} test values; regimes:")
-    for regime in stream.regimes:
-        print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
-    print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None, workspace.config.stream.models), seed=args.seed,
-                                           progress_for=training_bar))
-    print_calibration(lifecycle.calibrate_energy(workspace))
+    with lock.exclusive(workspace.knowledge_dir, "harmone demo"):  # it replaces the data and the models
+        stream = lifecycle.use_builtin_stream(workspace, seed=args.seed)
+        print(f"Built-in stream: {len(stream.train)} training values, {len(stream.test)} test values; regimes:")
+        for regime in stream.regimes:
+            print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
+        print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None, workspace.config.stream.models),
+                                               seed=args.seed, progress_for=training_bar))
+        print_calibration(lifecycle.calibrate_energy(workspace))
     return _run(workspace, workspace.experiment_dir, args)

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from harmone.cli import workspace_dir
-from harmone.cli.args import finite_float, positive_int
+from harmone.cli.args import interval_seconds, positive_int, time_scale
 from harmone.clock import WallClock
 from harmone.errors import HarmonEError
 from harmone.inference import Prediction
@@ -24,9 +24,9 @@ from harmone.workspace import Workspace
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("infer", parents=[common], help="stream the test data through the active model")
-    p.add_argument("--interval", type=finite_float(0.0), default=None,
+    p.add_argument("--interval", type=interval_seconds, default=None,
                    help="seconds between predictions (default: config stream.interval_s, 0.15)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+    p.add_argument("--time-scale", type=time_scale, default=1.0,
                    help="divide every interval by K (default 1)")
     p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: end of stream)")
     p.add_argument("--from-start", action="store_true", help="restart at the beginning of the test stream")

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from harmone.approaches import APPROACHES, get_approach
-from harmone.cli import workspace_dir
+from harmone.approaches import APPROACHES
+from harmone.cli import confirmed, workspace_dir
 from harmone.cli.args import positive_int
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
@@ -37,15 +37,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 # -- approach, reset -----------------------------------------------------------------------
 
 def cmd_approach(args: argparse.Namespace) -> int:
-    from harmone.mape.state import DEFAULT_APPROACH, read_approach, set_approach
+    from harmone.mape.state import set_approach, workspace_approach
     from harmone.repository import ModelRepository
 
     workspace = Workspace.open(workspace_dir(args))
     if args.name is None:
-        current = get_approach(DEFAULT_APPROACH)
-        if workspace.db_path.is_file():
-            with KnowledgeStore.open_readonly(workspace.db_path) as store:
-                current = read_approach(store)
+        current = workspace_approach(workspace)
         for approach in APPROACHES.values():
             mark = "*" if approach.name == current.name else " "
             loops = ", ".join(sorted(approach.loops)) or "no loops"
@@ -66,14 +63,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
     workspace = Workspace.open(workspace_dir(args))
     where = workspace.root.resolve()
-    if not args.yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise HarmonEError(f"refusing to reset {where} without confirmation: stdin is not a terminal "
-                               f"(pass --yes)")
-        answer = input(f"Remove every model version, prediction, event and loop state in {where}? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing was changed")
-            return 1
+    if not args.yes and not confirmed(f"Remove every model version, prediction, event and loop state in {where}?",
+                                      f"refusing to reset {where}"):
+        print("Nothing was changed")
+        return 1
     report = reset(workspace)
     print(f"Reset {where}: removed {report.versions} model versions, {report.predictions} predictions"
           f" and {report.events} events; loop state back to the configured defaults")
@@ -151,7 +144,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     if args.last is not None and args.last <= 0:
         raise HarmonEError(f"--last {args.last} must be positive")
-    if not workspace.db_path.is_file():
+    if not workspace.db_path.exists():
         events: list[Event] = []
     else:
         with KnowledgeStore.open_readonly(workspace.db_path) as store:

@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from harmone import lock
 from harmone.approaches import get_approach
 from harmone.cli import workspace_dir
-from harmone.cli.args import finite_float, non_negative_int, positive_int
+from harmone.cli.args import positive_int, seed_int, time_scale
 from harmone.cli.manage_cmds import EVENT_HEADER, _worth_printing, format_event
 from harmone.cli.progress import ProgressBar
-from harmone.errors import HarmonEError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.report.numbers import fmt
 from harmone.report.results import RunResult
@@ -28,9 +28,9 @@ from harmone.workspace import Workspace
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("manage", parents=[common],
                               help="run the managing system beside `harmone infer` (Ctrl-C stops)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+    p.add_argument("--time-scale", type=time_scale, default=1.0,
                    help="divide every interval by K (default 1)")
-    p.add_argument("--seed", type=non_negative_int, default=None,
+    p.add_argument("--seed", type=seed_int, default=None,
                    help="seed of the exploration draws (default: random)")
     p.add_argument("--verbose", action="store_true", help="print every loop run, not only decisions")
     p.set_defaults(handler=cmd_manage)
@@ -40,8 +40,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--simulate", action="store_true",
                    help="simulated time: each prediction advances the clock by the stream cadence")
     p.add_argument("--steps", type=positive_int, default=None, help="stop after N predictions (default: whole stream)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of exploration and retraining (default 0)")
-    p.add_argument("--time-scale", type=finite_float(0.0, lo_open=True), default=1.0,
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of exploration and retraining (default 0)")
+    p.add_argument("--time-scale", type=time_scale, default=1.0,
                    help="live runs: divide every interval by K")
     p.add_argument("--meter", choices=("measured", "calibrated"), default="measured",
                    help="simulated runs: measured (the workspace's meter, default) or calibrated (charge each"
@@ -53,20 +53,25 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
+    workspace = Workspace.open(workspace_dir(args))
+    with lock.hold(workspace.knowledge_dir, [lock.MANAGER], "managing"):  # before the first write
+        return _manage(workspace, args)
+
+
+def _manage(workspace: Workspace, args: argparse.Namespace) -> int:
     from harmone.config_reload import CHECK_EVERY_S
     from harmone.mape.execute import SubprocessRetrainer
-    from harmone.mape.manager import continued_clock
-    from harmone.mape.state import prepare_models, read_approach
+    from harmone.mape.manager import check_stored_state, continued_clock
+    from harmone.mape.state import choose_model, read_approach, use_model
     from harmone.session import Session
 
-    workspace = Workspace.open(workspace_dir(args))
-    if args.time_scale <= 0:
-        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
     with KnowledgeStore(workspace.db_path) as store:
         approach = read_approach(store)
-        model = prepare_models(workspace, approach)
+        model = choose_model(workspace, approach)
+        check_stored_state(store, approach)
         clock = continued_clock(store, time_scale=args.time_scale)
     if not approach.loops:
+        use_model(workspace, model)
         print(f"Approach {approach.name} runs no loops: {model} serves unmanaged; nothing to do")
         return 0
 
@@ -77,6 +82,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
             print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr, flush=True)
 
     with Session(workspace, clock=clock, handle_signals=True, config_check_s=CHECK_EVERY_S) as session:
+        use_model(workspace, model)  # the meter is ready: now write
         manager = session.start_manager(approach, retrainer=SubprocessRetrainer(workspace), seed=args.seed,
                                         on_event=show, tolerate_errors=True)
         meter = session.meter
@@ -100,24 +106,12 @@ def _progress_bar(enabled: bool) -> tuple[Callable[[int, int], None] | None, Cal
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harmone.mape.state import read_approach
+    from harmone.cadence import workspace_note
+    from harmone.mape.state import workspace_approach
     from harmone.runner import run_approach
 
     workspace = Workspace.open(workspace_dir(args))
-    if args.time_scale <= 0:
-        raise HarmonEError(f"--time-scale {args.time_scale} must be > 0")
-    if args.steps is not None and args.steps <= 0:
-        raise HarmonEError(f"--steps {args.steps} must be positive")
-    if args.approach is not None:
-        approach = get_approach(args.approach)
-    else:
-        with KnowledgeStore(workspace.db_path) as store:
-            approach = read_approach(store)
-    from harmone.cadence import workspace_note
-
-    note = workspace_note(workspace, approach.loops, args.steps)
-    if note:
-        print(f"harmone: note: {note}", file=sys.stderr, flush=True)
+    approach = get_approach(args.approach) if args.approach is not None else workspace_approach(workspace)
     stop = threading.Event()
     progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
     live_events = not args.simulate and not args.quiet and not args.json
@@ -132,6 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                               handle_signals=True, meter=_meter(workspace, args))
     finally:
         close_bar()
+    note = workspace_note(workspace, approach.loops, args.steps)
+    if note:  # after the run: a refused run prints its error alone
+        print(f"harmone: note: {note}", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

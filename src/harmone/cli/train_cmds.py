@@ -7,7 +7,7 @@ from typing import Any
 
 from harmone import lifecycle, lock
 from harmone.cli import workspace_dir
-from harmone.cli.args import non_negative_int
+from harmone.cli.args import seed_int
 from harmone.cli.progress import training_bar
 from harmone.workspace import Workspace
 
@@ -15,7 +15,7 @@ from harmone.workspace import Workspace
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("train", parents=[common], help="train models and store them as new versions")
     p.add_argument("--models", metavar="LIST", help="comma-separated kinds (default: the served kinds, [stream] models)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="training seed (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="training seed (default 0)")
     p.set_defaults(handler=cmd_train)
 
 
@@ -24,8 +24,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     kinds = lifecycle.parse_kinds(args.models, workspace.config.stream.models)
     with lock.exclusive(workspace.knowledge_dir, "harmone train"):
         print_training(lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar))
-    print(f"Active model: {workspace.read_active_model()}")
-    print_calibration(lifecycle.calibrate_energy(workspace))
+        print(f"Active model: {workspace.read_active_model()}")
+        print_calibration(lifecycle.calibrate_energy(workspace))
     return 0
 
 

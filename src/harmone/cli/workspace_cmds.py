@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from harmone import atomic
 from harmone import config as config_mod
 from harmone.cadence import PRESETS, with_preset
 from harmone.cli import workspace_dir
+from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
@@ -113,39 +113,23 @@ def _pair(model_uj: float | None, overhead_uj: float | None) -> str:
     return f"{model_uj:.1f} + {overhead_uj:.1f}" if overhead_uj is not None else f"{model_uj:.1f} + ?"
 
 
-def _new_file_mode(path: Path) -> int:
-    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 less the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     """Export through a temporary file: a failure never leaves a partial or clobbered output."""
-    from harmone.data.output_path import check_output_path
+    from harmone.data.output_path import STDOUT, check_output_path
 
-    to_stdout = args.output == "-"
-    output = Path(args.output)
-    if not to_stdout:
-        check_output_path(output, what="export")
+    to_stdout = args.output == STDOUT
+    if to_stdout and sys.stdout is None:
+        raise HarmonEError("standard output is closed; give a file name with -o")
+    output = None if to_stdout else check_output_path(args.output, what="export", stdout_hint=True)
     workspace = Workspace.open(workspace_dir(args))
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                               dir=None if to_stdout else output.parent)
-    os.close(fd)
-    try:
-        with KnowledgeStore(workspace.db_path) as store:
-            count = store.export_predictions(Path(tmp))
-        if to_stdout:
+    if output is None:
+        with tempfile.TemporaryDirectory(prefix="harmone-export-") as scratch:
+            KnowledgeStore.export_log(workspace.db_path, Path(scratch) / "predictions.csv")
             sys.stdout.flush()
-            with open(tmp, "rb") as handle:
+            with open(Path(scratch) / "predictions.csv", "rb") as handle:
                 shutil.copyfileobj(handle, sys.stdout.buffer)
-            return 0
-        os.chmod(tmp, _new_file_mode(output))
-        os.replace(tmp, output)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        return 0
+    with atomic.replacing(output) as tmp:
+        count = KnowledgeStore.export_log(workspace.db_path, tmp)
     print(f"Wrote {count} predictions to {output}")
     return 0

@@ -13,16 +13,18 @@ import io
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harmone.atomic import fsync_dir, write_bytes
+from harmone.atomic import create_new, fsync_dir, write_bytes
 from harmone.data.output_path import check_output_path
-from harmone.data.series import COLUMN, format_values, read_series, read_times
+from harmone.data.series import COLUMN, MAX_MAGNITUDE, format_values, read_series, read_times
 from harmone.errors import DataError
+from harmone.numerals import parse_float, parse_int
 
 REGION_FORMAT = "START:END:SCALE:SHIFT"
 
@@ -46,11 +48,11 @@ def parse_region(text: str) -> Region:
     if len(parts) != 4:
         raise DataError(f"region {text!r}: expected {REGION_FORMAT}, e.g. 2000:4000:1.5:0")
     try:
-        start, end = int(parts[0]), int(parts[1])
+        start, end = parse_int(parts[0]), parse_int(parts[1])
     except ValueError:
         raise DataError(f"region {text!r}: START and END must be whole numbers") from None
     try:
-        scale, shift = float(parts[2]), float(parts[3])
+        scale, shift = parse_float(parts[2]), parse_float(parts[3])
     except ValueError:
         raise DataError(f"region {text!r}: SCALE and SHIFT must be numbers") from None
     if not (math.isfinite(scale) and math.isfinite(shift)):
@@ -92,7 +94,14 @@ def apply_regions(values: np.ndarray, regions: Sequence[Region]) -> np.ndarray:
     floor = 0.0 if out.size and float(out.min()) >= 0 else -np.inf
     for region in check_regions(regions, len(out)):
         span = slice(region.start, region.end)
-        out[span] = np.maximum(out[span] * region.scale + region.shift, floor)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+            changed = np.maximum(out[span] * region.scale + region.shift, floor)
+        largest = float(np.max(np.abs(changed), initial=0.0))
+        if not largest <= MAX_MAGNITUDE:
+            shown = "an infinite value" if not math.isfinite(largest) else f"{largest:g}"
+            raise DataError(f"region {region}: values x SCALE + SHIFT reach {shown}, beyond the supported"
+                            f" magnitude {MAX_MAGNITUDE:g}")
+        out[span] = changed
     return out
 
 
@@ -148,9 +157,9 @@ def next_backup(path: Path) -> Path:
     return path.with_name(f"{path.stem}.bak-{max(numbers) + 1}.csv")
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    """Create ``path`` (failing if it exists) with ``data``, durably."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` (failing if it exists) with ``data`` and ``mode``, durably."""
+    fd = create_new(path, mode=mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -178,6 +187,7 @@ def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = No
         check_output_path(plot, what="plot", error=DataError)
     before = read_series(test_path, COLUMN)
     original = test_path.read_bytes()
+    mode = stat.S_IMODE(test_path.stat().st_mode)  # the backup is as private as the original
     after = apply_regions(before, regions)
     times = read_times(test_path)
     new_text = format_values(after, COLUMN, str(test_path), times).encode("utf-8")
@@ -187,7 +197,7 @@ def induce(test_path: Path, regions: Sequence[Region], *, plot: Path | None = No
     while True:
         backup = next_backup(test_path)
         try:
-            _write_new(backup, original)
+            _write_new(backup, original, mode)
             break
         except FileExistsError:  # another induction took this number meanwhile
             continue

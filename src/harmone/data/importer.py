@@ -20,7 +20,8 @@ Rules (docs/data.md repeats them for users):
   series), and leading or trailing gaps take the nearest value.
 - Infinite values and magnitudes beyond ``MAX_MAGNITUDE`` are errors. Negative values are
   errors only for a series declared non-negative; the PeMS flow column always is (a count).
-- A time column, when named, is kept as text beside the values for plots and reports.
+- A time column, when named, is kept as text beside the values for plots and reports; each
+  stamp must be a date (and time) later than the one before (``harmone.data.timestamps``).
 """
 
 from __future__ import annotations
@@ -36,15 +37,17 @@ import numpy as np
 
 from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header,
                                  read_text, rows, split, train_size, write_split)
+from harmone.data.timestamps import Stamp, check_stamps
 from harmone.errors import DataError
+from harmone.numerals import parse_float
 
 PEMS_COLUMN = "Flow (Veh/5 Minutes)"
 FILLS = ("interpolate",)
 DECIMALS = (".", ",")
 
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-_THOUSANDS_DOT = re.compile(r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?")
-_DIGITS = re.compile(r"(\d+)")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+_THOUSANDS_DOT = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?")
+_DIGITS = re.compile(r"([0-9]+)")
 _MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "NA", "N/A", "n/a"}
 #: Lines looked at to detect the delimiter.
 _SNIFF_LINES = 30
@@ -75,7 +78,7 @@ class _Format:
 def natural_key(path: Path) -> tuple[tuple[int, object], ...]:
     """Sort key that compares digit runs as numbers: ``2.csv`` < ``10.csv``."""
     parts = _DIGITS.split(str(path))
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
+    return tuple((0, int(part)) if part.isascii() and part.isdigit() else (1, part) for part in parts)
 
 
 def detect_delimiter(text: str, *, decimal: str = ".") -> str:
@@ -139,7 +142,7 @@ def _parse(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
         return math.nan
     where = f"{path}: line {line}, column {column!r}"
     try:
-        value = float(_number(text, fmt.decimal))
+        value = parse_float(_number(text, fmt.decimal))
     except ValueError:
         raise DataError(f"{where}: {raw!r} is not a number") from None
     check_magnitude(where, raw, value)
@@ -159,7 +162,7 @@ def _too_many_fields(path: Path, line: int, row: list[str], n_names: int, delimi
     return DataError(f"{path}: line {line}: {len(row)} fields ({shown!r}) but the header has {n_names}{hint}")
 
 
-def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[str] | None]:
+def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[Stamp] | None]:
     """The file's column (name, values) and its time stamps when a time column is named."""
     text = read_text(path)
     delimiter = fmt.delimiter or detect_delimiter(text, decimal=fmt.decimal)
@@ -170,7 +173,7 @@ def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[str] | N
     index = column_index(path, names, column, delimiter)
     time_index = column_index(path, names, fmt.time_column, delimiter) if fmt.time_column else None
     values: list[float] = []
-    times: list[str] = []
+    times: list[Stamp] = []
     for line, row in rows(path, text, delimiter):
         if len(row) > len(names) and any(cell.strip() for cell in row[len(names):]):
             raise _too_many_fields(path, line, row, len(names), delimiter)
@@ -188,7 +191,8 @@ def _read_file(path: Path, fmt: _Format) -> tuple[str, np.ndarray, list[str] | N
                             f"(use --fill interpolate to fill gaps)")
         values.append(value)
         if time_index is not None:
-            times.append(row[time_index].strip() if len(row) > time_index else "")
+            stamp = row[time_index].strip() if len(row) > time_index else ""
+            times.append(Stamp(path, line, str(fmt.time_column), stamp))
     if not values:
         raise DataError(f"{path}: no data rows below the header")
     return column, np.asarray(values, dtype=np.float64), times if time_index is not None else None
@@ -235,19 +239,21 @@ def read_csv_series(files: Sequence[Path], *, column: str | None = None, fill: s
         seen.add(path)
     fmt = _Format(column, time_column, delimiter, decimal, non_negative, fill is not None)
     parts: list[np.ndarray] = []
-    stamps: list[str] = []
+    stamps: list[Stamp] = []
     for path in paths:
         found, values, times = _read_file(path, fmt)
         fmt = replace(fmt, column=found)  # later files must have the same column
         parts.append(values)
         stamps.extend(times or [])
     values = np.concatenate(parts)
+    check_stamps(stamps)
     if np.isnan(values).all():
         names = ", ".join(str(p) for p in paths)
         raise DataError(f"{names}: column {fmt.column!r} has no values at all, nothing to interpolate from")
     if fill == "interpolate":
         values = interpolate_gaps(values)
-    return Imported(values, stamps if time_column else None, str(fmt.column), tuple(paths))
+    times = [stamp.text for stamp in stamps] if time_column else None
+    return Imported(values, times, str(fmt.column), tuple(paths))
 
 
 def import_csv(files: Sequence[Path], *, column: str | None = None, fill: str | None = None,

@@ -14,15 +14,15 @@ import csv
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harmone.atomic import fsync_dir, write_text
+from harmone.atomic import check_replaceable, fsync_dir, new_temporary, write_text
 from harmone.errors import DataError
+from harmone.numerals import parse_float
 from harmone.workspace import TEST_FILE, TRAIN_FILE
 
 COLUMN = "flow"
@@ -126,7 +126,7 @@ def check_value(path: Path, line: int, column: str, raw: str) -> float:
     if not text:
         raise DataError(f"{where}: blank value")
     try:
-        value = float(text)
+        value = parse_float(text)
     except ValueError:
         raise DataError(f"{where}: {raw!r} is not a number") from None
     return check_magnitude(where, raw, value)
@@ -144,6 +144,8 @@ def check_magnitude(where: str, raw: str, value: float) -> float:
 def _fast_parse(text: str, index: int, n_columns: int) -> np.ndarray | None:
     """Every cell of the column at C speed; ``None`` when anything looks unusual."""
     cells: list[str] = []
+    if "_" in text or not text.isascii():
+        return None  # float() would read `1_234` or other scripts' digits: the careful path refuses them
     if n_columns == 1:
         # Our own format needs no quoting, so lines are rows (float() ignores a trailing \r).
         cells = text.split("\n")[1:]
@@ -277,10 +279,11 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
     texts = {name: format_values(values, COLUMN, str(data_dir / name), stamps)
              for name, values, stamps in ((TEST_FILE, test, test_times), (TRAIN_FILE, train, train_times))}
     data_dir.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, str] = {}
+    temps: dict[str, Path] = {}
     try:
         for name, text in texts.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
+            check_replaceable(data_dir / name)
+            fd, tmp = new_temporary(data_dir / name)
             temps[name] = tmp
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode("utf-8"))
@@ -290,7 +293,7 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
             os.replace(tmp, data_dir / name)
     except BaseException:
         for tmp in temps.values():
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise
     fsync_dir(data_dir)
     return data_dir / TRAIN_FILE, data_dir / TEST_FILE

@@ -25,6 +25,9 @@ STEPS_PER_DAY = 288
 DAYS_PER_WEEK = 7
 #: 100 days; its test part (90 %) replays in ~65 simulated minutes at 0.15 s per prediction.
 DEFAULT_STEPS = 100 * STEPS_PER_DAY
+#: Longest stream the generator makes: ten million values (80 MB of float64), about 95 years
+#: at the 5-minute cadence.
+MAX_STEPS = 10_000_000
 #: Every drift regime must give the drift loop two full 1 200-value windows on each side of
 #: its change plus the 2 667-prediction cooldown, with margin: about 17 days.
 MIN_REGIME_STEPS = 17 * STEPS_PER_DAY
@@ -266,6 +269,8 @@ def _clean(behaviour: _Behaviour, hours: np.ndarray, weekend: np.ndarray) -> np.
 def generate(steps: int = DEFAULT_STEPS, seed: int = 0, *, train_ratio: float = 0.1,
              profile: str = "default") -> SynthStream:
     """A deterministic stream for ``seed``: same arguments, same values, bit for bit."""
+    if not 0 < steps <= MAX_STEPS:
+        raise DataError(f"steps = {steps} must be from 1 to {MAX_STEPS}")
     prof = _profile(profile)
     if not 0.0 < train_ratio < 1.0:
         raise DataError(f"train_ratio must be between 0 and 1 (exclusive), got {train_ratio}")

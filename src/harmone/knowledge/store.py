@@ -173,9 +173,14 @@ class KnowledgeStore:
         self.readonly = readonly
         try:
             if readonly:
+                if self.path.exists() and not self.path.is_file():
+                    raise WorkspaceError(f"{self.path}: not a file; the knowledge base is a SQLite file")
                 if not self.path.is_file():
                     raise WorkspaceError(f"{self.path}: no knowledge base (nothing has run in this workspace yet)")
-                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout_s,
+                # Not ``mode=ro``: a read-only connection cannot remove the -wal and -shm files it
+                # creates, so every `status` would leave them behind. A read-write connection that
+                # only queries writes nothing, and the last one to close removes them.
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout_s,
                                            isolation_level=None, check_same_thread=False)
                 self._db.execute("PRAGMA query_only=ON")
                 self.schema_version = self._user_version()
@@ -183,6 +188,11 @@ class KnowledgeStore:
                     self._db.close()
                     raise WorkspaceError(f"{self.path}: knowledge base schema version {self.schema_version} is "
                                          f"newer than this HarmonE understands ({SCHEMA_VERSION})")
+                if not self._has_tables():
+                    self._db.close()
+                    empty = "an empty file" if self.path.stat().st_size == 0 else "a SQLite file without them"
+                    raise WorkspaceError(f"{self.path}: holds no predictions, events or state ({empty}); the next"
+                                         f" `harmone infer`, `manage` or `run` sets it up")
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
@@ -200,6 +210,10 @@ class KnowledgeStore:
     def open_readonly(cls, path: Path, *, timeout_s: float | None = None) -> KnowledgeStore:
         """A connection that never creates, migrates or writes; a missing database is an error."""
         return cls(path, timeout_s=timeout_s, readonly=True)
+
+    def _has_tables(self) -> bool:
+        names = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {"predictions", "events", "state"} <= names
 
     def _user_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -319,17 +333,15 @@ class KnowledgeStore:
 
     def export_predictions(self, path: Path) -> int:
         """Write the log as CSV; returns the number of rows."""
-        count = 0
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EXPORT_COLUMNS)
-            for chunk in self.iter_predictions():
-                for i in range(len(chunk)):
-                    writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
-                                     chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
-                                     repr(float(chunk.energy_uj[i])), _optional(chunk.model_energy_uj[i])))
-                count += len(chunk)
-        return count
+        return _write_export(path, self.iter_predictions())
+
+    @staticmethod
+    def export_log(db_path: Path, path: Path) -> int:
+        """The log of the knowledge base at ``db_path`` as CSV, read only; a header alone when none exists."""
+        if not Path(db_path).exists():
+            return _write_export(path, iter(()))
+        with KnowledgeStore.open_readonly(db_path) as store:
+            return store.export_predictions(path)
 
     def sample_predictions(self, first_row_id: int, last_row_id: int, points: int) -> Predictions:
         """About ``points`` rows evenly spaced by id over first..last, oldest first.
@@ -468,6 +480,21 @@ class KnowledgeStore:
             raise WorkspaceError(f"{self.path}: the knowledge base was removed or replaced while this process"
                                  f" used it; nothing more is written (restart the command)")
         return _Transaction(self._db, self.path)
+
+
+def _write_export(path: Path, chunks: Iterator[Predictions]) -> int:
+    """The export CSV of the chunks of the log; returns the number of rows."""
+    count = 0
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPORT_COLUMNS)
+        for chunk in chunks:
+            for i in range(len(chunk)):
+                writer.writerow((repr(float(chunk.true_value[i])), repr(float(chunk.predicted_value[i])),
+                                 chunk.model[i], int(chunk.version[i]), repr(float(chunk.latency_s[i])),
+                                 repr(float(chunk.energy_uj[i])), _optional(chunk.model_energy_uj[i])))
+            count += len(chunk)
+    return count
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -119,6 +119,14 @@ class Manager:
         self._next_due_s = min((loop.next_due_s for loop in self.loops if not loop.pending), default=float("inf"))
 
 
+def check_stored_state(store: KnowledgeStore, approach: Approach) -> None:
+    """Read every stored state the approach's loops continue: a damaged one fails here, before
+    any loop writes its own (a loop that never ran saves its start when it is built)."""
+    for name in sorted(approach.loops):
+        store.loop_state(name)
+    store.get_state(CLOCK_KEY)
+
+
 def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeStore, meter: EnergyMeter,
                   retrainer: Retrainer, now: float, seed: int | None = 0, config: Config | None = None,
                   on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False,
@@ -132,6 +140,7 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
     """
     config = config or workspace.config
     repository = repository or ModelRepository(workspace)
+    check_stored_state(store, approach)
     common = {"workspace": workspace, "store": store, "meter": meter, "config": config, "now": now,
               "repository": repository}
     base_seed = 0 if seed is None else seed

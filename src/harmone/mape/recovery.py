@@ -6,7 +6,8 @@ manager read the result, or after the manager promoted but before it recorded th
 ``recover`` runs under the manager lock, before the loops read their state:
 
 - every scratch directory ``knowledge/.retrain-*`` is removed, after ending a child that
-  is still running;
+  is still running, and every half-written version ``versionedMR/<kind>/.tmp-*`` whose
+  writer is gone;
 - every version a retraining stored (reason ``drift`` or ``periodic``) that no event names
   is recorded as a ``recovered`` retrain event, with the energy its training measured:
   ``promoted`` when it serves (the promotion happened), else ``kept-serving`` (nobody
@@ -27,6 +28,7 @@ from pathlib import Path
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
 from harmone.knowledge.events import Retraining
 from harmone.mape.execute import CHILD_PID_FILE
+from harmone.models import kinds
 from harmone.repository import ModelRepository
 from harmone.workspace import RETRAIN_SCRATCH_PREFIX, Workspace
 
@@ -41,10 +43,13 @@ def recover(workspace: Workspace, store: KnowledgeStore, *, now: float) -> list[
     interrupted = _clear_scratch(workspace.knowledge_dir)
     recorded = _recorded_versions(store)
     repository = ModelRepository(workspace)
+    repository.remove_stale_temporaries()
     events: list[Event] = []
     found_kinds: set[str] = set()
     kinds_dir = workspace.versions_dir
-    for kind in sorted(p.name for p in kinds_dir.iterdir() if p.is_dir()) if kinds_dir.is_dir() else []:
+    known = set(kinds())
+    for kind in sorted(p.name for p in kinds_dir.iterdir() if p.is_dir() and p.name in known) \
+            if kinds_dir.is_dir() else []:
         active = repository.active_version(kind)
         for version in repository.versions(kind):
             if (kind, version) in recorded:

@@ -32,35 +32,62 @@ def read_approach(store: KnowledgeStore) -> Approach:
     return get_approach(name)
 
 
+def workspace_approach(workspace: Workspace) -> Approach:
+    """The workspace's approach, read without creating or writing the knowledge base."""
+    if not workspace.db_path.exists():
+        return get_approach(DEFAULT_APPROACH)
+    with KnowledgeStore.open_readonly(workspace.db_path) as store:
+        return read_approach(store)
+
+
 def set_approach(workspace: Workspace, name: str) -> Approach:
-    """Persist the approach; a single-model approach also names its model in ``model.csv``."""
+    """Persist the approach; a single-model approach also names its model in ``model.csv``.
+
+    Under the manager lock: a running `harmone manage` or `run` keeps the approach it
+    started with, so changing it under them is refused rather than half applied.
+    """
     approach = get_approach(name)
-    with KnowledgeStore(workspace.db_path) as store:
-        store.set_state({APPROACH_KEY: approach.name})
-    if approach.fixed_model is not None:
-        workspace.write_active_model(approach.fixed_model)
+    with lock.hold(workspace.knowledge_dir, [lock.MANAGER], "changing the approach"):
+        with KnowledgeStore(workspace.db_path) as store:
+            store.set_state({APPROACH_KEY: approach.name})
+        if approach.fixed_model is not None:
+            workspace.write_active_model(approach.fixed_model)
     return approach
 
 
-def prepare_models(workspace: Workspace, approach: Approach) -> str:
-    """Make ``model.csv`` name a model the approach can serve, and return that model.
+def choose_model(workspace: Workspace, approach: Approach, initial_model: str | None = None) -> str:
+    """The model ``model.csv`` should name for ``approach``; checks everything, writes nothing.
 
-    A single-model approach pins its model (which must be trained). An adaptive one keeps
-    the current model when it is trained, else starts from the configured default model,
-    else from the first trained kind.
+    A single-model approach pins its model (which must be trained). An adaptive one starts
+    from ``initial_model`` when given (it must be trained), else keeps the current model when
+    it is trained, else starts from the configured default model, else from the first
+    trained kind.
     """
     trained = ModelRepository(workspace).trained_kinds()
     approach.check_models(trained)
     if not trained:
         raise WorkspaceError(f"{workspace.models_dir}: no trained model (run `harmone train`)")
     if approach.fixed_model is not None:
-        chosen = approach.fixed_model
-    else:
-        current = workspace.read_active_model()
-        default = workspace.config.stream.default_model
-        chosen = current if current in trained else default if default in trained else trained[0]
-    if workspace.read_active_model() != chosen:
-        workspace.write_active_model(chosen)
+        return approach.fixed_model
+    if initial_model is not None:
+        if initial_model not in trained:
+            raise WorkspaceError(f"initial model {initial_model!r} has no trained version (run `harmone train`)")
+        return initial_model
+    current = workspace.read_active_model()
+    default = workspace.config.stream.default_model
+    return current if current in trained else default if default in trained else trained[0]
+
+
+def use_model(workspace: Workspace, model: str) -> None:
+    """Make ``model.csv`` name ``model`` (written only when it names another)."""
+    if workspace.read_active_model() != model:
+        workspace.write_active_model(model)
+
+
+def prepare_models(workspace: Workspace, approach: Approach) -> str:
+    """Make ``model.csv`` name a model the approach can serve (``choose_model``), and return that model."""
+    chosen = choose_model(workspace, approach)
+    use_model(workspace, chosen)
     return chosen
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harmone.config import MAX_SEED
 from harmone.errors import HarmonEError
 
 #: Most seeds one matrix takes: a typo like ``0-99999`` should fail, not run for days.
@@ -28,13 +29,15 @@ def parse_seeds(text: str) -> list[int]:
     """``0-9`` -> 0..9; ``1,4,7`` and ``0-2,10`` too; each seed once, in the order given."""
     seeds: list[int] = []
     for part in (p.strip() for p in str(text).split(",")):
-        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        match = re.fullmatch(r"([0-9]+)(?: *- *([0-9]+))?", part)
         if not match:
             raise HarmonEError(f"--seeds {text!r}: {part!r} is not a seed or a range like 0-9")
         low = int(match.group(1))
         high = int(match.group(2)) if match.group(2) is not None else low
         if high < low:
             raise HarmonEError(f"--seeds {text!r}: range {part!r} runs backwards")
+        if high > MAX_SEED:
+            raise HarmonEError(f"--seeds {text!r}: {high} is above the largest seed {MAX_SEED}")
         if high - low + 1 + len(seeds) > MAX_SEEDS:
             raise HarmonEError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds")
         seeds.extend(range(low, high + 1))

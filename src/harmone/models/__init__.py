@@ -25,6 +25,17 @@ kinds = _KINDS.names
 model_class = _KINDS.get
 
 
+def check_kind(name: object) -> str:
+    """``name`` when it is a registered model kind, else a ``ModelError`` naming the known kinds.
+
+    Every name that becomes part of a path (``versionedMR/<kind>``, ``models/<kind>``) passes
+    here first, so no name can lead outside the workspace, whoever sends it.
+    """
+    if not isinstance(name, str) or name not in kinds():
+        raise ModelError(f"unknown model kind {str(name)[:80]!r} (known: {', '.join(kinds())})")
+    return name
+
+
 def published_models(models: dict[str, dict]) -> dict[str, dict]:
     """``[models]`` overrides with every kind's published representation and hyperparameters on top."""
     out = {kind: dict(table) for kind, table in models.items()}
@@ -35,4 +46,4 @@ def published_models(models: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-__all__ = ["Model", "PUBLISHED_KINDS", "kinds", "model_class", "published_models", "register"]
+__all__ = ["Model", "PUBLISHED_KINDS", "check_kind", "kinds", "model_class", "published_models", "register"]

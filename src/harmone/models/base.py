@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from harmone.errors import ModelError
-from harmone.scaling import REPRESENTATIONS
+from harmone.scaling import MAX_CONTEXT, REPRESENTATIONS
 
 ARRAYS_FILE = "model.npz"
 PARAMS_FILE = "params.json"
@@ -112,6 +112,8 @@ class Model(ABC):
             with np.load(arrays_path, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
             for name, value in arrays.items():
+                if not isinstance(value, np.ndarray):
+                    raise ModelError(f"{arrays_path}: member {name!r} is not a .npy array")
                 if value.dtype.kind not in "fiub":
                     raise ModelError(f"{arrays_path}: array {name!r} is not numeric ({value.dtype})")
             return cls.from_arrays(arrays, stored.get("params", {}))
@@ -129,7 +131,8 @@ def check_common(params: Mapping[str, Any]) -> None:
         raise ValueError(f"inputs must be one of {', '.join(REPRESENTATIONS)}, got {params['inputs']!r}")
     if "context" in params:
         context = params["context"]
-        if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= 10_000:
-            raise ValueError(f"context must be an integer from 0 (the stream window) to 10000, got {context!r}")
+        if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= MAX_CONTEXT:
+            raise ValueError(f"context must be an integer from 0 (the stream window) to {MAX_CONTEXT},"
+                             f" got {context!r}")
     if "select" in params and params["select"] not in ("validation", "fixed"):
         raise ValueError(f"select must be 'validation' or 'fixed', got {params['select']!r}")

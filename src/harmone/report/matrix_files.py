@@ -103,6 +103,13 @@ def _flat_summary(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             for s in report["summary"]]
 
 
+def _save(figure: Any, path: Path) -> None:
+    """PNG bytes written atomically: a plot never lands on a device or a FIFO of that name."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    atomic.write_bytes(path, buffer.getvalue())
+
+
 def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     """Energy vs R² per stream (means with 95 % intervals) and the regret bars."""
     import matplotlib
@@ -134,7 +141,7 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     figure.legend(handles, labels, loc="lower center", ncol=5, fontsize=7)
     figure.tight_layout(rect=(0, 1.0 / (3.4 * rows + 1.0) + 0.02, 1, 1))
     paths = {"energy_vs_r2": out_dir / "matrix_energy_vs_r2.png", "regret_plot": out_dir / "matrix_regret.png"}
-    figure.savefig(paths["energy_vs_r2"], dpi=110)
+    _save(figure, paths["energy_vs_r2"])
     plt.close(figure)
     figure, ax = plt.subplots(figsize=(7, 3.5))
     names = [r["approach"] for r in report["regret"]]
@@ -144,7 +151,7 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     ax.set_xlabel("R² regret")
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(paths["regret_plot"], dpi=110)
+    _save(figure, paths["regret_plot"])
     plt.close(figure)
     return paths
 
