@@ -19,6 +19,7 @@ from harmone.cli import workspace_dir
 from harmone.cli.args import positive_int, seed_int, time_scale
 from harmone.cli.manage_cmds import EVENT_HEADER, _worth_printing, format_event
 from harmone.cli.progress import ProgressBar
+from harmone.errors import HarmonEError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.report.numbers import fmt
 from harmone.report.results import RunResult
