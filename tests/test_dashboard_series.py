@@ -27,8 +27,6 @@ def test_rolling_r2_and_skill_match_their_definitions() -> None:
     naive = np.sum((truth[end - 49:end + 1] - truth[end - 50:end]) ** 2)
     assert abs(skill[end] - (1 - model / naive)) < 1e-9
     assert series.finite_list([1.0, float("nan"), float("inf")]) == [1.0, None, None]
-    assert series.energy_per_model(np.array(["a", "b", "a"], dtype=object), np.array([1.0, 5.0, 3.0])) == {
-        "a": 2.0, "b": 5.0}
 
 
 def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
@@ -39,9 +37,11 @@ def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
             store.record_event(Event(time_s=float(i), loop=LoopName.DRIFT if i % 2 else LoopName.SWITCH,
                                      action=Action.NONE, decision=Decision.NOT_READY if i % 2 else Decision.ERROR,
                                      observed={"error": "x"} if i % 2 == 0 else {}))
-        sample = store.sample_predictions(1, 1000, 11)
-        assert sample.row_id.tolist() == [1, 101, 201, 301, 401, 500, 600, 700, 800, 900, 1000]
-        assert len(store.sample_predictions(10, 12, 100)) == 3 and len(store.sample_predictions(5, 4, 10)) == 0
+        buckets = store.prediction_buckets_after(0, 64)  # number, first, last, rows, times, truth, prediction, energy
+        assert buckets.shape == (16, 11) and buckets[0, :4].tolist() == [0, 1, 64, 64]
+        assert buckets[-1, :4].tolist() == [15, 961, 1000, 40] and buckets[-1, 6:8].tolist() == [960.0, 999.0]
+        assert buckets[:, 10].sum() == 2000.0 and len(store.prediction_buckets_after(1000, 64)) == 0
+        assert store.prediction_buckets_after(990, 64)[:, 1:4].tolist() == [[991, 1000, 10]]
         totals, last = store.model_totals_after(0)
         assert totals == {"linear": (250, 500.0), "svm": (750, 1500.0)} and last == 1000
         assert store.model_totals_after(1000) == ({}, 1000)

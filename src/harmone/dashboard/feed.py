@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import harmone.dashboard.views as views
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.dashboard.history import History
 
 #: How often the feed looks for new rows: an update reaches a page within this plus its read.
 POLL_S = 0.2
@@ -28,8 +31,9 @@ Position = tuple[int, int]
 class LiveFeed:
     """Shared live updates: ``(start position, end position, JSON text)``, newest last."""
 
-    def __init__(self, workspace: Workspace, closing: threading.Event) -> None:
+    def __init__(self, workspace: Workspace, history: History, closing: threading.Event) -> None:
         self.workspace = workspace
+        self.history = history
         self.closing = closing
         self.changed = threading.Condition()
         self.updates: deque[tuple[Position, Position, str]] = deque(maxlen=KEEP)
@@ -57,7 +61,7 @@ class LiveFeed:
                     self._publish(None, newest, None)
                 elif newest != self.position:
                     start = self.position if newest >= self.position else (0, 0)
-                    self._publish(start, newest, update(self.workspace, start))
+                    self._publish(start, newest, update(self.workspace, self.history, start))
                 self.closing.wait(POLL_S)
         finally:
             if store is not None:
@@ -82,9 +86,9 @@ class LiveFeed:
         return out
 
 
-def update(workspace: Workspace, position: Position) -> tuple[Position, str]:
+def update(workspace: Workspace, history: History, position: Position) -> tuple[Position, str]:
     """The live update after ``position`` as JSON text, and the position it ends at."""
     import json
 
-    data: dict[str, Any] = views.live(workspace, position[0], position[1])
+    data: dict[str, Any] = views.live(workspace, history, position[0], position[1])
     return (data["last_row_id"], data["last_event_id"]), json.dumps(data, allow_nan=False)

@@ -285,22 +285,6 @@ class KnowledgeStore:
                 count += len(chunk)
         return count
 
-    def sample_predictions(self, first_row_id: int, last_row_id: int, points: int) -> Predictions:
-        """About ``points`` rows evenly spaced by id over first..last, oldest first.
-
-        Looks rows up by id (the primary key), so an overview of any length of history costs
-        ``points`` lookups, not a scan (the dashboard's downsampled charts).
-        """
-        span = last_row_id - first_row_id + 1
-        if span <= 0 or points <= 0:
-            return _to_predictions([])
-        ids = np.unique(np.linspace(first_row_id, last_row_id, min(points, span)).round().astype(np.int64))
-        rows = self._db.execute(
-            "SELECT id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj"
-            " FROM predictions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (json.dumps(ids.tolist()),)).fetchall()
-        return _to_predictions(rows)
-
     def model_totals_after(self, row_id: int) -> tuple[dict[str, tuple[int, float]], int]:
         """Per model, (rows, energy µJ) logged after ``row_id``, and the newest row id read.
 
@@ -310,6 +294,20 @@ class KnowledgeStore:
                                 " GROUP BY model", (row_id,)).fetchall()
         totals = {str(r[0]): (int(r[1]), float(r[2] or 0.0)) for r in rows}
         return totals, max([row_id, *(int(r[3]) for r in rows)])
+
+    def prediction_buckets_after(self, row_id: int, width: int) -> np.ndarray:
+        """The rows after ``row_id`` summarised per ``width`` ids, oldest first, one row per bucket:
+        bucket number ((id - 1) // width), first and last id, rows, earliest and latest clock time,
+        min and max of the true and of the predicted value, energy µJ.
+
+        One pass of SQLite over the new rows: the dashboard keeps these for the whole-history
+        chart and extends them, so no row is read twice.
+        """
+        rows = self._db.execute(
+            "SELECT (id - 1) / ?, MIN(id), MAX(id), COUNT(*), MIN(time_s), MAX(time_s), MIN(true_value),"
+            " MAX(true_value), MIN(predicted_value), MAX(predicted_value), SUM(energy_uj) FROM predictions"
+            " WHERE id > ? GROUP BY 1 ORDER BY 1", (width, row_id)).fetchall()
+        return np.array(rows, dtype=np.float64).reshape(-1, 11)
 
     # -- events ----------------------------------------------------------------------------
 
