@@ -37,14 +37,14 @@ def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
             store.record_event(Event(time_s=float(i), loop=LoopName.DRIFT if i % 2 else LoopName.SWITCH,
                                      action=Action.NONE, decision=Decision.NOT_READY if i % 2 else Decision.ERROR,
                                      observed={"error": "x"} if i % 2 == 0 else {}))
-        buckets = store.prediction_buckets_after(0, 64)  # number, first, last, rows, times, truth, prediction, energy
-        assert buckets.shape == (16, 11) and buckets[0, :4].tolist() == [0, 1, 64, 64]
-        assert buckets[-1, :4].tolist() == [15, 961, 1000, 40] and buckets[-1, 6:8].tolist() == [960.0, 999.0]
-        assert buckets[:, 10].sum() == 2000.0 and len(store.prediction_buckets_after(1000, 64)) == 0
-        assert store.prediction_buckets_after(990, 64)[:, 1:4].tolist() == [[991, 1000, 10]]
-        totals, last = store.model_totals_after(0)
-        assert totals == {"linear": (250, 500.0), "svm": (750, 1500.0)} and last == 1000
-        assert store.model_totals_after(1000) == ({}, 1000)
+        # per bucket of 64 ids and model: number, model, first and last id, rows, times, truth, prediction, energy
+        buckets = store.prediction_buckets_after(0, 64)
+        assert len(buckets) == 32 and buckets[:2] == [(0, "linear", 1, 61, 16, 0.0, 60.0, 0.0, 60.0, 0.0, 60.0, 32.0),
+                                                      (0, "svm", 2, 64, 48, 1.0, 63.0, 1.0, 63.0, 1.0, 63.0, 96.0)]
+        assert buckets[-1][:5] == (15, "svm", 962, 1000, 30) and buckets[-2][:5] == (15, "linear", 961, 997, 10)
+        assert sum(b[-1] for b in buckets) == 2000.0 and store.prediction_buckets_after(1000, 64) == []
+        assert [b[:5] for b in store.prediction_buckets_after(990, 64)] == [(15, "svm", 991, 1000, 8),
+                                                                             (15, "linear", 993, 997, 2)]
         assert [e.id for e in store.events_before(None, limit=2)] == [5, 4]
         assert [e.id for e in store.events_before(4, loop="drift")] == [2]
         assert [e.id for e in store.events_before(None, decision="error")] == [5, 3, 1]

@@ -40,8 +40,8 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 #: Seconds between keep-alive comments on a stream when nothing happens.
 KEEPALIVE_S = 15.0
-#: How often a stream looks at the shared feed for an update to send.
-STREAM_POLL_S = 0.05
+#: Longest a stream sleeps between two looks at the shared feed (it is woken by each update).
+STREAM_WAKE_S = 1.0
 MAX_BODY = 512 * 1024
 #: The largest whole number a query may carry (SQLite's integers are 64-bit).
 MAX_QUERY_INT = 2**63 - 1
@@ -234,19 +234,25 @@ async def _failed(request: Request, exc: Exception) -> Response:
 async def _events(dashboard: Dashboard, start: Position) -> AsyncIterator[str]:
     """Server-sent events: each live update with its ``row:event`` id, keep-alive comments between."""
     feed, here = dashboard.feed, start
-    yield "retry: 1000\n\n"
-    last_write = time.monotonic()
-    while not dashboard.closing.is_set():
-        pending = feed.after(here)
-        if not pending and feed.position is not None and feed.position != here:
-            if here > feed.position:  # the workspace was reset (or the id is from elsewhere): send it all again
-                here = (0, 0)
-            pending = [await run_in_threadpool(update, dashboard.workspace, dashboard.history, here)]
-        for here, text in pending:
-            yield f"id: {here[0]}:{here[1]}\nevent: live\ndata: {text}\n\n"
-        if pending:
-            last_write = time.monotonic()
-        elif time.monotonic() - last_write > KEEPALIVE_S:
-            yield ": keep-alive\n\n"
-            last_write = time.monotonic()
-        await anyio.sleep(STREAM_POLL_S)
+    woken = feed.subscribe()
+    try:
+        yield "retry: 1000\n\n"
+        last_write = time.monotonic()
+        while not dashboard.closing.is_set():
+            woken.clear()
+            pending = feed.after(here)
+            if not pending and feed.position is not None and feed.position != here:
+                if here > feed.position:  # the workspace was reset (or the id is from elsewhere): send it all again
+                    here = (0, 0)
+                pending = [await run_in_threadpool(update, dashboard.workspace, dashboard.history, here)]
+            for here, text in pending:
+                yield f"id: {here[0]}:{here[1]}\nevent: live\ndata: {text}\n\n"
+            if pending:
+                last_write = time.monotonic()
+            elif time.monotonic() - last_write > KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                last_write = time.monotonic()
+            with anyio.move_on_after(STREAM_WAKE_S):
+                await woken.wait()
+    finally:
+        feed.unsubscribe(woken)

@@ -4,11 +4,13 @@ A single thread looks for new rows and events every ``POLL_S`` and builds the up
 each open stream that is in step sends that same update. So ten open pages read the
 knowledge base as often as one, and an inference process writing beside them barely notices.
 A stream that is not in step (a reconnect from an older position) catches up with one read
-of its own, then follows the shared updates.
+of its own, then follows the shared updates. Streams sleep until the feed publishes (it
+wakes each one's event loop), so an idle open page costs nothing between updates.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,7 @@ class LiveFeed:
         self.position: Position | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def ensure_running(self) -> None:
         with self._start_lock:
@@ -74,6 +77,23 @@ class LiveFeed:
                 self.updates.append((start, end, data[1]))
             self.position = end
             self.changed.notify_all()
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that stream's event loop has closed
+                pass
+
+    def subscribe(self) -> asyncio.Event:
+        """An event set (in the calling event loop) at every publication; ``unsubscribe`` when done."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self.changed:
+            self._waiters.add(waiter)
+        return waiter[1]
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        with self.changed:
+            self._waiters = {w for w in self._waiters if w[1] is not event}
 
     def after(self, position: Position) -> list[tuple[Position, str]]:
         """Shared updates that continue from ``position``, in order (empty when none does)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from harmone.workspace import Workspace
 
 #: Ids per stored bucket: 1 000 000 rows keep 15 625 buckets (under a megabyte).
 BASE_ROWS = 64
-#: Columns of ``KnowledgeStore.prediction_buckets_after``.
+#: Columns of a stored bucket (``KnowledgeStore.prediction_buckets_after`` without its model).
 _NUMBER, _FIRST, _LAST, _ROWS, _T0, _T1, _TMIN, _TMAX, _PMIN, _PMAX, _ENERGY = range(11)
 
 
@@ -61,6 +62,7 @@ class History:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._lock = threading.Lock()
+        self._read_at = -math.inf
         self._reset()
 
     def _reset(self) -> None:
@@ -70,6 +72,9 @@ class History:
         self._buckets = np.empty((0, 11))
         self._tail = np.empty((0, 11))  # the newest bucket while it is not full
         self._complete_row = 0
+        # Per model (rows, energy µJ): of the full buckets, and of the tail (replaced at each read).
+        self._settled: dict[str, tuple[int, float]] = {}
+        self._unsettled: dict[str, tuple[int, float]] = {}
         self._fingerprint: tuple[float, float] | None = None
         self.markers: list[dict[str, Any]] = []
         self.lineage: dict[tuple[str, int], dict[str, Any]] = {}
@@ -77,9 +82,13 @@ class History:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def catch_up(self, store: KnowledgeStore | None = None) -> None:
-        """Read what was logged since the last call (all of it the first time)."""
+    def catch_up(self, store: KnowledgeStore | None = None, *, unless_within_s: float = 0.0) -> None:
+        """Read what was logged since the last call (all of it the first time); nothing when the
+        last read is less than ``unless_within_s`` old (live updates come five times a second)."""
+        if unless_within_s and time.monotonic() - self._read_at < unless_within_s:
+            return
         with self._lock:
+            self._read_at = time.monotonic()
             if store is not None:
                 self._catch_up(store)
                 return
@@ -94,11 +103,7 @@ class History:
         if newest < self.last_row or store.last_event_id() < self.last_event or not self._same_last_row(store):
             self._reset()
         if newest > self.last_row:
-            totals, self.last_row = store.model_totals_after(self.last_row)
-            for model, (rows, energy) in totals.items():
-                _add(self.totals.predictions, model, rows)
-                _add(self.totals.energy_uj, model, energy)
-            self._read_buckets(store)
+            self._read_rows(store)
             last = store.predictions_after(self.last_row - 1, limit=1)
             self._fingerprint = (float(last.time_s[0]), float(last.true_value[0])) if len(last) else None
         for event in store.events(self.last_event):
@@ -112,17 +117,34 @@ class History:
         return len(row) == 1 and int(row.row_id[0]) == self.last_row and \
             (float(row.time_s[0]), float(row.true_value[0])) == self._fingerprint
 
-    def _read_buckets(self, store: KnowledgeStore) -> None:
-        """Buckets after the last full one; the newest, while not full, is kept apart and read again next time."""
+    def _read_rows(self, store: KnowledgeStore) -> None:
+        """Rows after the last full bucket, in one pass: buckets and per-model totals. The newest
+        bucket, while not full, is kept apart and read again next time."""
         read = store.prediction_buckets_after(self._complete_row, BASE_ROWS)
-        if not len(read):
+        if not read:
             return
-        full = read[-1, _LAST] >= (read[-1, _NUMBER] + 1) * BASE_ROWS
-        done = read if full else read[:-1]
-        self._tail = read[-1:] if not full else np.empty((0, 11))
+        numbers = np.array([r[0] for r in read], dtype=np.float64)
+        values = np.array([r[2:] for r in read], dtype=np.float64)
+        by_model = np.column_stack([numbers, values])  # the bucket columns, one row per bucket and model
+        last = int(numbers[-1])
+        full = values[numbers == last, 1].max() >= (last + 1) * BASE_ROWS
+        settled = np.ones(len(read), dtype=bool) if full else numbers != last
+        self._unsettled = {}
+        for (_, model, *_rest), done, row in zip(read, settled, by_model):
+            target = self._settled if done else self._unsettled
+            count, energy = target.get(model, (0, 0.0))
+            target[model] = (count + int(row[_ROWS]), energy + float(row[_ENERGY]))
+        self.totals.predictions = {m: self._settled.get(m, (0, 0.0))[0] + self._unsettled.get(m, (0, 0.0))[0]
+                                   for m in {*self._settled, *self._unsettled}}
+        self.totals.energy_uj = {m: self._settled.get(m, (0, 0.0))[1] + self._unsettled.get(m, (0, 0.0))[1]
+                                 for m in {*self._settled, *self._unsettled}}
+        buckets = _combine(by_model, np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]]))
+        done = buckets if full else buckets[:-1]
+        self._tail = np.empty((0, 11)) if full else buckets[-1:]
         if len(done):
             self._buckets = np.concatenate([self._buckets, done])
             self._complete_row = int(done[-1, _LAST])
+        self.last_row = max(self.last_row, int(values[:, 1].max()))
 
     def _count(self, event: Event) -> None:
         totals = self.totals
@@ -183,6 +205,11 @@ class History:
             size = max(1, math.ceil(len(groups) / max(points, 1)))
             return _chart(_merge(groups, size), lo, hi, size)
 
+    @property
+    def bucket_count(self) -> int:
+        """Stored buckets (``BASE_ROWS`` rows each): the memory the chart keeps."""
+        return len(self._buckets) + len(self._tail)
+
     def lineage_table(self) -> dict[tuple[str, int], dict[str, Any]]:
         """(kind, version) -> the loop run that trained it: event, loop, decision, newest row it had seen."""
         with self._lock:
@@ -208,21 +235,22 @@ def _row_buckets(rows: Any) -> np.ndarray:
     return out
 
 
+def _combine(buckets: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The buckets from each start to the next merged into one (min of mins, max of maxes, sums)."""
+    out = np.empty((len(starts), 11))
+    out[:, _NUMBER] = buckets[starts, _NUMBER]
+    for column, reduce in ((_FIRST, np.minimum), (_T0, np.minimum), (_TMIN, np.minimum), (_PMIN, np.minimum),
+                           (_LAST, np.maximum), (_T1, np.maximum), (_TMAX, np.maximum), (_PMAX, np.maximum),
+                           (_ROWS, np.add), (_ENERGY, np.add)):
+        out[:, column] = reduce.reduceat(buckets[:, column], starts)
+    return out
+
+
 def _merge(buckets: np.ndarray, size: int) -> np.ndarray:
-    """Consecutive groups of ``size`` buckets merged into one (min of mins, max of maxes, sums)."""
+    """Consecutive groups of ``size`` buckets merged into one."""
     if size <= 1 or not len(buckets):
         return buckets
-    starts = np.arange(0, len(buckets), size)
-    out = np.empty((len(starts), 11))
-    out[:, _NUMBER] = starts
-    out[:, _FIRST] = np.minimum.reduceat(buckets[:, _FIRST], starts)
-    out[:, _LAST] = np.maximum.reduceat(buckets[:, _LAST], starts)
-    for column, reduce in ((_T0, np.minimum), (_TMIN, np.minimum), (_PMIN, np.minimum),
-                           (_T1, np.maximum), (_TMAX, np.maximum), (_PMAX, np.maximum)):
-        out[:, column] = reduce.reduceat(buckets[:, column], starts)
-    out[:, _ROWS] = np.add.reduceat(buckets[:, _ROWS], starts)
-    out[:, _ENERGY] = np.add.reduceat(buckets[:, _ENERGY], starts)
-    return out
+    return _combine(buckets, np.arange(0, len(buckets), size))
 
 
 def _pairs(low: np.ndarray, high: np.ndarray) -> np.ndarray:

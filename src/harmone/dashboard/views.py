@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 LIVE_ROWS = 1500
 #: Points of the History chart when the page does not say (its width in pixels, usually).
 HISTORY_POINTS = 600
+#: Seconds the whole-history energy table of a live update may lag behind (read at most this often).
+LIVE_TOTALS_EVERY_S = 2.0
 #: Events one page of the decision log holds.
 EVENTS_PAGE = 200
 #: Folders of a workspace that never hold experiment results.
@@ -113,7 +115,7 @@ def live(workspace: Workspace, history: History | None = None, after: int = 0, a
         last_event = new_events[-1].id if new_events else after_event
         meter = store.get_state(keys.METER)
         if history is not None:
-            history.catch_up(store)
+            history.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
     return {"last_row_id": last, "last_event_id": last_event or 0, "rows": _rows_payload(rows, start),
             "markers": markers(new_events, int(rows.row_id[0]) if len(rows) else after),
             "energy": {} if history is None else history.energy_per_model(),
@@ -194,6 +196,8 @@ def models(workspace: Workspace, summary: History | None = None) -> dict[str, An
     """Every stored version of every model kind, with its metadata, where it came from, and which is active."""
     repository = ModelRepository(workspace)
     active_model = workspace.read_active_model() or workspace.config.stream.default_model
+    if summary is not None:
+        summary.catch_up()
     lineage = {} if summary is None else summary.lineage_table()
     result = []
     for kind in kinds():

@@ -285,29 +285,18 @@ class KnowledgeStore:
                 count += len(chunk)
         return count
 
-    def model_totals_after(self, row_id: int) -> tuple[dict[str, tuple[int, float]], int]:
-        """Per model, (rows, energy µJ) logged after ``row_id``, and the newest row id read.
-
-        Incremental counters (``/metrics``) add these up, reading only the new rows.
-        """
-        rows = self._db.execute("SELECT model, COUNT(*), SUM(energy_uj), MAX(id) FROM predictions WHERE id > ?"
-                                " GROUP BY model", (row_id,)).fetchall()
-        totals = {str(r[0]): (int(r[1]), float(r[2] or 0.0)) for r in rows}
-        return totals, max([row_id, *(int(r[3]) for r in rows)])
-
-    def prediction_buckets_after(self, row_id: int, width: int) -> np.ndarray:
-        """The rows after ``row_id`` summarised per ``width`` ids, oldest first, one row per bucket:
-        bucket number ((id - 1) // width), first and last id, rows, earliest and latest clock time,
-        min and max of the true and of the predicted value, energy µJ.
+    def prediction_buckets_after(self, row_id: int, width: int) -> list[tuple[Any, ...]]:
+        """The rows after ``row_id`` summarised per ``width`` ids and model, oldest first: bucket number
+        ((id - 1) // width), model, first and last id, rows, earliest and latest clock time, min and
+        max of the true and of the predicted value, energy µJ.
 
         One pass of SQLite over the new rows: the dashboard keeps these for the whole-history
-        chart and extends them, so no row is read twice.
+        chart and its running totals per model, and extends them, so no row is read twice.
         """
-        rows = self._db.execute(
-            "SELECT (id - 1) / ?, MIN(id), MAX(id), COUNT(*), MIN(time_s), MAX(time_s), MIN(true_value),"
+        return self._db.execute(
+            "SELECT (id - 1) / ?, model, MIN(id), MAX(id), COUNT(*), MIN(time_s), MAX(time_s), MIN(true_value),"
             " MAX(true_value), MIN(predicted_value), MAX(predicted_value), SUM(energy_uj) FROM predictions"
-            " WHERE id > ? GROUP BY 1 ORDER BY 1", (width, row_id)).fetchall()
-        return np.array(rows, dtype=np.float64).reshape(-1, 11)
+            " WHERE id > ? GROUP BY 1, 2 ORDER BY 1, 3", (width, row_id)).fetchall()
 
     # -- events ----------------------------------------------------------------------------
 

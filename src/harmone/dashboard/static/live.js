@@ -263,7 +263,7 @@ export async function render(root) {
     }
     merge(state, update);
     redraw(state, nodes);
-    if (!whole.zoomed() && Date.now() - lastHistory > 10_000) { lastHistory = Date.now(); whole.load(null, null); }
+    if (!whole.zoomed() && Date.now() - lastHistory > 30_000) { lastHistory = Date.now(); whole.load(null, null); }
   });
   return () => {
     stream.close();
