@@ -201,7 +201,7 @@ def build_app(dashboard: Dashboard) -> Answered:
         Route("/api/history", history),
         Route("/api/decisions", decisions),
         Route("/api/models", reader(lambda: views.models(ws, dashboard.history))),
-        Route("/api/approach", reader(lambda: views.approach(ws, runs.time_scale("manage")))),
+        Route("/api/approach", reader(lambda: views.approach(ws, dashboard.history, runs.time_scale("manage")))),
         Route("/api/config", config),
         Route("/api/experiments", reader(lambda: views.experiments(ws))),
         Route("/api/experiments/file", experiment_file),

@@ -49,6 +49,8 @@ def rolling_skill(truth: np.ndarray, predicted: np.ndarray, window: int = ROLLIN
 
 def finite_list(values: Sequence[float] | np.ndarray, digits: int = 6) -> list[float | None]:
     """JSON-safe numbers: NaN and infinities become null (JSON has no NaN)."""
-    array = np.asarray(values, dtype=np.float64)
-    rounded = np.round(array, digits)
-    return [None if not np.isfinite(v) else float(v) for v in rounded.tolist()]
+    rounded = np.round(np.asarray(values, dtype=np.float64), digits)
+    out: list[float | None] = rounded.tolist()
+    for i in np.flatnonzero(~np.isfinite(rounded)).tolist():
+        out[i] = None
+    return out

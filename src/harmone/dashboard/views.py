@@ -26,7 +26,8 @@ from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
 from harmone.knowledge.events import EVENT_SOURCES
 from harmone.models import kinds
 from harmone.repository import ModelRepository
-from harmone.status import read_status
+from harmone.metrics import r2_score
+from harmone.status import RECENT_ROWS, LoopsStatus, read_loops, read_status
 from harmone.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -217,30 +218,49 @@ def models(workspace: Workspace, summary: History | None = None) -> dict[str, An
     return {"active_model": active_model, "kinds": result}
 
 
-def approach(workspace: Workspace, time_scale: float | None = None) -> dict[str, Any]:
+def approach(workspace: Workspace, summary: History | None = None, time_scale: float | None = None) -> dict[str, Any]:
     """The approach, the approaches to choose from and each loop's state, with when each loop runs
-    next in words (``time_scale``: the running manager's, when known)."""
-    status = read_status(workspace)
-    loops = status.loops.to_dict()
-    drift = status.loops.drift
-    running = status.running.get(lock.MANAGER)
-    scale = time_scale or explain.time_scale_of(running) or 1.0
+    next in words (``time_scale``: the running manager's, when known).
+
+    The page asks every two seconds, so this reads only what it shows: the loops' state, the
+    newest rows for the recent R² and the predictions counted by ``summary`` (``harmone status``
+    counts and checks more, at a cost that grows with the history).
+    """
     with reading(workspace) as store:
-        clock = None if store is None else store.get_state(keys.MANAGER_CLOCK)
-    due = {}
-    for name in ("switch", "drift", "retrain"):
-        state = loops.get(name)
-        due[name] = state.get("next_due_s") if isinstance(state, dict) else None
-    return {"approach": status.loops.approach, "loops": loops, "active_loops": list(status.loops.loops),
+        if store is None:
+            return _approach(read_status(workspace).loops, None, None, 0, workspace, time_scale)
+        config, _ = current_config(workspace)
+        loops = read_loops(store, config or workspace.config)
+        recent = store.latest_predictions(RECENT_ROWS)
+        clock = store.get_state(keys.MANAGER_CLOCK)
+        if summary is not None:
+            summary.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
+    predictions = sum(summary.counters()[0].predictions.values()) if summary is not None else len(recent)
+    recent_r2 = r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None
+    return _approach(loops, clock, recent_r2, predictions, workspace, time_scale)
+
+
+def _approach(loops_status: LoopsStatus, clock: Any, recent_r2: float | None, predictions: int,
+              workspace: Workspace, time_scale: float | None) -> dict[str, Any]:
+    loops = loops_status.to_dict()
+    drift = loops_status.drift
+    running = lock.holders(workspace.knowledge_dir)
+    manager = None if running[lock.MANAGER] is None else running[lock.MANAGER].describe()
+    scale = time_scale or explain.time_scale_of(manager) or 1.0
+    due = {name: (state.get("next_due_s") if isinstance(state, dict) else None)
+           for name, state in ((n, loops.get(n)) for n in ("switch", "drift", "retrain"))}
+    active = workspace.read_active_model() or workspace.config.stream.default_model
+    return {"approach": loops_status.approach, "loops": loops, "active_loops": list(loops_status.loops),
             "drift_score": None if drift is None else drift.last_score,
             "drift_retrainings": 0 if drift is None else drift.counts.retrains,
             "drift_retrain_failures": 0 if drift is None else drift.counts.failures,
-            "next": explain.next_runs(due, clock, scale, running is not None),
-            "manager": running, "time_scale": scale, "inference": status.running.get(lock.INFERENCE),
+            "next": explain.next_runs(due, clock, scale, manager is not None),
+            "manager": manager, "time_scale": scale,
+            "inference": None if running[lock.INFERENCE] is None else running[lock.INFERENCE].describe(),
             "approaches": [{"name": a.name, "description": a.description, "loops": sorted(a.loops)}
                            for a in APPROACHES.values()],
-            "active_model": status.active_model, "active_version": status.active_version,
-            "predictions": status.predictions, "recent_r2": status.recent_r2}
+            "active_model": active, "active_version": ModelRepository(workspace).active_version(active),
+            "predictions": predictions, "recent_r2": recent_r2}
 
 
 def getting_started(workspace: Workspace) -> dict[str, Any]:
