@@ -36,8 +36,26 @@ DEFAULT_PORT = 8765
 METRICS_TOKEN_FILE = "dashboard-metrics.token"
 #: Seconds open connections get to finish when the dashboard stops.
 SHUTDOWN_GRACE_S = 3.0
+#: Connections the socket holds while the server starts.
+BACKLOG = 128
 #: Seconds ``start()`` waits for the server to listen.
 START_TIMEOUT_S = 10.0
+#: Seconds between two reads of what was logged into the shared History (its first read is the
+#: whole history, done as the dashboard starts, so the first page or scrape does not wait for it).
+HISTORY_EVERY_S = 1.0
+#: The dashboard's threads run at this niceness (threads they start inherit it, the live feed's
+#: and the request workers'): on a busy machine the inference and managing it watches keep the
+#: processor, and the pages wait.
+NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Give the calling thread (and the threads it starts) a lower CPU priority; never raise it."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(NICENESS, os.getpriority(os.PRIO_PROCESS, tid)))
+    except OSError:  # not allowed here: serve at the priority we have
+        pass
 
 
 class _Server(uvicorn.Server):
@@ -81,6 +99,7 @@ class Dashboard:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
+            sock.listen(BACKLOG)  # from now on a browser's connection waits for the server, never refused
         except OSError:
             sock.close()
             raise
@@ -108,16 +127,25 @@ class Dashboard:
         self._server = _Server(config, self.closing)
         return self._server
 
-    def _warm_up(self) -> None:
-        """Read the whole history once now, so the first page or scrape does not wait for it."""
-        threading.Thread(target=self.history.catch_up, name="dashboard-history", daemon=True).start()
+    def _keep_history(self) -> None:
+        """Read the whole history now, then what is logged every ``HISTORY_EVERY_S`` (in the background)."""
+        def keep() -> None:
+            lower_priority()
+            while not self.closing.is_set():
+                self.history.catch_up()
+                self.closing.wait(HISTORY_EVERY_S)
+
+        threading.Thread(target=keep, name="dashboard-history", daemon=True).start()
+
+    def _serve(self, server: _Server) -> None:
+        lower_priority()
+        server.run(sockets=[self._socket])
 
     def start(self) -> Dashboard:
         """Serve in a background thread (tests, benchmarks); returns once it listens."""
         server = self._uvicorn()
-        self._warm_up()
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [self._socket]}, name="dashboard",
-                                        daemon=True)
+        self._keep_history()
+        self._thread = threading.Thread(target=self._serve, args=(server,), name="dashboard", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
@@ -129,10 +157,10 @@ class Dashboard:
     def serve_forever(self) -> None:
         """Serve in this thread until SIGINT or SIGTERM; then stop the runs started from the page."""
         server = self._uvicorn()
-        self._warm_up()
+        self._keep_history()
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            server.run(sockets=[self._socket])
+            self._serve(server)
         except KeyboardInterrupt:  # uvicorn re-raises the signal it handled once it has stopped
             pass
         finally:
