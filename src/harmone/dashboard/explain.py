@@ -53,13 +53,11 @@ def compared(event: Event, config: Config | None) -> list[dict[str, Any]]:
     items: list[dict[str, Any] | None] = []
     if event.loop is LoopName.SWITCH:
         goal, goal_setting = energy_goal(config)
+        energy = seen.get("normalised_energy")
+        above = event.decision is Decision.ENERGY_VIOLATION or (isinstance(energy, (int, float)) and energy > goal)
         items += [_item("score EMA", seen.get("ema"), "≥" if event.decision is not Decision.SCORE_VIOLATION else "<",
                         config.switch.min_score, "switch.min_score"),
-                  _item("normalised energy", seen.get("normalised_energy"),
-                        ">" if event.decision is Decision.ENERGY_VIOLATION else "vs", goal, goal_setting)]
-        if isinstance(seen.get("budget"), (int, float)):
-            items.append(_item("budget after the run", seen["budget"], "≤", config.switch.budget_max,
-                               "switch.budget_max"))
+                  _item("normalised energy", energy, ">" if above else "≤", goal, goal_setting)]
     elif event.loop is LoopName.DRIFT:
         threshold = detector_threshold(config)
         detected = bool(seen.get("drift_detected"))
