@@ -114,7 +114,8 @@ def test_changes_need_the_csrf_token_a_local_origin_and_json(served: tuple[Dashb
                         headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
     assert browser.post("/api/approach", content=b"x" * (600 * 1024),
                         headers={"Content-Type": "application/json"}).status_code == 413
-    assert browser.post("/api/approach", content=b"[1]", headers={"Content-Type": "application/json"}).status_code == 400
+    as_json = {"Content-Type": "application/json"}
+    assert browser.post("/api/approach", content=b"[1]", headers=as_json).status_code == 400
     with KnowledgeStore.open_readonly(dashboard.workspace.db_path) as store:
         assert not [e for e in store.events() if e.decision is Decision.OPERATOR]
 

@@ -59,8 +59,11 @@ def cli_command(*args: str) -> list[str]:
     return command("harmone.cli:main", *args)
 
 
-def start(argv: Sequence[str], *, stdout: IO[bytes] | int | None = subprocess.DEVNULL,
-          stderr: IO[bytes] | int | None = subprocess.DEVNULL, cwd: str | Path = NEUTRAL_DIR) -> subprocess.Popen[bytes]:
+Output = IO[bytes] | int | None
+
+
+def start(argv: Sequence[str], *, stdout: Output = subprocess.DEVNULL, stderr: Output = subprocess.DEVNULL,
+          cwd: str | Path = NEUTRAL_DIR) -> subprocess.Popen[bytes]:
     """Start ``argv`` (built by ``command``) with no input, in its own session, in ``cwd``."""
     return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd,
                             start_new_session=True)

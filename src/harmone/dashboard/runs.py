@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -97,7 +98,7 @@ class RunControl:
         self.root = Path(workspace_root).resolve()
         self._children: dict[str, _Child] = {}
         self._lock = threading.Lock()
-        self._logs = Path(tempfile.mkdtemp(prefix="harmone-dashboard-runs-"))
+        self._logs: Path | None = None  # made at the first start, removed by close()
 
     def arguments(self, command: str, options: dict[str, Any]) -> list[str]:
         """The child's ``harmone`` arguments from the checked options."""
@@ -128,6 +129,8 @@ class RunControl:
             running = self._children.get(command)
             if running is not None and running.process.poll() is None:
                 raise RunError(f"{command} is already running (pid {running.process.pid})")
+            if self._logs is None:
+                self._logs = Path(tempfile.mkdtemp(prefix="harmone-dashboard-runs-"))
             log = self._logs / f"{command}.log"
             with open(log, "wb") as handle:
                 process = child.start(child.cli_command(*args), stdout=handle, stderr=subprocess.STDOUT)
@@ -186,7 +189,7 @@ class RunControl:
                             for name, o in OPTIONS.items()}}
 
     def close(self) -> None:
-        """Stop every child still running (the dashboard is shutting down)."""
+        """Stop every child still running (the dashboard is shutting down) and remove their logs."""
         for command in COMMANDS:
             found = self._children.get(command)
             if found is not None and found.process.poll() is None:
@@ -194,6 +197,8 @@ class RunControl:
                     self.stop(command)
                 except RunError:
                     pass
+        if self._logs is not None:
+            shutil.rmtree(self._logs, ignore_errors=True)
 
 
 def _tail(path: Path, limit: int = 2000) -> str:
