@@ -1,13 +1,15 @@
-"""Shared pieces of the dashboard tests: a small served workspace and an HTTP client with a cookie."""
+"""Shared pieces of the dashboard tests: a small served workspace and a logged-in in-memory client."""
 
 from __future__ import annotations
 
-import http.client
 import json
 from pathlib import Path
-from typing import Any
+
+from starlette.testclient import TestClient
 
 from harmone.clock import WallClock
+from harmone.dashboard import Dashboard
+from harmone.energy.calibrate import Calibration
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName
 from harmone.workspace import Workspace
 
@@ -23,6 +25,9 @@ def served_workspace(root: Path) -> Workspace:
     lifecycle.train_initial(workspace, ["linear"])
     lifecycle.train_initial(workspace, ["linear"])
     workspace.write_active_model("linear")
+    Calibration(energy_uj_per_prediction={"linear": 3.0, "svm": 4.0}, duration_s_per_prediction={"linear": 1e-5,
+                "svm": 2e-5}, e_min_uj=0.0, e_max_uj=5.0, meter_kind="estimated", meter_source="fake",
+                predictions=100, headroom=1.25).save(workspace.calibration_path)
     run_inference(workspace, steps=200, interval_s=0, clock=WallClock())
     with KnowledgeStore(workspace.db_path) as store:
         store.record_event(Event(time_s=1.0, loop=LoopName.DRIFT, action=Action.NONE, decision=Decision.NO_DRIFT,
@@ -32,44 +37,27 @@ def served_workspace(root: Path) -> Workspace:
                                                                     "drift_detected": True, "last_row_id": 180}))
     folder = workspace.root / "experiment" / "first"
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps([{"approach": "harmone", "r2": 0.9, "predictions": 10,
-                                                      "energy_mj_per_prediction": 0.02}]), encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps([{"approach": "harmone", "r2": 0.9, "skill": 0.31,
+                                                      "predictions": 10, "energy_mj_per_prediction": 0.02,
+                                                      "inference_energy_mj_per_prediction": 0.015,
+                                                      "adaptation_energy_mj_per_prediction": 0.005,
+                                                      "retraining_energy_mj_per_prediction": 0.004,
+                                                      "latency_ms_mean": 0.003, "latency_ms_p95": 0.004,
+                                                      "meter_kind": "estimated",
+                                                      "meter_source": "model:reference"}]), encoding="utf-8")
     (folder / "energy_vs_r2.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a picture")
     return workspace
 
 
-class Client:
-    """One browser's worth of requests: keeps the session cookie and the CSRF token."""
+def client(dashboard: Dashboard, *, login: bool = True) -> TestClient:
+    """An in-memory browser for ``dashboard``: its Host, and (``login``) the session and CSRF token."""
+    browser = TestClient(dashboard.app, base_url=f"http://127.0.0.1:{dashboard.port}", follow_redirects=False)
+    if login:
+        sign_in(browser, dashboard.guard.token or "")
+    return browser
 
-    def __init__(self, port: int, host: str | None = None) -> None:
-        self.port = port
-        self.host = host or f"127.0.0.1:{port}"
-        self.cookie: str | None = None
-        self.csrf: str | None = None
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        sent = {"Host": self.host, **({"Cookie": self.cookie} if self.cookie else {}), **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            sent.setdefault("Content-Type", "application/json")
-            if self.csrf:
-                sent.setdefault("X-CSRF-Token", self.csrf)
-        connection.request(method, path, body=data, headers=sent)
-        response = connection.getresponse()
-        answer = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        connection.close()
-        return answer
-
-    def get_json(self, path: str) -> Any:
-        status, _, body = self.request("GET", path)
-        assert status == 200, body
-        return json.loads(body)
-
-    def login(self, token: str) -> None:
-        status, headers, _ = self.request("GET", f"/?token={token}")
-        assert status == 303, status
-        self.cookie = headers["set-cookie"].split(";")[0]
-        self.csrf = self.get_json("/api/session")["csrf"]
+def sign_in(browser: TestClient, token: str) -> None:
+    answer = browser.get(f"/?token={token}")
+    assert answer.status_code == 303, answer.text
+    browser.headers["X-CSRF-Token"] = browser.get("/api/session").json()["csrf"]

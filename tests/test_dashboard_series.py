@@ -27,8 +27,6 @@ def test_rolling_r2_and_skill_match_their_definitions() -> None:
     naive = np.sum((truth[end - 49:end + 1] - truth[end - 50:end]) ** 2)
     assert abs(skill[end] - (1 - model / naive)) < 1e-9
     assert series.finite_list([1.0, float("nan"), float("inf")]) == [1.0, None, None]
-    assert series.energy_per_model(np.array(["a", "b", "a"], dtype=object), np.array([1.0, 5.0, 3.0])) == {
-        "a": 2.0, "b": 5.0}
 
 
 def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
@@ -39,12 +37,14 @@ def test_the_dashboard_reads_of_the_store(tmp_path: Path) -> None:
             store.record_event(Event(time_s=float(i), loop=LoopName.DRIFT if i % 2 else LoopName.SWITCH,
                                      action=Action.NONE, decision=Decision.NOT_READY if i % 2 else Decision.ERROR,
                                      observed={"error": "x"} if i % 2 == 0 else {}))
-        sample = store.sample_predictions(1, 1000, 11)
-        assert sample.row_id.tolist() == [1, 101, 201, 301, 401, 500, 600, 700, 800, 900, 1000]
-        assert len(store.sample_predictions(10, 12, 100)) == 3 and len(store.sample_predictions(5, 4, 10)) == 0
-        totals, last = store.model_totals_after(0)
-        assert totals == {"linear": (250, 500.0), "svm": (750, 1500.0)} and last == 1000
-        assert store.model_totals_after(1000) == ({}, 1000)
+        # per bucket of 64 ids and model: number, model, first and last id, rows, times, truth, prediction, energy
+        buckets = store.prediction_buckets_after(0, 64)
+        assert len(buckets) == 32 and buckets[:2] == [(0, "linear", 1, 61, 16, 0.0, 60.0, 0.0, 60.0, 0.0, 60.0, 32.0),
+                                                      (0, "svm", 2, 64, 48, 1.0, 63.0, 1.0, 63.0, 1.0, 63.0, 96.0)]
+        assert buckets[-1][:5] == (15, "svm", 962, 1000, 30) and buckets[-2][:5] == (15, "linear", 961, 997, 10)
+        assert sum(b[-1] for b in buckets) == 2000.0 and store.prediction_buckets_after(1000, 64) == []
+        assert [b[:5] for b in store.prediction_buckets_after(990, 64)] == [(15, "svm", 991, 1000, 8),
+                                                                             (15, "linear", 993, 997, 2)]
         assert [e.id for e in store.events_before(None, limit=2)] == [5, 4]
         assert [e.id for e in store.events_before(4, loop="drift")] == [2]
         assert [e.id for e in store.events_before(None, decision="error")] == [5, 3, 1]

@@ -30,6 +30,10 @@ class ActionError(HarmonEError):
     """An operator's request that cannot be carried out (shown on the page, nothing changed)."""
 
 
+class NeedsConfirmation(ActionError):
+    """A request that would do something drastic: done only when sent again with ``confirm``."""
+
+
 def record(workspace: Workspace, loop: LoopName, operator: str, *, model: str | None = None,
            version: int | None = None, **details: Any) -> int:
     """Store an operator action as an event; returns its id."""
@@ -79,9 +83,16 @@ def check_config(workspace: Workspace, text: Any) -> dict[str, Any]:
     return {"valid": True, "diff": diff, "changed": current != text}
 
 
-def save_config(workspace: Workspace, text: Any, base: Any) -> dict[str, Any]:
-    """Validate and replace harmone.toml atomically, unless it changed since the page read it."""
+def save_config(workspace: Workspace, text: Any, base: Any, confirm: Any = False) -> dict[str, Any]:
+    """Validate and replace harmone.toml atomically, unless it changed since the page read it.
+
+    An empty file is valid (every setting takes its default) but is rarely meant: it is saved
+    only when ``confirm`` is true.
+    """
     checked = check_config(workspace, text)
+    if not str(text).strip() and confirm is not True:
+        raise NeedsConfirmation(f"an empty {workspace.config_path.name} sets every setting to its default; "
+                                f"confirm to save it")
     current = workspace.config_path.read_text(encoding="utf-8")
     if base != current:
         raise ActionError(f"{workspace.config_path.name} changed on disk since the page read it; reload and edit again")

@@ -4,18 +4,23 @@ A single thread looks for new rows and events every ``POLL_S`` and builds the up
 each open stream that is in step sends that same update. So ten open pages read the
 knowledge base as often as one, and an inference process writing beside them barely notices.
 A stream that is not in step (a reconnect from an older position) catches up with one read
-of its own, then follows the shared updates.
+of its own, then follows the shared updates. Streams sleep until the feed publishes (it
+wakes each one's event loop), so an idle open page costs nothing between updates.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import harmone.dashboard.views as views
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.dashboard.history import History
 
 #: How often the feed looks for new rows: an update reaches a page within this plus its read.
 POLL_S = 0.2
@@ -28,14 +33,16 @@ Position = tuple[int, int]
 class LiveFeed:
     """Shared live updates: ``(start position, end position, JSON text)``, newest last."""
 
-    def __init__(self, workspace: Workspace, closing: threading.Event) -> None:
+    def __init__(self, workspace: Workspace, history: History, closing: threading.Event) -> None:
         self.workspace = workspace
+        self.history = history
         self.closing = closing
         self.changed = threading.Condition()
         self.updates: deque[tuple[Position, Position, str]] = deque(maxlen=KEEP)
         self.position: Position | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def ensure_running(self) -> None:
         with self._start_lock:
@@ -57,7 +64,7 @@ class LiveFeed:
                     self._publish(None, newest, None)
                 elif newest != self.position:
                     start = self.position if newest >= self.position else (0, 0)
-                    self._publish(start, newest, update(self.workspace, start))
+                    self._publish(start, newest, update(self.workspace, self.history, start))
                 self.closing.wait(POLL_S)
         finally:
             if store is not None:
@@ -70,6 +77,23 @@ class LiveFeed:
                 self.updates.append((start, end, data[1]))
             self.position = end
             self.changed.notify_all()
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that stream's event loop has closed
+                pass
+
+    def subscribe(self) -> asyncio.Event:
+        """An event set (in the calling event loop) at every publication; ``unsubscribe`` when done."""
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        with self.changed:
+            self._waiters.add(waiter)
+        return waiter[1]
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        with self.changed:
+            self._waiters = {w for w in self._waiters if w[1] is not event}
 
     def after(self, position: Position) -> list[tuple[Position, str]]:
         """Shared updates that continue from ``position``, in order (empty when none does)."""
@@ -82,9 +106,9 @@ class LiveFeed:
         return out
 
 
-def update(workspace: Workspace, position: Position) -> tuple[Position, str]:
+def update(workspace: Workspace, history: History, position: Position) -> tuple[Position, str]:
     """The live update after ``position`` as JSON text, and the position it ends at."""
     import json
 
-    data: dict[str, Any] = views.live(workspace, position[0], position[1])
+    data: dict[str, Any] = views.live(workspace, history, position[0], position[1])
     return (data["last_row_id"], data["last_event_id"]), json.dumps(data, allow_nan=False)

@@ -1,95 +1,103 @@
-"""``/metrics``: the deployment in Prometheus text format, read incrementally.
+"""``/metrics``: the deployment in Prometheus text format, following Prometheus' naming conventions.
 
-A custom collector keeps running totals and, at each scrape, reads only the prediction rows
-and events logged since the previous scrape (by row id), so a scrape costs the same at any
-length of history. Loop run durations come from each loop's stored state (the wall seconds
-of its last run), not from events, which a seeded replay must record identically.
+Energy is in joules (``_joules_total``), counters end in ``_total`` and every family's HELP
+says what it counts. The counters come from the dashboard's ``History``, which reads the
+whole history once when the dashboard starts (in the background) and afterwards only the
+rows and events logged since, so a scrape costs the same at any length of history. Loop
+run durations come from each loop's stored state (the wall seconds of its last run), not
+from events, which a seeded replay must record identically.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 import harmone.dashboard.views as views
-from harmone.knowledge import LoopName
+from harmone.dashboard.history import History
+from harmone.knowledge import KnowledgeStore, LoopName
 from harmone.knowledge.events import LOOP_NAMES
-from harmone.metrics import r2_score
+from harmone.metrics import r2_score, skill_over_persistence
 from harmone.repository import ModelRepository
 from harmone.status import RECENT_ROWS
 from harmone.workspace import Workspace
 
+#: Microjoules in a joule: the knowledge base stores µJ, Prometheus wants base units.
+UJ_PER_J = 1e6
+
+
+def _counter(name: str, doc: str, labels: list[str], values: dict[tuple[str, ...], float]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(list(key), value)
+    return family
+
 
 class KnowledgeCollector:
-    """Counters by model and decision, added up from the rows and events after the last scrape."""
+    """Counters from the shared ``History``; gauges from the newest rows and the loops' state."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, history: History) -> None:
         self.workspace = workspace
+        self.history = history
         self._lock = threading.Lock()
-        self._last_row = 0
-        self._last_event = 0
-        self._predictions: dict[str, int] = {}
-        self._energy: dict[str, float] = {}
-        self._decisions: dict[tuple[str, str], int] = {}
-
-    def _catch_up(self, store: Any) -> None:
-        if store.last_row_id() < self._last_row:  # the workspace was reset: start again
-            self._last_row, self._last_event = 0, 0
-            self._predictions, self._energy, self._decisions = {}, {}, {}
-        totals, self._last_row = store.model_totals_after(self._last_row)
-        for model, (rows, energy) in totals.items():
-            self._predictions[model] = self._predictions.get(model, 0) + rows
-            self._energy[model] = self._energy.get(model, 0.0) + energy
-        for event in store.events(self._last_event):
-            key = (event.loop.value, event.decision.value)
-            self._decisions[key] = self._decisions.get(key, 0) + 1
-            self._last_event = event.id or self._last_event
 
     def collect(self) -> Iterator[Metric]:
         with self._lock, views.reading(self.workspace) as store:
-            recent_r2, drift_score = None, None
+            gauges = [] if store is None else list(self._gauges(store))
             if store is not None:
-                self._catch_up(store)
-                recent = store.latest_predictions(RECENT_ROWS)
-                if len(recent) > 1:
-                    recent_r2 = r2_score(recent.true_value, recent.predicted_value)
-                drift = store.loop_state(LoopName.DRIFT)
-                drift_score = getattr(drift, "last_score", None)
-                states = [store.loop_state(LoopName(loop)) for loop in LOOP_NAMES]
-                durations = {state.loop.value: state.last_run_s for state in states
-                             if state is not None and state.last_run_s is not None}
-            else:
-                durations = {}
-            yield from self._families(recent_r2, drift_score)
-            if durations:
-                gauge = GaugeMetricFamily("harmone_loop_last_run_seconds", "Wall seconds of each loop's last run",
-                                          labels=["loop"])
-                for loop, seconds in sorted(durations.items()):
-                    gauge.add_metric([loop], seconds)
-                yield gauge
+                self.history.catch_up(store)
+            yield from self._counters()
+            yield from gauges
 
-    def _families(self, recent_r2: float | None, drift_score: float | None) -> Iterator[Metric]:
-        predictions = CounterMetricFamily("harmone_predictions", "Predictions logged, by model", labels=["model"])
-        energy = CounterMetricFamily("harmone_prediction_energy_microjoules",
-                                     "Energy of logged predictions in microjoules, by model", labels=["model"])
-        for model in sorted(self._predictions):
-            predictions.add_metric([model], self._predictions[model])
-            energy.add_metric([model], self._energy[model])
-        decisions = CounterMetricFamily("harmone_decisions", "Loop runs by loop and decision",
-                                        labels=["loop", "decision"])
-        for (loop, decision), count in sorted(self._decisions.items()):
-            decisions.add_metric([loop, decision], count)
-        yield from (predictions, energy, decisions)
-        yield GaugeMetricFamily("harmone_last_row_id", "Newest logged prediction row id", value=self._last_row)
-        if recent_r2 is not None:
+    def _counters(self) -> Iterator[Metric]:
+        totals, last_row = self.history.counters()
+        yield _counter("harmone_predictions", "Predictions logged, by the model that made them", ["model"],
+                       {(model,): count for model, count in totals.predictions.items()})
+        yield _counter("harmone_prediction_energy_joules",
+                       "Energy charged to logged predictions, in joules, by model", ["model"],
+                       {(model,): uj / UJ_PER_J for model, uj in totals.energy_uj.items()})
+        yield _counter("harmone_adaptation_energy_joules",
+                       "Energy the loops spent watching, deciding and acting (retraining included), in joules, by loop",
+                       ["loop"], {(loop,): uj / UJ_PER_J for loop, uj in totals.adaptation_uj.items()})
+        yield _counter("harmone_retraining_energy_joules",
+                       "Energy of loop runs that retrained (fitting and storing a new version), in joules, "
+                       "by the loop that started them (drift or retrain)", ["loop"],
+                       {(loop,): uj / UJ_PER_J for loop, uj in totals.retraining_uj.items()})
+        yield _counter("harmone_retrainings", "Retrainings started, by the loop that started them", ["loop"],
+                       {(loop,): count for loop, count in totals.retrainings.items()})
+        yield _counter("harmone_decisions",
+                       "Events recorded: one per run of a loop (loop switch, drift or retrain) and one per action "
+                       "an operator took from the dashboard (loop operator), by decision", ["loop", "decision"],
+                       {key: count for key, count in totals.decisions.items()})
+        yield GaugeMetricFamily("harmone_last_row_id", "Newest logged prediction row id", value=last_row)
+
+    def _gauges(self, store: KnowledgeStore) -> Iterator[Metric]:
+        recent = store.latest_predictions(RECENT_ROWS + 1)
+        if len(recent) > 2:
+            truth, predicted = recent.true_value[1:], recent.predicted_value[1:]
             yield GaugeMetricFamily("harmone_rolling_r2", f"R² over the newest {RECENT_ROWS} predictions",
-                                    value=recent_r2)
+                                    value=r2_score(truth, predicted))
+            yield GaugeMetricFamily(
+                "harmone_rolling_skill",
+                f"Skill over persistence of the newest {RECENT_ROWS} predictions: 1 - squared error / squared error "
+                f"of repeating the previous true value (above 0 beats persistence)",
+                value=skill_over_persistence(truth, predicted, recent.true_value[:-1]))
+        drift = store.loop_state(LoopName.DRIFT)
+        drift_score = getattr(drift, "last_score", None)
         if drift_score is not None:
             yield GaugeMetricFamily("harmone_drift_score", "The drift detector's last score", value=drift_score)
+        states = [store.loop_state(LoopName(loop)) for loop in LOOP_NAMES]
+        durations = {state.loop.value: state.last_run_s for state in states
+                     if state is not None and state.last_run_s is not None}
+        if durations:
+            gauge = GaugeMetricFamily("harmone_loop_last_run_seconds", "Wall seconds of each loop's last run",
+                                      labels=["loop"])
+            for loop, seconds in sorted(durations.items()):
+                gauge.add_metric([loop], seconds)
+            yield gauge
         active = self.workspace.read_active_model()
         if active is not None:
             version = ModelRepository(self.workspace).active_version(active)
@@ -102,9 +110,9 @@ class KnowledgeCollector:
 class Exporter:
     """A registry holding one ``KnowledgeCollector``; ``text()`` is the scrape's answer."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, history: History) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.collector = KnowledgeCollector(workspace)
+        self.collector = KnowledgeCollector(workspace, history)
         self.registry.register(self.collector)  # type: ignore[arg-type]
 
     def text(self) -> bytes:

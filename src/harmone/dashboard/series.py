@@ -1,4 +1,4 @@
-"""Pure computations behind the live charts: rolling R², skill over persistence, energy per model.
+"""Pure computations behind the live charts: rolling R² and skill over persistence.
 
 Rolling figures use running sums, so a window of any length costs one pass over the rows.
 Skill over persistence compares the model's squared error with that of predicting the
@@ -47,17 +47,10 @@ def rolling_skill(truth: np.ndarray, predicted: np.ndarray, window: int = ROLLIN
     return out
 
 
-def energy_per_model(models: np.ndarray, energy_uj: np.ndarray) -> dict[str, float]:
-    """Mean energy per prediction (µJ) of each model among the rows."""
-    result: dict[str, float] = {}
-    for kind in sorted(set(models.tolist())):
-        mask = models == kind
-        result[str(kind)] = float(energy_uj[mask].mean())
-    return result
-
-
 def finite_list(values: Sequence[float] | np.ndarray, digits: int = 6) -> list[float | None]:
     """JSON-safe numbers: NaN and infinities become null (JSON has no NaN)."""
-    array = np.asarray(values, dtype=np.float64)
-    rounded = np.round(array, digits)
-    return [None if not np.isfinite(v) else float(v) for v in rounded.tolist()]
+    rounded = np.round(np.asarray(values, dtype=np.float64), digits)
+    out: list[float | None] = rounded.tolist()
+    for i in np.flatnonzero(~np.isfinite(rounded)).tolist():
+        out[i] = None
+    return out

@@ -1,32 +1,44 @@
 """What the pages show, read from the workspace without writing anything.
 
 Every read goes through a read-only knowledge-base connection and touches only the rows it
-shows: the newest rows by id, an overview sampled by id, events by id. So a page costs the
-same at a thousand logged predictions as at a million.
+shows: the newest rows by id, events by id; whatever needs the whole history (the History
+chart, energy per model, lineage) comes from the dashboard's ``History``, which reads each
+row once. So a page costs the same at a thousand logged predictions as at a million.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-
-from harmone.approaches import APPROACHES
+import harmone.dashboard.explain as explain
 import harmone.dashboard.series as series
+from harmone import config as config_mod
+from harmone import lock
+from harmone.approaches import APPROACHES
+from harmone.config import Config
+from harmone.energy.calibrate import energy_range, load_calibration
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
 from harmone.knowledge.events import EVENT_SOURCES
 from harmone.models import kinds
 from harmone.repository import ModelRepository
-from harmone.status import read_status
+from harmone.metrics import r2_score
+from harmone.status import RECENT_ROWS, LoopsStatus, read_loops, read_status
 from harmone.workspace import Workspace
+
+if TYPE_CHECKING:
+    from harmone.dashboard.history import History
 
 #: Newest rows the live chart shows at full resolution.
 LIVE_ROWS = 1500
-#: Points of the downsampled overview of the whole history.
-OVERVIEW_POINTS = 600
+#: Points of the History chart when the page does not say (its width in pixels, usually).
+HISTORY_POINTS = 600
+#: Seconds the whole-history energy table of a live update may lag behind (read at most this often).
+LIVE_TOTALS_EVERY_S = 2.0
 #: Events one page of the decision log holds.
 EVENTS_PAGE = 200
 #: Folders of a workspace that never hold experiment results.
@@ -77,13 +89,22 @@ def markers(events: list[Event], fallback_row: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def live(workspace: Workspace, after: int = 0, after_event: int = 0) -> dict[str, Any]:
-    """The live page's data: rows after ``after`` (the newest ``LIVE_ROWS`` at most) with
-    rolling figures, energy per model, the active model and new event markers."""
+def current_config(workspace: Workspace) -> tuple[Config | None, str | None]:
+    """The configuration as saved now (the page may have changed it), or the reason it cannot be read."""
+    try:
+        return config_mod.load(workspace.config_path), None
+    except HarmonEError as exc:
+        return None, str(exc)
+
+
+def live(workspace: Workspace, history: History | None = None, after: int = 0, after_event: int = 0) -> dict[str, Any]:
+    """The live page's data: rows after ``after`` (the newest ``LIVE_ROWS`` at most) with rolling
+    figures and each row's energy, the active model, new event markers, and energy per model
+    over the whole history (from ``history``; every model ever served stays in the table)."""
     with reading(workspace) as store:
         if store is None:
             return {"last_row_id": 0, "last_event_id": 0, "rows": _rows_payload(None, 0), "markers": [],
-                    "energy": {}, "meter": None, "overview": None}
+                    "energy": {}, "meter": None}
         last = store.last_row_id()
         start = max(after, last - LIVE_ROWS)
         context = max(start - series.ROLLING_WINDOW - 1, 0)
@@ -94,28 +115,58 @@ def live(workspace: Workspace, after: int = 0, after_event: int = 0) -> dict[str
             new_events = list(reversed(store.events_before(None, limit=EVENTS_PAGE)))
         last_event = new_events[-1].id if new_events else after_event
         meter = store.get_state(keys.METER)
-        overview = None
-        if not after and last:
-            sample = store.sample_predictions(1, last, OVERVIEW_POINTS)
-            overview = {"id": sample.row_id.tolist(), "truth": series.finite_list(sample.true_value, 3),
-                        "pred": series.finite_list(sample.predicted_value, 3)}
-    shown = rows.row_id > start
+        if history is not None:
+            history.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
     return {"last_row_id": last, "last_event_id": last_event or 0, "rows": _rows_payload(rows, start),
             "markers": markers(new_events, int(rows.row_id[0]) if len(rows) else after),
-            "energy": series.energy_per_model(rows.model[shown], rows.energy_uj[shown]),
-            "meter": meter if isinstance(meter, dict) else None, "overview": overview}
+            "energy": {} if history is None else history.energy_per_model(),
+            "meter": meter if isinstance(meter, dict) else None}
 
 
 def _rows_payload(rows: Any, start: int) -> dict[str, list[Any]]:
     if rows is None or not len(rows):
-        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": []}
+        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": [], "energy_uj": []}
     r2 = series.rolling_r2(rows.true_value, rows.predicted_value)
     skill = series.rolling_skill(rows.true_value, rows.predicted_value)
     shown = rows.row_id > start
     return {"id": rows.row_id[shown].tolist(), "truth": series.finite_list(rows.true_value[shown], 3),
             "pred": series.finite_list(rows.predicted_value[shown], 3), "model": rows.model[shown].tolist(),
             "version": rows.version[shown].tolist(), "r2": series.finite_list(r2[shown], 4),
-            "skill": series.finite_list(skill[shown], 4)}
+            "skill": series.finite_list(skill[shown], 4), "energy_uj": series.finite_list(rows.energy_uj[shown], 3)}
+
+
+def energy_reference(workspace: Workspace) -> dict[str, Any]:
+    """The calibrated energy per prediction of each kind and the switch loop's energy goal in µJ."""
+    config, config_error = current_config(workspace)
+    out: dict[str, Any] = {"calibrated_uj": {}, "calibration": None, "goal_uj": None, "goal": None,
+                           "error": config_error}
+    try:
+        calibration = load_calibration(workspace.calibration_path)
+    except HarmonEError as exc:
+        calibration, out["error"] = None, str(exc)
+    if calibration is not None:
+        out["calibrated_uj"] = dict(calibration.energy_uj_per_prediction)
+        out["calibration"] = {"meter_kind": calibration.meter_kind, "meter_source": calibration.meter_source,
+                              "created_at": calibration.created_at}
+    if config is not None:
+        e_min, e_max = energy_range(config.energy, calibration)
+        goal, setting = explain.energy_goal(config)
+        out["goal_uj"] = e_min + min(goal, 1.0) * (e_max - e_min)
+        out["goal"] = {"normalised": goal, "setting": setting, "range_uj": [e_min, e_max],
+                       "range": "calibrated" if calibration is not None and config.energy.normalisation == "calibrated"
+                       else "published"}
+    return out
+
+
+def history(workspace: Workspace, summary: History, first: int | None, last: int | None,
+            points: int = HISTORY_POINTS) -> dict[str, Any]:
+    """The History chart from row ``first`` to ``last`` (the whole history by default): min and max
+    per group of rows, every event marker in the range, and the energy goal."""
+    with reading(workspace) as store:
+        summary.catch_up(store)
+        chart = summary.chart(store, first, last, points)
+    return {**chart, "markers": summary.markers_between(chart["first"], chart["last"]),
+            "newest": summary.last_row, "energy": energy_reference(workspace)}
 
 
 def _seen(event: Event) -> dict[str, Any]:
@@ -130,18 +181,25 @@ def _seen(event: Event) -> dict[str, Any]:
 
 def decisions(workspace: Workspace, *, before: int | None = None, loop: str | None = None,
               decision: str | None = None) -> dict[str, Any]:
-    """One page of the event log, newest first, filtered by loop and decision."""
+    """One page of the event log, newest first, filtered by loop and decision; each event with the
+    values it compared beside their thresholds and, when it was not routine, why."""
     with reading(workspace) as store:
         events = [] if store is None else store.events_before(before, loop=loop, decision=decision,
                                                               limit=EVENTS_PAGE)
-    return {"events": [{**event.to_dict(), "seen": _seen(event), "observed": None} for event in events],
+    config, _ = current_config(workspace)
+    return {"events": [{**event.to_dict(), "seen": _seen(event), "observed": None,
+                        "compared": explain.compared(event, config), "why": explain.why(event, config)}
+                       for event in events],
             "more": len(events) == EVENTS_PAGE, "loops": list(EVENT_SOURCES), "decisions": [d.value for d in Decision]}
 
 
-def models(workspace: Workspace) -> dict[str, Any]:
-    """Every stored version of every model kind, with its metadata, and which is active."""
+def models(workspace: Workspace, summary: History | None = None) -> dict[str, Any]:
+    """Every stored version of every model kind, with its metadata, where it came from, and which is active."""
     repository = ModelRepository(workspace)
     active_model = workspace.read_active_model() or workspace.config.stream.default_model
+    if summary is not None:
+        summary.catch_up()
+    lineage = {} if summary is None else summary.lineage_table()
     result = []
     for kind in kinds():
         versions = []
@@ -153,24 +211,71 @@ def models(workspace: Workspace) -> dict[str, Any]:
             versions.append({"version": version, "created": meta.get("created"), "reason": meta.get("reason"),
                              "metrics": meta.get("metrics", {}), "data": meta.get("data", {}),
                              "params": meta.get("params", {}), "train_time_s": meta.get("train_time_s"),
-                             "error": meta.get("error")})
+                             "error": meta.get("error"), "made_by": lineage.get((kind, version))})
         if versions:
             result.append({"kind": kind, "active_version": repository.active_version(kind),
                            "serving": kind == active_model, "versions": versions})
     return {"active_model": active_model, "kinds": result}
 
 
-def approach(workspace: Workspace) -> dict[str, Any]:
-    """The approach, the approaches to choose from and each loop's state (the status read model)."""
-    status = read_status(workspace)
-    loops = status.loops.to_dict()
-    drift = status.loops.drift
-    return {"approach": status.loops.approach, "loops": loops,
+def approach(workspace: Workspace, summary: History | None = None, time_scale: float | None = None) -> dict[str, Any]:
+    """The approach, the approaches to choose from and each loop's state, with when each loop runs
+    next in words (``time_scale``: the running manager's, when known).
+
+    The page asks every two seconds, so this reads only what it shows: the loops' state, the
+    newest rows for the recent R² and the predictions counted by ``summary`` (``harmone status``
+    counts and checks more, at a cost that grows with the history).
+    """
+    with reading(workspace) as store:
+        if store is None:
+            return _approach(read_status(workspace).loops, None, None, 0, workspace, time_scale)
+        config, _ = current_config(workspace)
+        loops = read_loops(store, config or workspace.config)
+        recent = store.latest_predictions(RECENT_ROWS)
+        clock = store.get_state(keys.MANAGER_CLOCK)
+        if summary is not None:
+            summary.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
+    predictions = sum(summary.counters()[0].predictions.values()) if summary is not None else len(recent)
+    recent_r2 = r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None
+    return _approach(loops, clock, recent_r2, predictions, workspace, time_scale)
+
+
+def _approach(loops_status: LoopsStatus, clock: Any, recent_r2: float | None, predictions: int,
+              workspace: Workspace, time_scale: float | None) -> dict[str, Any]:
+    loops = loops_status.to_dict()
+    drift = loops_status.drift
+    running = lock.holders(workspace.knowledge_dir)
+    manager = None if running[lock.MANAGER] is None else running[lock.MANAGER].describe()
+    scale = time_scale or explain.time_scale_of(manager) or 1.0
+    due = {name: (state.get("next_due_s") if isinstance(state, dict) else None)
+           for name, state in ((n, loops.get(n)) for n in ("switch", "drift", "retrain"))}
+    active = workspace.read_active_model() or workspace.config.stream.default_model
+    return {"approach": loops_status.approach, "loops": loops, "active_loops": list(loops_status.loops),
             "drift_score": None if drift is None else drift.last_score,
+            "drift_retrainings": 0 if drift is None else drift.counts.retrains,
+            "drift_retrain_failures": 0 if drift is None else drift.counts.failures,
+            "next": explain.next_runs(due, clock, scale, manager is not None),
+            "manager": manager, "time_scale": scale,
+            "inference": None if running[lock.INFERENCE] is None else running[lock.INFERENCE].describe(),
             "approaches": [{"name": a.name, "description": a.description, "loops": sorted(a.loops)}
                            for a in APPROACHES.values()],
-            "active_model": status.active_model, "active_version": status.active_version,
-            "predictions": status.predictions, "recent_r2": status.recent_r2}
+            "active_model": active, "active_version": ModelRepository(workspace).active_version(active),
+            "predictions": predictions, "recent_r2": recent_r2}
+
+
+def getting_started(workspace: Workspace) -> dict[str, Any]:
+    """What a new workspace lacks, in order, with the command that provides it."""
+    root = str(workspace.root.resolve())
+    has_data = workspace.test_path.is_file()
+    has_models = any(ModelRepository(workspace).versions(kind) for kind in kinds())
+    with reading(workspace) as store:
+        predictions = 0 if store is None else store.last_row_id()
+    steps = [{"done": has_data, "what": "stream data",
+              "command": f"harmone data synth -w {root}   (or: harmone data import FILE.csv -w {root})"},
+             {"done": has_models, "what": "trained models", "command": f"harmone train -w {root}"},
+             {"done": predictions > 0, "what": "logged predictions",
+              "command": f"harmone run -w {root} --simulate   (or start infer and manage on Run control)"}]
+    return {"empty": not all(step["done"] for step in steps), "steps": steps}
 
 
 def experiment_dirs(workspace: Workspace) -> list[Path]:
@@ -185,10 +290,16 @@ def experiment_dirs(workspace: Workspace) -> list[Path]:
     return found
 
 
-def experiments(workspace: Workspace) -> dict[str, Any]:
-    """Each experiment folder's results table and plots."""
-    import json
+def meter_label(row: dict[str, Any]) -> str:
+    """How a results row's energies were obtained: measured, estimated, or modelled (``--meter model``)."""
+    source = str(row.get("meter_source") or "")
+    if source.startswith("model:"):
+        return "modelled"
+    return str(row.get("meter_kind") or "unknown")
 
+
+def experiments(workspace: Workspace) -> dict[str, Any]:
+    """Each experiment folder's results table (every figure the command line shows) and plots."""
     root = workspace.root.resolve()
     out = []
     for folder in experiment_dirs(workspace):
@@ -198,8 +309,9 @@ def experiments(workspace: Workspace) -> dict[str, Any]:
             rows, error = [], f"{folder / 'results.json'}: cannot be read ({exc})"
         else:
             error = None
+        rows = [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
         name = str(folder.relative_to(root)) if folder != root else "."
-        out.append({"name": name, "rows": rows if isinstance(rows, list) else [], "error": error,
+        out.append({"name": name, "rows": [{**row, "energies": meter_label(row)} for row in rows], "error": error,
                     "plots": sorted(p.name for p in folder.glob("*.png"))})
     return {"experiments": out}
 

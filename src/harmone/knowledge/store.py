@@ -343,30 +343,18 @@ class KnowledgeStore:
         with KnowledgeStore.open_readonly(db_path) as store:
             return store.export_predictions(path)
 
-    def sample_predictions(self, first_row_id: int, last_row_id: int, points: int) -> Predictions:
-        """About ``points`` rows evenly spaced by id over first..last, oldest first.
+    def prediction_buckets_after(self, row_id: int, width: int) -> list[tuple[Any, ...]]:
+        """The rows after ``row_id`` summarised per ``width`` ids and model, oldest first: bucket number
+        ((id - 1) // width), model, first and last id, rows, earliest and latest clock time, min and
+        max of the true and of the predicted value, energy µJ.
 
-        Looks rows up by id (the primary key), so an overview of any length of history costs
-        ``points`` lookups, not a scan (the dashboard's downsampled charts).
+        One pass of SQLite over the new rows: the dashboard keeps these for the whole-history
+        chart and its running totals per model, and extends them, so no row is read twice.
         """
-        span = last_row_id - first_row_id + 1
-        if span <= 0 or points <= 0:
-            return _to_predictions([])
-        ids = np.unique(np.linspace(first_row_id, last_row_id, min(points, span)).round().astype(np.int64))
-        rows = self._db.execute(
-            f"SELECT {_PREDICTION_COLUMNS} FROM predictions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            (json.dumps(ids.tolist()),)).fetchall()
-        return _to_predictions(rows)
-
-    def model_totals_after(self, row_id: int) -> tuple[dict[str, tuple[int, float]], int]:
-        """Per model, (rows, energy µJ) logged after ``row_id``, and the newest row id read.
-
-        Incremental counters (``/metrics``) add these up, reading only the new rows.
-        """
-        rows = self._db.execute("SELECT model, COUNT(*), SUM(energy_uj), MAX(id) FROM predictions WHERE id > ?"
-                                " GROUP BY model", (row_id,)).fetchall()
-        totals = {str(r[0]): (int(r[1]), float(r[2] or 0.0)) for r in rows}
-        return totals, max([row_id, *(int(r[3]) for r in rows)])
+        return self._db.execute(
+            "SELECT (id - 1) / ?, model, MIN(id), MAX(id), COUNT(*), MIN(time_s), MAX(time_s), MIN(true_value),"
+            " MAX(true_value), MIN(predicted_value), MAX(predicted_value), SUM(energy_uj) FROM predictions"
+            " WHERE id > ? GROUP BY 1, 2 ORDER BY 1, 3", (width, row_id)).fetchall()
 
     def energy_split_after(self, row_id: int = 0) -> dict[str, EnergySplit]:
         """Per model, the energy of the rows logged after ``row_id``: model's own work and overhead."""

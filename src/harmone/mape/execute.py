@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,13 +248,11 @@ class SubprocessRetrainer:
 
 
 def child_command() -> list[str]:
-    """The isolated interpreter command that runs ``retrain_job.main`` from this very package."""
-    import harmone
+    """The isolated interpreter command that runs ``retrain_job.main`` from this very package
+    (``harmone.child``: the same one the dashboard's runs use)."""
+    from harmone.child import command
 
-    source = os.path.dirname(os.path.dirname(os.path.abspath(harmone.__file__)))
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); from harmone.mape.retrain_job import main; "
-              "sys.exit(main(sys.argv[2:]))")
-    return [sys.executable, "-I", "-c", script, source]
+    return command("harmone.mape.retrain_job:main")
 
 
 class _ChildJob:

@@ -19,6 +19,8 @@ export async function api(path) {
   return body;
 }
 
+// A change: JSON with the session's CSRF token. A refusal throws an Error carrying the answer
+// (`error.answer.confirm` when the server wants the change confirmed first).
 export async function post(path, body) {
   const response = await fetch(path, {
     method: "POST", credentials: "same-origin",
@@ -26,7 +28,11 @@ export async function post(path, body) {
     body: JSON.stringify(body),
   });
   const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error || response.statusText);
+  if (!response.ok) {
+    const error = new Error(answer.error || response.statusText);
+    error.answer = answer;
+    throw error;
+  }
   return answer;
 }
 
@@ -50,6 +56,40 @@ export function el(tag, props = {}, ...children) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
   }
   return node;
+}
+
+// Energy in the unit that reads best: 21.1 J, 3.2 mJ, 114 µJ.
+export function fmtEnergy(uj, digits = 3) {
+  if (uj === null || uj === undefined || !Number.isFinite(uj)) return "–";
+  const size = Math.abs(uj);
+  const [value, unit] = size >= 1e6 ? [uj / 1e6, "J"] : size >= 1e3 ? [uj / 1e3, "mJ"] : [uj, "µJ"];
+  return `${Number(value.toPrecision(digits))} ${unit}`;
+}
+
+// Clock seconds (the loops' and the stream's clock) as 2 d 03:04:05, 03:04:05 or 4:05.
+export function fmtClock(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const pad = n => String(n).padStart(2, "0");
+  if (d) return `${d} d ${pad(h)}:${pad(m)}:${pad(s % 60)}`;
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+// A wait in words: 12 s, 4 min, 1.5 h.
+export function fmtWait(seconds) {
+  if (seconds < 90) return `${Math.max(0, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+// Keep a chart as wide as its box: called now and whenever the box changes size.
+export function fitWidth(box, chart, height) {
+  const fit = () => chart.setSize({ width: Math.max(200, box.clientWidth), height });
+  const observer = new ResizeObserver(fit);
+  observer.observe(box);
+  fit();
+  return () => observer.disconnect();
 }
 
 export function fmt(value, digits = 3) {

@@ -1,9 +1,23 @@
-// Experiments: each experiment folder's results table and plots (rolling R², timeline and the
-// energy-accuracy trade-off), as written by `harmone experiment`.
+// Experiments: each experiment folder's results table with every figure the command line shows
+// (R², skill, MAE, energy split into inference, adaptation and retraining, latency, adaptations,
+// how the energies were obtained) and its plots, each opening at full size.
 import { api, el, fmt } from "./app.js";
 
-const COLUMNS = ["approach", "predictions", "r2", "mae", "energy_mj_per_prediction", "switches", "reuses", "retrains",
-  "drift_detections", "meter_kind"];
+// [column, heading, digits]
+const COLUMNS = [["approach", "approach"], ["predictions", "predictions", 0], ["r2", "R²", 4], ["skill", "skill", 3],
+  ["mae", "MAE", 2], ["energy_mj_per_prediction", "mJ/prediction", 4],
+  ["inference_energy_mj_per_prediction", "of it inference", 4], ["adaptation_energy_mj_per_prediction", "adaptation", 4],
+  ["retraining_energy_mj_per_prediction", "of it retraining", 4], ["latency_ms_mean", "latency ms", 4],
+  ["latency_ms_p95", "p95 ms", 4], ["switches", "switches", 0], ["reuses", "reuses", 0], ["retrains", "retrains", 0],
+  ["drift_detections", "drift detections", 0], ["energies", "energies"]];
+
+function plot(x, name) {
+  const src = `/api/experiments/file?${new URLSearchParams({ name: x.name, file: name })}`;
+  return el("figure", {},
+    el("a", { href: src, target: "_blank", rel: "noopener", title: "open at full size", className: "plot-link" },
+      el("img", { className: "plot", alt: name, src })),
+    el("figcaption", { className: "muted" }, `${name} (click to open at full size)`));
+}
 
 export async function render(root) {
   const data = await api("/api/experiments");
@@ -12,14 +26,18 @@ export async function render(root) {
       el("p", { className: "muted" }, "No experiment folder in this workspace yet (run `harmone experiment`).")));
   }
   for (const x of data.experiments) {
-    const columns = x.rows.length ? COLUMNS.filter(c => c in x.rows[0]) : [];
+    const columns = x.rows.length ? COLUMNS.filter(([c]) => x.rows.some(r => c in r)) : [];
+    const modelled = x.rows.some(r => r.energies === "modelled");
     root.append(el("section", { className: "card", "data-experiment": x.name },
       el("h2", {}, `Experiment ${x.name}`),
       x.error ? el("p", { className: "error" }, x.error) : null,
-      el("table", {}, el("tr", {}, columns.map(c => el("th", {}, c))),
-        x.rows.map(r => el("tr", {}, columns.map(c => el("td", { className: typeof r[c] === "number" ? "num" : "" }, fmt(r[c], 4)))))),
-      el("div", { className: "row" }, [...x.plots].sort((a, b) => (b === "energy_vs_r2.png") - (a === "energy_vs_r2.png")).map(p => el("figure", {},
-        el("img", { className: "plot", alt: p, src: `/api/experiments/file?${new URLSearchParams({ name: x.name, file: p })}` }),
-        el("figcaption", { className: "muted" }, p))))));
+      el("div", { className: "scroll" }, el("table", { className: "results" },
+        el("tr", {}, columns.map(([, heading]) => el("th", {}, heading))),
+        x.rows.map(r => el("tr", {}, columns.map(([c, , digits]) =>
+          el("td", { className: typeof r[c] === "number" ? "num" : "" }, fmt(r[c], digits ?? 4))))))),
+      modelled ? el("p", { className: "muted" }, "Energies marked modelled come from an energy model "
+        + "(`--meter model`): fixed costs per prediction, loop run and retraining, not a measurement.") : null,
+      el("div", { className: "row plots" }, [...x.plots].sort((a, b) => (b === "energy_vs_r2.png") - (a === "energy_vs_r2.png"))
+        .map(p => plot(x, p)))));
   }
 }

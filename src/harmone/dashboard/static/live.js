@@ -1,29 +1,32 @@
-// Live: predictions against truth, rolling R² and skill, energy per model, the active model
-// over time with markers, updated by server-sent events (resumed by the browser after a
-// reconnect with the Last-Event-ID it was last sent).
+// Live: predictions against truth, rolling R² and skill, energy per model (calibrated beside live),
+// the active model over time with markers, all updated by server-sent events (resumed by the
+// browser after a reconnect with the Last-Event-ID it was last sent); then the whole history
+// (min/max per group, every marker, zoom and pan) and energy over time against the goal.
 import uPlot from "./vendor/uPlot.esm.js";
-import { api, el, fmt } from "./app.js";
+import { api, el, fmt, fmtClock, fmtEnergy, fitWidth } from "./app.js";
 
 const KEEP = 1500;
 const MARKER_COLOURS = { switch: "#7b3fe4", reuse: "#16a3a3", retrain: "#e4572e", drift: "#f2a900" };
+const EMPTY_ROWS = () => ({ id: [], truth: [], pred: [], model: [], version: [], r2: [], skill: [], energy_uj: [] });
 
 function card(title, ...children) {
   return el("section", { className: "card" }, el("h2", {}, title), ...children);
 }
 
-function width(node) { return Math.max(320, node.clientWidth - 32); }
+function box(id) { return el("div", { className: "chart-box", id }); }
 
-function markerPlugin(state) {
+function markerPlugin(markers) {
   return {
     hooks: {
       draw: [u => {
         const { ctx } = u;
-        const { top, height } = u.bbox;
+        const { top, height, left, width } = u.bbox;
+        const shown = markers();
         ctx.save();
-        ctx.lineWidth = 2 * devicePixelRatio;
-        for (const m of state.markers) {
+        ctx.lineWidth = (shown.length > width / 4 ? 1 : 2) * devicePixelRatio;
+        for (const m of shown) {
           const x = u.valToPos(m.row, "x", true);
-          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          if (x < left || x > left + width) continue;
           ctx.strokeStyle = MARKER_COLOURS[m.kind];
           ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
         }
@@ -33,40 +36,77 @@ function markerPlugin(state) {
   };
 }
 
-function makeCharts(state, boxes) {
+function makeCharts(state, boxes, stops) {
   const sync = uPlot.sync("live");
   const cursor = { sync: { key: sync.key } };
-  const plugins = [markerPlugin(state)];
-  const common = (title, box) => ({ title, width: width(box), height: 240, cursor, plugins, scales: { x: { time: false } } });
+  const plugins = [markerPlugin(() => state.markers)];
+  const common = (title, height) => ({ title, width: 400, height, cursor, plugins, scales: { x: { time: false } } });
   state.charts.pred = new uPlot({
-    ...common("Predictions and truth", boxes.pred),
+    ...common("Predictions and truth (newest rows)", 240),
     series: [{ label: "row" }, { label: "truth", stroke: "#1d2430", width: 1 }, { label: "predicted", stroke: "#2463c9", width: 1 }],
   }, [[], [], []], boxes.pred);
   state.charts.score = new uPlot({
-    ...common("Rolling R² and skill over persistence (100 predictions)", boxes.score),
+    ...common("Rolling R² and skill over persistence (100 predictions)", 240),
     series: [{ label: "row" }, { label: "R²", stroke: "#1f7a3a", width: 1.5 }, { label: "skill", stroke: "#e4572e", width: 1.5 }],
     scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.min(-0.5, lo ?? 0), 1] } },
   }, [[], [], []], boxes.score);
   state.charts.model = new uPlot({
-    ...common("Active model and version", boxes.model),
-    height: 180,
+    ...common("Active model and version", 180),
     series: [{ label: "row" }, {
       label: "model", stroke: "#7b3fe4", width: 2, paths: uPlot.paths.stepped({ align: 1 }),
       value: (u, v, si, i) => (i == null ? "–" : `${state.rows.model[i]} v${state.rows.version[i]}`),
     }],
-    axes: [{}, { values: (u, ticks) => ticks.map(t => state.kinds[t] ?? "") , size: 70 }],
+    axes: [{}, { values: (u, ticks) => ticks.map(t => state.kinds[t] ?? ""), size: 70 }],
     scales: { x: { time: false }, y: { range: () => [-0.5, Math.max(state.kinds.length - 0.5, 0.5)] } },
   }, [[], []], boxes.model);
+  stops.push(fitWidth(boxes.pred, state.charts.pred, 240), fitWidth(boxes.score, state.charts.score, 240),
+             fitWidth(boxes.model, state.charts.model, 180));
 }
 
 function merge(state, data) {
   const rows = state.rows;
-  for (const key of Object.keys(rows)) rows[key] = rows[key].concat(data.rows[key]).slice(-KEEP);
+  for (const key of Object.keys(rows)) rows[key] = rows[key].concat(data.rows[key] || []).slice(-KEEP);
   state.markers = state.markers.concat(data.markers).filter(m => m.row >= (rows.id[0] ?? 0));
   for (const kind of rows.model) if (!state.kinds.includes(kind)) state.kinds.push(kind);
   state.lastRow = data.last_row_id;
+  // The whole-history table comes complete with every update: models never drop out of it.
   if (Object.keys(data.energy).length) state.energy = data.energy;
   if (data.meter) state.meter = data.meter;
+}
+
+function recentEnergy(rows) {
+  const sums = {};
+  rows.model.forEach((model, i) => {
+    const uj = rows.energy_uj[i];
+    if (uj === null) return;
+    const s = sums[model] || (sums[model] = { total: 0, n: 0 });
+    s.total += uj; s.n += 1;
+  });
+  return Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, s.total / s.n]));
+}
+
+function energyTable(state, reference) {
+  const recent = recentEnergy(state.rows);
+  const models = [...new Set([...Object.keys(state.energy), ...Object.keys(reference.calibrated_uj || {})])].sort();
+  const kind = state.meter ? state.meter.kind : null;
+  const head = ["model", "calibrated µJ/prediction", "live, whole history", `live, newest ${state.rows.id.length}`, "predictions"];
+  const table = el("table", { id: "energy-table" },
+    el("tr", {}, head.map(h => el("th", {}, h))),
+    models.map(model => {
+      const live = state.energy[model];
+      return el("tr", { "data-model": model },
+        el("td", {}, model),
+        el("td", { className: "num" }, fmtEnergy(reference.calibrated_uj?.[model])),
+        el("td", { className: "num" }, live ? fmtEnergy(live.mean_uj) : "–"),
+        el("td", { className: "num" }, fmtEnergy(recent[model])),
+        el("td", { className: "num" }, live ? fmt(live.predictions, 0) : "0"));
+    }));
+  const notes = [];
+  if (reference.calibration) notes.push(`calibrated: ${reference.calibration.meter_kind} by ${reference.calibration.meter_source}`);
+  else notes.push("no calibration yet (`harmone energy calibrate`)");
+  if (kind) notes.push(`live: ${kind} by ${state.meter.source}`);
+  if (reference.goal_uj !== null) notes.push(`energy goal ${fmtEnergy(reference.goal_uj)} per prediction`);
+  return [el("div", { className: "scroll" }, table), el("p", { className: "muted" }, notes.join(" · "))];
 }
 
 function redraw(state, nodes) {
@@ -75,21 +115,13 @@ function redraw(state, nodes) {
   state.charts.score.setData([r.id, r.r2, r.skill]);
   state.charts.model.setData([r.id, r.model.map(k => state.kinds.indexOf(k))]);
   const n = r.id.length;
-  const lastR2 = n ? r.r2[n - 1] : null;
-  const lastSkill = n ? r.skill[n - 1] : null;
   nodes.figures.replaceChildren(
     figure(fmt(state.lastRow, 0), "predictions logged"),
     figure(n ? `${r.model[n - 1]} v${r.version[n - 1]}` : "–", "serving now"),
-    figure(fmt(lastR2), "rolling R²"),
-    figure(fmt(lastSkill), "skill over persistence"),
+    figure(fmt(n ? r.r2[n - 1] : null), "rolling R²"),
+    figure(fmt(n ? r.skill[n - 1] : null), "skill over persistence"),
   );
-  const kind = state.meter ? state.meter.kind : null;
-  nodes.energy.replaceChildren(el("table", {},
-    el("tr", {}, el("th", {}, "model"), el("th", {}, "µJ per prediction (recent)"), el("th", {}, "meter")),
-    Object.entries(state.energy).map(([model, uj]) => el("tr", {},
-      el("td", {}, model), el("td", { className: "num" }, fmt(uj, 2)),
-      el("td", {}, kind ? el("span", { className: `badge ${kind}` }, kind) : "–",
-        state.meter ? ` ${state.meter.source}` : "")))));
+  nodes.energy.replaceChildren(...energyTable(state, state.reference));
   nodes.root.dataset.lastRow = String(state.lastRow);
   nodes.root.dataset.updates = String((Number(nodes.root.dataset.updates) || 0) + 1);
 }
@@ -98,48 +130,145 @@ function figure(value, label) {
   return el("div", { className: "figure" }, el("b", {}, value), el("span", {}, label));
 }
 
-function overviewChart(box, overview) {
-  if (!overview || !overview.id.length) return null;
-  return new uPlot({
-    title: "Whole history when the page opened (downsampled)", width: width(box), height: 160, scales: { x: { time: false } },
+// The x axis of the History charts: row ids, and under each the clock time that row was logged at.
+function timeAxis(view) {
+  return {
+    label: "prediction (row id) and its clock time",
+    size: 52,
+    values: (u, ticks) => ticks.map(t => {
+      const i = nearest(view.data.x, t);
+      return `${Math.round(t)}\n${i < 0 ? "" : fmtClock(view.data.time_s[i])}`;
+    }),
+  };
+}
+
+function nearest(xs, t) {
+  if (!xs.length) return -1;
+  let lo = 0, hi = xs.length - 1;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < t) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+// The whole history and energy over time: min/max per group, every marker, zoom (drag, buttons) and pan.
+function historyCharts(nodes, stops, onData) {
+  const view = { data: null, busy: false, zoomed: false, markers: [] };
+  const plugins = [markerPlugin(() => view.markers)];
+  // Dragging across a chart selects rows: the selection is loaded at full resolution.
+  const selected = u => {
+    const { left, width } = u.select;
+    if (width > 2) {
+      const a = u.posToVal(left, "x"), b = u.posToVal(left + width, "x");
+      load(Math.max(1, Math.floor(a)), Math.ceil(b));
+    }
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+  };
+  const drag = { drag: { x: true, y: false, setScale: false } };
+  const history = new uPlot({
+    title: "History: min and max of each group of rows (drag to zoom)", width: 400, height: 220, plugins,
+    scales: { x: { time: false } }, axes: [timeAxis(view), {}], hooks: { setSelect: [selected] }, cursor: drag,
     series: [{ label: "row" }, { label: "truth", stroke: "#1d2430" }, { label: "predicted", stroke: "#2463c9" }],
-  }, [overview.id, overview.truth, overview.pred], box);
+  }, [[], [], []], nodes.history);
+  const goal = { value: null };
+  const energy = new uPlot({
+    title: "Energy per prediction over time (mean of each group) and the energy goal", width: 400, height: 200,
+    scales: { x: { time: false } }, axes: [timeAxis(view), { values: (u, ticks) => ticks.map(t => fmtEnergy(t, 2)), size: 70 }],
+    cursor: drag, hooks: { setSelect: [selected] },
+    series: [{ label: "row" }, { label: "µJ per prediction", stroke: "#e4572e", value: (u, v) => fmtEnergy(v) },
+             { label: "goal", stroke: "#1f7a3a", dash: [6, 4], value: (u, v) => fmtEnergy(v) }],
+  }, [[], [], []], nodes.energyChart);
+  stops.push(fitWidth(nodes.history, history, 220), fitWidth(nodes.energyChart, energy, 200));
+
+  async function load(first, last) {
+    view.busy = true;
+    view.zoomed = Boolean(first || last);
+    try {
+      const width = Math.max(100, Math.min(4000, Math.round(nodes.history.clientWidth)));
+      const query = new URLSearchParams({ points: String(Math.round(width / 2)) });
+      if (first) query.set("first", first);
+      if (last) query.set("last", last);
+      const data = await api(`/api/history?${query}`);
+      view.data = data;
+      view.markers = data.markers;
+      goal.value = data.energy.goal_uj;
+      history.setData([data.x, data.truth, data.pred]);
+      energy.setData([data.x, data.energy_uj, data.x.map(() => goal.value)]);
+      nodes.span.textContent = data.x.length
+        ? `rows ${data.first}–${data.last} of ${data.newest}; ${data.rows_per_group === 1 ? "every row" : `${data.rows_per_group} rows per group`}; ${data.markers.length} markers`
+        : "No predictions logged yet.";
+      nodes.root.dataset.historyFirst = String(data.first);
+      nodes.root.dataset.historyLast = String(data.last);
+      onData(data);
+    } finally { view.busy = false; }
+  }
+  const span = () => (view.data ? [view.data.first, view.data.last] : [1, 1]);
+  const zoomBy = factor => {
+    const [a, b] = span(); const mid = (a + b) / 2, half = Math.max(10, ((b - a) * factor) / 2);
+    load(Math.max(1, Math.floor(mid - half)), Math.ceil(mid + half));
+  };
+  const panBy = share => {
+    const [a, b] = span(); const shift = Math.round((b - a) * share);
+    const newest = view.data ? view.data.newest : b;
+    const first = Math.min(Math.max(1, a + shift), Math.max(1, newest - (b - a)));
+    load(first, first + (b - a));
+  };
+  const button = (text, id, action) => {
+    const b = el("button", { className: "secondary", textContent: text, id });
+    b.addEventListener("click", action);
+    return b;
+  };
+  nodes.controls.replaceChildren(
+    button("◀ earlier", "history-earlier", () => panBy(-0.5)), button("later ▶", "history-later", () => panBy(0.5)),
+    button("zoom in", "history-zoom-in", () => zoomBy(0.5)), button("zoom out", "history-zoom-out", () => zoomBy(2)),
+    button("whole history", "history-all", () => load(null, null)));
+  return { load, zoomed: () => view.zoomed, destroy: () => { history.destroy(); energy.destroy(); } };
+}
+
+function gettingStarted(start) {
+  return card("Getting started", el("p", {}, "Nothing has been logged in this workspace yet. In order:"),
+    el("ol", { id: "getting-started" }, start.steps.map(s => el("li", { className: s.done ? "done" : "" },
+      `${s.done ? "✓" : "○"} ${s.what}: `, s.done ? "present" : el("code", {}, s.command)))));
 }
 
 export async function render(root) {
-  const data = await api("/api/live");
-  const state = { rows: { id: [], truth: [], pred: [], model: [], version: [], r2: [], skill: [] },
-                  markers: [], kinds: [], energy: {}, meter: null, charts: {}, lastRow: 0 };
-  const nodes = { root, figures: el("div", { className: "figures" }), energy: el("div") };
-  const boxes = { pred: el("div"), score: el("div"), model: el("div"), overview: el("div") };
+  const [data, start] = await Promise.all([api("/api/live"), api("/api/start")]);
+  const state = { rows: EMPTY_ROWS(), markers: [], kinds: [], energy: {}, meter: null, charts: {}, lastRow: 0,
+                  reference: { calibrated_uj: {}, calibration: null, goal_uj: null } };
+  const nodes = { root, figures: el("div", { className: "figures" }), energy: el("div"),
+                  history: box("history-chart"), energyChart: box("energy-chart"), span: el("p", { className: "muted" }),
+                  controls: el("div", { className: "row controls" }) };
+  const boxes = { pred: box("pred-chart"), score: box("score-chart"), model: box("model-chart") };
   const legend = el("div", { className: "legend-markers" },
     Object.entries(MARKER_COLOURS).map(([k, c]) => el("span", {}, el("i", { className: `m-${k}` }), k)));
   const status = el("span", { className: "muted" }, "connecting…");
+  const stops = [];
   root.append(
+    ...(data.last_row_id === 0 && start.empty ? [gettingStarted(start)] : []),
     card("Now", nodes.figures, status),
     el("div", { className: "row" }, card("Predictions", boxes.pred), card("Accuracy", boxes.score)),
     el("div", { className: "row" }, card("Models over time", boxes.model, legend), card("Energy per prediction", nodes.energy)),
-    card("History", boxes.overview));
-  makeCharts(state, boxes);
+    card("History", nodes.controls, nodes.history, nodes.span, nodes.energyChart));
+  makeCharts(state, boxes, stops);
   merge(state, data);
-  redraw(state, nodes);
-  const overview = overviewChart(boxes.overview, data.overview);
-  if (!overview) boxes.overview.append(el("p", { className: "muted" }, "No predictions logged yet."));
+  const whole = historyCharts(nodes, stops, history => { state.reference = history.energy; redraw(state, nodes); });
+  await whole.load(null, null);
+  let lastHistory = Date.now();
   const stream = new EventSource(`/api/stream?from=${data.last_row_id}:${data.last_event_id}`);
   stream.addEventListener("open", () => { status.textContent = " live"; });
   stream.addEventListener("error", () => { status.textContent = " reconnecting…"; });
   stream.addEventListener("live", message => {
     const update = JSON.parse(message.data);
-    if (update.overview) {  // the workspace was reset: start again
-      for (const key of Object.keys(state.rows)) state.rows[key] = [];
+    if (update.last_row_id < state.lastRow) {  // the workspace was reset: start again
+      state.rows = EMPTY_ROWS();
       state.markers = [];
     }
     merge(state, update);
     redraw(state, nodes);
+    if (!whole.zoomed() && Date.now() - lastHistory > 30_000) { lastHistory = Date.now(); whole.load(null, null); }
   });
   return () => {
     stream.close();
+    stops.forEach(stop => stop());
     Object.values(state.charts).forEach(chart => chart.destroy());
-    if (overview) overview.destroy();
+    whole.destroy();
   };
 }
