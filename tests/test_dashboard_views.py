@@ -41,6 +41,25 @@ def test_the_energy_table_keeps_every_model_of_the_history_after_an_update(works
     assert update["energy"]["svm"]["mean_uj"] == pytest.approx((50 * 5.0 + 5 * 7.0) / 55)
 
 
+def test_live_energy_comes_as_the_models_own_work_and_the_serving_overhead(workspace: Workspace) -> None:
+    from harmone.energy.calibrate import Calibration
+
+    Calibration(energy_uj_per_prediction={"linear": 600.0}, overhead_uj_per_prediction={"linear": 90.0},
+                duration_s_per_prediction={"linear": 1e-5}, e_min_uj=0.0, e_max_uj=750.0, meter_kind="estimated",
+                meter_source="cpu-time-estimate:thread@15W/core", predictions=200, headroom=1.25,
+                gap_s=0.01).save(workspace.calibration_path)
+    with KnowledgeStore(workspace.db_path) as store:
+        store.append_predictions([(*row, 2.5) for row in _rows(np.full(4, 100.0), "linear", 3.0)])
+        store.record_event(Event(time_s=40.0, loop=LoopName.SWITCH, action=Action.NONE, model="linear", version=1,
+                                 decision=Decision.OK, observed={"energy_basis": {"factor": 1.2, "rows": 4,
+                                                                                  "e_max_uj": 900.0}}))
+    payload = views.live(workspace, History(workspace))
+    assert payload["rows"]["model_energy_uj"] == [2.5] * 4 and payload["rows"]["energy_uj"] == [3.0] * 4
+    assert payload["energy_basis"] == {"factor": 1.2, "rows": 4, "e_max_uj": 900.0}
+    reference = views.energy_reference(workspace)
+    assert reference["calibrated_uj"] == {"linear": 600.0} and reference["calibrated_overhead_uj"] == {"linear": 90.0}
+
+
 def _seasonal(n: int) -> np.ndarray:
     t = np.arange(n)
     values = 200 + 150 * np.sin(2 * np.pi * t / 288)

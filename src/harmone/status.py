@@ -198,7 +198,7 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
             meter = store.get_state(keys.METER)
             loops = read_loops(store, workspace.config)
             events = count_events(store.events()) if with_events else EventCounts()
-            basis = _latest_energy_basis(store)
+            basis = latest_energy_basis(store)
     else:
         # Nothing has run here yet: the defaults, without creating the knowledge base.
         count, recent, meter, events, basis = 0, None, None, EventCounts(), None
@@ -226,7 +226,7 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
         energy_basis=basis)
 
 
-def _latest_energy_basis(store: KnowledgeStore) -> Mapping[str, Any] | None:
+def latest_energy_basis(store: KnowledgeStore) -> Mapping[str, Any] | None:
     """The live correction the newest switch run used (None before one ran, or without one)."""
     latest = store.events(loop=LoopName.SWITCH, last=1)
     basis = latest[0].observed.get("energy_basis") if latest else None

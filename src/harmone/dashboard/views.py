@@ -27,7 +27,7 @@ from harmone.knowledge.events import EVENT_SOURCES
 from harmone.models import kinds
 from harmone.repository import ModelRepository
 from harmone.metrics import r2_score
-from harmone.status import RECENT_ROWS, LoopsStatus, read_loops, read_status
+from harmone.status import RECENT_ROWS, LoopsStatus, latest_energy_basis, read_loops, read_status
 from harmone.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def live(workspace: Workspace, history: History | None = None, after: int = 0, a
     with reading(workspace) as store:
         if store is None:
             return {"last_row_id": 0, "last_event_id": 0, "rows": _rows_payload(None, 0), "markers": [],
-                    "energy": {}, "meter": None}
+                    "energy": {}, "meter": None, "energy_basis": None}
         last = store.last_row_id()
         start = max(after, last - LIVE_ROWS)
         context = max(start - series.ROLLING_WINDOW - 1, 0)
@@ -115,37 +115,41 @@ def live(workspace: Workspace, history: History | None = None, after: int = 0, a
             new_events = list(reversed(store.events_before(None, limit=EVENTS_PAGE)))
         last_event = new_events[-1].id if new_events else after_event
         meter = store.get_state(keys.METER)
+        basis = latest_energy_basis(store)
         if history is not None:
             history.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
     return {"last_row_id": last, "last_event_id": last_event or 0, "rows": _rows_payload(rows, start),
             "markers": markers(new_events, int(rows.row_id[0]) if len(rows) else after),
             "energy": {} if history is None else history.energy_per_model(),
-            "meter": meter if isinstance(meter, dict) else None}
+            "meter": meter if isinstance(meter, dict) else None, "energy_basis": basis}
 
 
 def _rows_payload(rows: Any, start: int) -> dict[str, list[Any]]:
     if rows is None or not len(rows):
-        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": [], "energy_uj": []}
+        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": [], "energy_uj": [],
+                "model_energy_uj": []}
     r2 = series.rolling_r2(rows.true_value, rows.predicted_value)
     skill = series.rolling_skill(rows.true_value, rows.predicted_value)
     shown = rows.row_id > start
     return {"id": rows.row_id[shown].tolist(), "truth": series.finite_list(rows.true_value[shown], 3),
             "pred": series.finite_list(rows.predicted_value[shown], 3), "model": rows.model[shown].tolist(),
             "version": rows.version[shown].tolist(), "r2": series.finite_list(r2[shown], 4),
-            "skill": series.finite_list(skill[shown], 4), "energy_uj": series.finite_list(rows.energy_uj[shown], 3)}
+            "skill": series.finite_list(skill[shown], 4), "energy_uj": series.finite_list(rows.energy_uj[shown], 3),
+            "model_energy_uj": series.finite_list(rows.model_energy_uj[shown], 3)}
 
 
 def energy_reference(workspace: Workspace) -> dict[str, Any]:
     """The calibrated energy per prediction of each kind and the switch loop's energy goal in µJ."""
     config, config_error = current_config(workspace)
-    out: dict[str, Any] = {"calibrated_uj": {}, "calibration": None, "goal_uj": None, "goal": None,
-                           "error": config_error}
+    out: dict[str, Any] = {"calibrated_uj": {}, "calibrated_overhead_uj": {}, "calibration": None, "goal_uj": None,
+                           "goal": None, "error": config_error}
     try:
         calibration = load_calibration(workspace.calibration_path)
     except HarmonEError as exc:
         calibration, out["error"] = None, str(exc)
     if calibration is not None:
         out["calibrated_uj"] = dict(calibration.energy_uj_per_prediction)
+        out["calibrated_overhead_uj"] = dict(calibration.overhead_uj_per_prediction)
         out["calibration"] = {"meter_kind": calibration.meter_kind, "meter_source": calibration.meter_source,
                               "created_at": calibration.created_at}
     if config is not None:

@@ -7,7 +7,8 @@ import { api, el, fmt, fmtClock, fmtEnergy, fitWidth } from "./app.js";
 
 const KEEP = 1500;
 const MARKER_COLOURS = { switch: "#7b3fe4", reuse: "#16a3a3", retrain: "#e4572e", drift: "#f2a900" };
-const EMPTY_ROWS = () => ({ id: [], truth: [], pred: [], model: [], version: [], r2: [], skill: [], energy_uj: [] });
+const EMPTY_ROWS = () => ({ id: [], truth: [], pred: [], model: [], version: [], r2: [], skill: [], energy_uj: [],
+                            model_energy_uj: [] });
 
 function card(title, ...children) {
   return el("section", { className: "card" }, el("h2", {}, title), ...children);
@@ -72,24 +73,28 @@ function merge(state, data) {
   // The whole-history table comes complete with every update: models never drop out of it.
   if (Object.keys(data.energy).length) state.energy = data.energy;
   if (data.meter) state.meter = data.meter;
+  if (data.energy_basis !== undefined) state.basis = data.energy_basis;
 }
 
+// Per model over the newest rows: the model's own work and the serving overhead around it, µJ.
 function recentEnergy(rows) {
   const sums = {};
   rows.model.forEach((model, i) => {
-    const uj = rows.energy_uj[i];
-    if (uj === null) return;
-    const s = sums[model] || (sums[model] = { total: 0, n: 0 });
-    s.total += uj; s.n += 1;
+    const step = rows.energy_uj[i], own = rows.model_energy_uj[i];
+    if (step === null || own === null) return;
+    const s = sums[model] || (sums[model] = { step: 0, own: 0, n: 0 });
+    s.step += step; s.own += own; s.n += 1;
   });
-  return Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, s.total / s.n]));
+  return Object.fromEntries(Object.entries(sums).map(([m, s]) => [m, { own: s.own / s.n, overhead: (s.step - s.own) / s.n }]));
 }
 
 function energyTable(state, reference) {
   const recent = recentEnergy(state.rows);
   const models = [...new Set([...Object.keys(state.energy), ...Object.keys(reference.calibrated_uj || {})])].sort();
   const kind = state.meter ? state.meter.kind : null;
-  const head = ["model", "calibrated µJ/prediction", "live, whole history", `live, newest ${state.rows.id.length}`, "predictions"];
+  const newest = `newest ${state.rows.id.length}`;
+  const head = ["model", "calibrated: model", "calibrated: overhead", `live, ${newest}: model`,
+                `live, ${newest}: overhead`, "live, whole history (step)", "predictions"];
   const table = el("table", { id: "energy-table" },
     el("tr", {}, head.map(h => el("th", {}, h))),
     models.map(model => {
@@ -97,14 +102,17 @@ function energyTable(state, reference) {
       return el("tr", { "data-model": model },
         el("td", {}, model),
         el("td", { className: "num" }, fmtEnergy(reference.calibrated_uj?.[model])),
+        el("td", { className: "num" }, fmtEnergy(reference.calibrated_overhead_uj?.[model])),
+        el("td", { className: "num", "data-col": "live-model" }, fmtEnergy(recent[model]?.own)),
+        el("td", { className: "num", "data-col": "live-overhead" }, fmtEnergy(recent[model]?.overhead)),
         el("td", { className: "num" }, live ? fmtEnergy(live.mean_uj) : "–"),
-        el("td", { className: "num" }, fmtEnergy(recent[model])),
         el("td", { className: "num" }, live ? fmt(live.predictions, 0) : "0"));
     }));
-  const notes = [];
+  const notes = ["model: the prediction's own work, which the switch loop compares; overhead: choosing the model, metering, logging"];
   if (reference.calibration) notes.push(`calibrated: ${reference.calibration.meter_kind} by ${reference.calibration.meter_source}`);
   else notes.push("no calibration yet (`harmone energy calibrate`)");
   if (kind) notes.push(`live: ${kind} by ${state.meter.source}`);
+  if (state.basis) notes.push(`live correction of the range: x${fmt(state.basis.factor, 3)} over ${fmt(state.basis.rows, 0)} rows`);
   if (reference.goal_uj !== null) notes.push(`energy goal ${fmtEnergy(reference.goal_uj)} per prediction`);
   return [el("div", { className: "scroll" }, table), el("p", { className: "muted" }, notes.join(" · "))];
 }
