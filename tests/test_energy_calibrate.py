@@ -97,6 +97,23 @@ def test_warmup_is_not_counted_and_kinds_take_turns_after_an_idle_gap() -> None:
     assert gaps == [0.02] * 6 and calibration.gap_s == 0.02
 
 
+def test_a_burst_of_other_work_during_one_round_does_not_move_the_figure() -> None:
+    meter = FakeMeter()
+    server = FakeServer(meter, 100.0, overhead_uj=10.0)
+    steps = {"n": 0}
+    step = server.step
+
+    def bursty() -> None:  # the seventh prediction runs beside something else and costs 50 times more
+        steps["n"] += 1
+        server.model_uj = 5000.0 if steps["n"] == 7 else 100.0
+        step()
+
+    server.step = bursty  # type: ignore[method-assign]
+    calibration = calibrate({"linear": server}, meter, predictions=20, rounds=5, warmup=0)
+    assert calibration.energy_uj_per_prediction["linear"] == pytest.approx(100.0)
+    assert calibration.overhead_uj_per_prediction["linear"] == pytest.approx(10.0)
+
+
 def test_a_meter_that_never_moves_cannot_calibrate() -> None:
     meter = FakeMeter()
     with pytest.raises(EnergyError, match="counted no energy"):
@@ -113,6 +130,8 @@ def test_nonsense_arguments_are_rejected() -> None:
         calibrate({"a": FakeServer(meter, 1.0)}, meter, headroom=0.5)
     with pytest.raises(ValueError):
         calibrate({"a": FakeServer(meter, 1.0)}, meter, gap_s=-1.0)
+    with pytest.raises(ValueError):
+        calibrate({"a": FakeServer(meter, 1.0)}, meter, rounds=0)
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ from harmone.errors import ConfigError, EnergyError
 DEFAULT_HEADROOM = 1.25
 #: Predictions per kind run before measuring: first calls pay for loading and allocation.
 DEFAULT_WARMUP = 20
+#: Rounds the predictions are split into; each kind's figure is the median of its rounds,
+#: so a burst of load from other processes during one round does not move it.
+DEFAULT_ROUNDS = 5
 #: Format 2 splits each kind's energy into the model's own work and the serving overhead;
 #: format 1 (one figure per kind, measured back to back) still loads.
 _FORMAT = 2
@@ -113,19 +117,22 @@ class Server(Protocol):
 
 
 def calibrate(servers: Mapping[str, Server], meter: EnergyMeter, *, predictions: int = 200, gap_s: float = 0.0,
-              warmup: int = DEFAULT_WARMUP, headroom: float = DEFAULT_HEADROOM,
+              warmup: int = DEFAULT_WARMUP, headroom: float = DEFAULT_HEADROOM, rounds: int = DEFAULT_ROUNDS,
               sleep: Callable[[float], None] = time.sleep) -> Calibration:
     """Measure energy per prediction of each kind as it is served.
 
     Kinds take turns one prediction at a time, each after ``gap_s`` idle seconds, so slow
     drifts in machine state (background load, clock frequency) spread over all kinds alike
-    and every prediction starts as cold as a live one. Run it in the thread that will serve
-    predictions (a thread-scope estimator sees only its thread).
+    and every prediction starts as cold as a live one. The predictions are split into
+    ``rounds``; a kind's figures are the medians of its rounds' means, so a burst of other
+    work on the machine during one round does not move them. Run it in the thread that will
+    serve predictions (a thread-scope estimator sees only its thread).
     """
     if not servers:
         raise ValueError("calibrate needs at least one model kind")
-    if predictions < 1 or warmup < 0 or not (math.isfinite(gap_s) and gap_s >= 0):
-        raise ValueError(f"need predictions >= 1, warmup >= 0, gap_s >= 0; got {predictions}, {warmup}, {gap_s}")
+    if predictions < 1 or warmup < 0 or rounds < 1 or not (math.isfinite(gap_s) and gap_s >= 0):
+        raise ValueError(f"need predictions >= 1, warmup >= 0, rounds >= 1, gap_s >= 0; got {predictions}, "
+                         f"{warmup}, {rounds}, {gap_s}")
     if not (math.isfinite(headroom) and headroom >= 1):
         raise ValueError(f"headroom must be >= 1, got {headroom!r}")
     for server in servers.values():
@@ -133,15 +140,19 @@ def calibrate(servers: Mapping[str, Server], meter: EnergyMeter, *, predictions:
             server.step()
         server.take()
     duration_s = dict.fromkeys(servers, 0.0)
-    for _ in range(predictions):
+    per_round: dict[str, list[tuple[float, float]]] = {kind: [] for kind in servers}
+    for count in _split(predictions, min(rounds, predictions)):
+        for _ in range(count):
+            for kind, server in servers.items():
+                if gap_s:
+                    sleep(gap_s)
+                start_s = time.perf_counter()
+                server.step()
+                duration_s[kind] += time.perf_counter() - start_s
         for kind, server in servers.items():
-            if gap_s:
-                sleep(gap_s)
-            start_s = time.perf_counter()
-            server.step()
-            duration_s[kind] += time.perf_counter() - start_s
-    taken = {kind: server.take() for kind, server in servers.items()}
-    model_uj = {kind: model / predictions for kind, (model, _) in taken.items()}
+            model_uj, overhead_uj = server.take()
+            per_round[kind].append((model_uj / count, overhead_uj / count))
+    model_uj = {kind: statistics.median(m for m, _ in figures) for kind, figures in per_round.items()}
     highest_uj = max(model_uj.values())
     if not highest_uj > 0:
         raise EnergyError(f"meter {meter.source} counted no energy over {predictions} predictions "
@@ -149,7 +160,8 @@ def calibrate(servers: Mapping[str, Server], meter: EnergyMeter, *, predictions:
                           f"(or set energy.normalisation = \"published\")")
     return Calibration(
         energy_uj_per_prediction=model_uj,
-        overhead_uj_per_prediction={kind: overhead / predictions for kind, (_, overhead) in taken.items()},
+        overhead_uj_per_prediction={kind: statistics.median(o for _, o in figures)
+                                    for kind, figures in per_round.items()},
         duration_s_per_prediction={kind: d / predictions for kind, d in duration_s.items()},
         e_min_uj=0.0,
         e_max_uj=headroom * highest_uj,
@@ -159,6 +171,12 @@ def calibrate(servers: Mapping[str, Server], meter: EnergyMeter, *, predictions:
         headroom=headroom,
         gap_s=gap_s,
     )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` counts that differ by at most one."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
 def _number(path: Path, raw: Mapping[str, Any], key: str, *, lo: float = 0.0) -> float:
