@@ -122,8 +122,10 @@ class InferenceEngine:
         return self._serving
 
     def reload_config(self, config: Config) -> None:
-        """Changed settings (``harmone.config_reload``): flush size and default model from the next step."""
+        """Changed settings (``harmone.config_reload``): flush size, default model and model-check period
+        from the next step."""
         self.config, self._flush_rows, self._next_check_s = config, config.stream.flush_rows, 0.0
+        self._check_every_s = config.stream.model_check_s
 
     def restart(self) -> None:
         """Go back to the start of the test stream."""
