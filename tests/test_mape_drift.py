@@ -346,3 +346,20 @@ def test_too_few_values_to_evaluate_is_a_one_line_data_error() -> None:
 
     with pytest.raises(DataError, match="held-out windows"):
         evaluate(Persistence(), np.arange(8, dtype=np.float64), make_config())
+
+
+@pytest.mark.parametrize("threshold", [None, 25.0, 30.0])
+def test_the_graded_wait_reads_page_hinkley_s_threshold_whether_or_not_it_is_the_default(
+        threshold: float | None) -> None:
+    """A quiet Page-Hinkley waits the longest at its default threshold too, not one period."""
+    from harmone.config import from_mapping
+    from harmone.mape.detection import graded_wait
+
+    table = {} if threshold is None else {"detectors": {"page-hinkley": {"threshold": threshold}}}
+    config = from_mapping({"drift": {"detector": "page-hinkley", "quiet_every": 24}, **table})
+    limit = config.drift.quiet_below * (25.0 if threshold is None else threshold)
+    assert config.detector_params("page-hinkley") == {"delta": 0.25, "threshold": threshold or 25.0,
+                                                      "min_instances": 100, "alpha": 0.9999}
+    assert graded_wait(0.0, config, 24) == 24
+    assert graded_wait(limit / 4, config, 24) == 18
+    assert graded_wait(limit, config, 24) == 1

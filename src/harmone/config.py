@@ -217,15 +217,20 @@ class Config:
         return params
 
     def detector_params(self, name: str) -> dict[str, Any]:
-        """Settings of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
+        """Every setting of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
 
-        The published ``window-kl`` takes its window, bins, epsilon and threshold from
-        ``[drift]`` (and only there), where the published constants have always been.
+        Full settings, defaults filled in: ``[detectors.<name>]`` keeps only what differs
+        from the defaults, and a reader such as the graded wait must see the threshold in
+        effect either way. The published ``window-kl`` takes its window, bins, epsilon and
+        threshold from ``[drift]`` (and only there), where the published constants have
+        always been. An unknown name raises ``DetectorError``.
         """
         if name == PUBLISHED_DETECTOR:
             drift = self.drift
             return {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon, "threshold": drift.threshold}
-        return dict(self.detectors.get(name, {}))
+        from harmone import detectors
+
+        return {**detectors.detector_class(name).default_params, **self.detectors.get(name, {})}
 
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
@@ -514,8 +519,7 @@ def settings(config: Config) -> dict[str, Any]:
                      for key, value in config.model_params(kind, retrain=True).items()})
     for name in detectors.names():
         if name != PUBLISHED_DETECTOR:  # its settings are [drift] ones, listed above
-            params = {**detectors.detector_class(name).default_params, **config.detectors.get(name, {})}
-            flat.update({f"detectors.{name}.{key}": value for key, value in params.items()})
+            flat.update({f"detectors.{name}.{key}": value for key, value in config.detector_params(name).items()})
     return flat
 
 
@@ -583,11 +587,9 @@ def render(config: Config | None = None) -> str:
     for name in detectors.names():
         if name == PUBLISHED_DETECTOR:
             continue  # its settings are [drift] window, bins, epsilon and threshold
-        cls = detectors.detector_class(name)
         lines.append(f"# settings of the {name} detector (used when [drift] detector = {_toml_value(name)})")
         lines.append(f"[detectors.{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in {**cls.default_params,
-                                                              **config.detectors.get(name, {})}.items())
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in config.detector_params(name).items())
         lines.append("")
     return "\n".join(lines)
 
