@@ -142,6 +142,22 @@ def test_the_switch_loop_records_the_energy_of_its_run(ws: Workspace) -> None:
         assert loop.run(40.0).energy_uj == 123.0
 
 
+def test_the_model_meter_charges_a_run_and_the_rows_it_read_inside_the_runs_window(ws: Workspace) -> None:
+    """Through the loops' ``costs`` seam: the event's energy is the run's modelled cost, rows included."""
+    from harmone.energy.model import ModelMeter, load_energy_model
+
+    meter = ModelMeter(load_energy_model())
+    with KnowledgeStore(ws.db_path) as store:
+        loop = SwitchLoop(workspace=ws, store=store, meter=meter, config=ws.config, now=0.0, rng=random.Random(0),
+                          costs=meter)
+        store.append_predictions(rows("linear", normal(200, 30)))
+        event = loop.run(40.0)
+    assert event.observed["rows"] == 30
+    assert event.energy_uj == pytest.approx(meter.model.loop_run("switch", 30), rel=1e-12)
+    assert meter.model.loop_run("switch", 30) > meter.model.loop_run("switch", 0)
+    assert meter.read_uj() == pytest.approx(event.energy_uj, rel=1e-12)
+
+
 def test_beside_a_quiet_drift_loop_only_the_best_cheap_model_waits(ws: Workspace) -> None:
     from harmone.energy.model import EnergyModel
 

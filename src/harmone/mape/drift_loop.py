@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from harmone.config import Config
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, Decision, DriftLoopState, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.knowledge.events import KEEP_DECISIONS
@@ -59,9 +59,9 @@ class DriftLoop(Loop):
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, retrainer: Retrainer, seed: int = 0,
-                 repository: ModelRepository | None = None) -> None:
+                 repository: ModelRepository | None = None, costs: ModelledCosts | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
-                         repository=repository)
+                         repository=repository, costs=costs)
         self.retrainer = retrainer
         self.seed = seed
         #: The newest row the in-memory window holds (persisted for status; after a restart
