@@ -218,7 +218,7 @@ def test_drift_loop_waits_the_warm_up_then_checks_every_interval(ws: Workspace) 
         assert (event.loop, event.action, event.decision) == ("drift", "none", "not-ready")
         store.append_predictions(rows("linear", normal(200, WINDOW, seed=1)))
         event = loop.run(413.0)
-        assert event.decision == "no-drift" and event.observed["window_kl"] < 0.75
+        assert event.decision == "no-drift" and event.observed["detector_score"] < 0.75
         # A quiet check (KL below drift.quiet_below of the threshold) waits a few periods.
         assert 1 < loop.wait_periods() <= loop.config.drift.quiet_every
         assert loop.next_due_s == 413.0 + loop.wait_periods() * 3.0
@@ -282,7 +282,7 @@ def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws
         event = loop.run(400.0)
         assert (event.action, event.decision, event.model, event.version) == (
             "retrain", "retrain-no-other-version", "linear", 2)
-        assert event.observed["drift_detected"] and event.observed["window_kl"] > 0.75
+        assert event.observed["drift_detected"] and event.observed["detector_score"] > 0.75
         assert event.outcome == "promoted" and event.retraining is not None
         assert (event.retraining.new_version, event.retraining.promoted, event.retraining.n_train_values) == (
             2, True, WINDOW)
@@ -584,5 +584,5 @@ def test_a_detector_fed_errors_ignores_a_shift_the_serving_model_tracks(ws: Work
         on_errors = DriftLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
                               retrainer=InlineRetrainer(ws, config))
         event = on_errors.run(403.0)
-    assert event is not None and event.decision == "no-drift" and event.observed["window_kl"] == 0.0
+    assert event is not None and event.decision == "no-drift" and event.observed["detector_score"] == 0.0
     assert event.observed["values"] == 2 * WINDOW

@@ -110,7 +110,7 @@ def plan_drift_on(observation: DriftObservation, drifted: bool, choice: tuple[in
 def test_monitor_waits_for_two_full_windows() -> None:
     config = make_config()
     obs = monitor_drift(snapshot(normal(300, 2 * WINDOW - 1)), config)
-    assert not obs.ready and obs.kl is None and obs.drift_data.size == 0
+    assert not obs.ready and obs.score is None and obs.drift_data.size == 0
     assert not analyse_drift(obs, config)
 
 
@@ -121,15 +121,15 @@ def test_monitor_compares_the_last_window_with_the_one_before() -> None:
     obs = monitor_drift(snapshot(values), config)
     assert obs.ready
     np.testing.assert_array_equal(obs.drift_data, newer)
-    assert obs.kl == pytest.approx(kl(older, newer))
+    assert obs.score == pytest.approx(kl(older, newer))
     assert analyse_drift(obs, config)
 
 
 def test_drift_threshold_decides() -> None:
     config = make_config()
     steady = monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7)), config)
-    assert steady.kl is not None and steady.kl < 0.75 and not analyse_drift(steady, config)
-    lower = make_config(threshold=steady.kl / 2)
+    assert steady.score is not None and steady.score < 0.75 and not analyse_drift(steady, config)
+    lower = make_config(threshold=steady.score / 2)
     assert analyse_drift(monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7), config=lower), lower), lower)
 
 
@@ -172,7 +172,7 @@ def test_close_version_is_reused() -> None:
     obs = drifted_observation(active_version=3)
     plan = plan_drift_on(obs, analyse_drift(obs, config), (2, 0.3), config)
     assert (plan.action, plan.version, plan.reason, plan.drift_detected) == ("reuse", 2, "reuse", True)
-    assert plan.version_kl == 0.3 and plan.window_kl == obs.kl and plan.training_data is None
+    assert plan.version_kl == 0.3 and plan.detector_score == obs.score and plan.training_data is None
 
 
 def test_no_close_version_means_retrain_on_the_drift_data() -> None:

@@ -129,7 +129,7 @@ class DriftConfig:
                                         lo=0, kind=int)
     warmup_s: float | None = _setting(None, "wait before the first drift check, seconds (or warmup_steps)",
                                       lo=0, hi=MAX_TIMING_S, kind=float)
-    detector: str = _setting("window-kl", "drift detector, by name: window-kl (the published windowed KL: window, "
+    detector: str = _setting(PUBLISHED_DETECTOR, "drift detector, by name: window-kl (the published windowed KL: window, "
                                            "bins, epsilon and threshold below) or any other registered detector "
                                            "(page-hinkley, adwin, cusum), its settings in [detectors.<name>]")
     feed: str = _setting("values", "what the detector is fed: values (the true values, as published) or errors "
@@ -221,16 +221,25 @@ class Config:
 
         Full settings, defaults filled in: ``[detectors.<name>]`` keeps only what differs
         from the defaults, and a reader such as the graded wait must see the threshold in
-        effect either way. The published ``window-kl`` takes its window, bins, epsilon and
-        threshold from ``[drift]`` (and only there), where the published constants have
-        always been. An unknown name raises ``DetectorError``.
+        effect either way. A detector with a ``settings_section`` (the published
+        ``window-kl``: ``[drift]`` window, bins, epsilon and threshold, where the published
+        constants have always been) takes them from there only. An unknown name raises
+        ``DetectorError``.
         """
-        if name == PUBLISHED_DETECTOR:
-            drift = self.drift
-            return {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon, "threshold": drift.threshold}
         from harmone import detectors
 
-        return {**detectors.detector_class(name).default_params, **self.detectors.get(name, {})}
+        cls = detectors.detector_class(name)
+        if cls.settings_section is not None:
+            section = getattr(self, cls.settings_section)
+            return {key: getattr(section, key) for key in cls.default_params}
+        return {**cls.default_params, **self.detectors.get(name, {})}
+
+    def detector_setting(self, name: str, key: str) -> str:
+        """Where setting ``key`` of detector ``name`` is written: ``[drift] window``, ``[detectors.adwin] delta``."""
+        from harmone import detectors
+
+        section = detectors.detector_class(name).settings_section
+        return f"[{section or f'detectors.{name}'}] {key}"
 
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
@@ -377,9 +386,10 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     checked: dict[str, dict[str, Any]] = {}
     for name, table in raw.items():
         where = f"{source} [detectors.{name}]"
-        if name == PUBLISHED_DETECTOR:
-            raise ConfigError(f"{where}: the {name} settings are [drift] window, bins, epsilon and threshold "
-                              f"(the drift data and version comparison use them too)")
+        section = _settings_section(name)
+        if section is not None:
+            keys = ", ".join(detectors.detector_class(name).default_params)
+            raise ConfigError(f"{where}: the {name} settings are [{section}] {keys} (and only there)")
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: must be a table")
         try:
@@ -391,6 +401,16 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
         if changed:
             checked[name] = changed
     return checked
+
+
+def _settings_section(name: str) -> str | None:
+    """The section a registered detector keeps its settings in instead of [detectors.<name>]."""
+    from harmone import detectors
+
+    try:
+        return detectors.detector_class(name).settings_section
+    except detectors.DetectorError:
+        return None  # an unknown name: the settings check names it
 
 
 def _scored_as_written(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -518,7 +538,7 @@ def settings(config: Config) -> dict[str, Any]:
         flat.update({f"models.{kind}.retrain.{key}": value
                      for key, value in config.model_params(kind, retrain=True).items()})
     for name in detectors.names():
-        if name != PUBLISHED_DETECTOR:  # its settings are [drift] ones, listed above
+        if _settings_section(name) is None:  # else they are keys of a section, listed above
             flat.update({f"detectors.{name}.{key}": value for key, value in config.detector_params(name).items()})
     return flat
 
@@ -585,8 +605,8 @@ def render(config: Config | None = None) -> str:
     from harmone import detectors
 
     for name in detectors.names():
-        if name == PUBLISHED_DETECTOR:
-            continue  # its settings are [drift] window, bins, epsilon and threshold
+        if _settings_section(name) is not None:
+            continue  # its settings are keys of a section above ([drift] for the published one)
         lines.append(f"# settings of the {name} detector (used when [drift] detector = {_toml_value(name)})")
         lines.append(f"[detectors.{name}]")
         lines.extend(f"{k} = {_toml_value(v)}" for k, v in config.detector_params(name).items())
