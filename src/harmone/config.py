@@ -129,7 +129,7 @@ class DriftConfig:
                                         lo=0, kind=int)
     warmup_s: float | None = _setting(None, "wait before the first drift check, seconds (or warmup_steps)",
                                       lo=0, hi=MAX_TIMING_S, kind=float)
-    detector: str = _setting(PUBLISHED_DETECTOR, "drift detector, by name: window-kl (the published windowed KL: window, "
+    detector: str = _setting("window-kl", "drift detector, by name: window-kl (the published windowed KL: window, "
                                            "bins, epsilon and threshold below) or any other registered detector "
                                            "(page-hinkley, adwin, cusum), its settings in [detectors.<name>]")
     feed: str = _setting("values", "what the detector is fed: values (the true values, as published) or errors "

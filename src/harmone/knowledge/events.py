@@ -159,7 +159,8 @@ class DriftFigures:
 
     @classmethod
     def from_observed(cls, seen: Mapping[str, Any]) -> DriftFigures:
-        return cls(detector_score=_opt(float, seen.get("detector_score")), version_kl=_opt(float, seen.get("version_kl")),
+        return cls(detector_score=_opt(float, seen.get("detector_score")),
+                   version_kl=_opt(float, seen.get("version_kl")),
                    drift_detected=bool(seen.get("drift_detected")), values=_opt(int, seen.get("values")),
                    last_row_id=_opt(int, seen.get("last_row_id")), active_version=_opt(int, seen.get("active_version")),
                    version_kls={int(v): float(kl) for v, kl in seen.get("version_kls", {}).items()},
