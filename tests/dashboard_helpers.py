@@ -31,9 +31,9 @@ def served_workspace(root: Path) -> Workspace:
     run_inference(workspace, steps=200, interval_s=0, clock=WallClock())
     with KnowledgeStore(workspace.db_path) as store:
         store.record_event(Event(time_s=1.0, loop=LoopName.DRIFT, action=Action.NONE, decision=Decision.NO_DRIFT,
-                                 observed={"window_kl": 0.12, "drift_detected": False, "last_row_id": 120}))
+                                 observed={"detector_score": 0.12, "drift_detected": False, "last_row_id": 120}))
         store.record_event(Event(time_s=2.0, loop=LoopName.DRIFT, action=Action.REUSE, model="linear", version=1,
-                                 decision=Decision.REUSE, observed={"window_kl": 0.9, "version_kl": 0.1,
+                                 decision=Decision.REUSE, observed={"detector_score": 0.9, "version_kl": 0.1,
                                                                     "drift_detected": True, "last_row_id": 180}))
     folder = workspace.root / "experiment" / "first"
     folder.mkdir(parents=True)

@@ -40,7 +40,7 @@ def make_config(**drift: object) -> Config:
 
 
 def observation(data: np.ndarray, *, model: str = "linear", version: int = 2) -> DriftObservation:
-    return DriftObservation(ready=True, kl=1.0, detected=True, drift_data=data, n_values=2 * data.size,
+    return DriftObservation(ready=True, score=1.0, detected=True, drift_data=data, n_values=2 * data.size,
                             current_model=model, active_version=version)
 
 

@@ -75,6 +75,17 @@ def test_a_too_short_stream_gets_one_line_naming_the_loops_and_the_settings() ->
     assert explain(with_preset(Config(), "short"), {"switch", "drift", "retrain"}, 995) is None
 
 
+def test_a_detector_that_needs_more_values_than_the_warm_up_names_its_own_setting() -> None:
+    """The windowed KL scores only after two windows; the note names where its window is set."""
+    config = config_mod.from_mapping({"drift": {"warmup_steps": 100, "window": 600}})
+    note = explain(config, {"drift"}, 995)
+    assert note is not None and "drift window-kl scores after 1,200 values (lower [drift] window)" in note
+    assert explain(config, {"drift"}, 1_200) is None
+    quick = config_mod.from_mapping({"drift": {"warmup_steps": 100, "window": 600, "detector": "page-hinkley"}})
+    assert explain(quick, {"drift"}, 995) is None
+    assert quick.detector_setting("page-hinkley", "threshold") == "[detectors.page-hinkley] threshold"
+
+
 def _short_workspace(root: Path, *, preset: bool) -> Workspace:
     """1,000 test values; linear, svm and persistence trained."""
     workspace, _ = Workspace.init(root)
@@ -98,7 +109,7 @@ def test_with_the_short_preset_every_loop_runs_on_1000_test_values(short_preset:
     harmone = run_approach(short_preset, "harmone", seed=0, meter=FakeMeter())
     loops = {e.loop for e in harmone.events}
     assert loops == {"switch", "drift"}
-    checks = [e for e in harmone.events if e.loop == "drift" and e.observed.get("window_kl") is not None]
+    checks = [e for e in harmone.events if e.loop == "drift" and e.observed.get("detector_score") is not None]
     assert checks, "the drift loop never compared two full windows"
     retrain = run_approach(short_preset, "switch+retrain", seed=0, meter=FakeMeter())
     assert [e for e in retrain.events if e.loop == "retrain" and e.action == "retrain"]

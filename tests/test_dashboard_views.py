@@ -134,7 +134,7 @@ def test_decisions_show_each_compared_value_beside_its_threshold_and_why(tmp_pat
     with KnowledgeStore(workspace.db_path) as store:
         store.record_event(Event(time_s=100.0, loop=LoopName.DRIFT, action=Action.REUSE, model="linear", version=1,
                                  decision=Decision.REUSE, energy_uj=21_088_949.4,
-                                 observed={"window_kl": 0.876, "version_kl": 0.1, "drift_detected": True}))
+                                 observed={"detector_score": 0.876, "version_kl": 0.1, "drift_detected": True}))
         store.record_event(Event(time_s=200.0, loop=LoopName.SWITCH, action=Action.SWITCH, model="svm", version=1,
                                  decision=Decision.SCORE_VIOLATION,
                                  observed={"ema": 0.61, "budget": 0.9, "normalised_energy": 0.2, "recovery": 0}))

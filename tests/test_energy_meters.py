@@ -134,7 +134,7 @@ def test_public_names_are_pinned() -> None:
     assert set(energy.__all__) == {
         "CALIBRATION_FILE", "DEFAULT_SYSFS_ROOT", "DEFAULT_WATTS_PER_CORE", "Calibration",
         "CompositeMeter", "CpuTimeEstimator", "EnergyAttributor", "EnergyMeter", "FakeMeter",
-        "Measurement", "MeterKind", "NvmlMeter", "RaplMeter", "RaplPermissionError",
+        "Measurement", "MeterKind", "ModelledCosts", "NvmlMeter", "RaplMeter", "RaplPermissionError",
         "ReplayMeter", "Scope", "WindowHandle", "calibrate", "detect", "energy_range",
         "load_calibration", "normalise", "probe_nvml", "rapl_status", "self_check", "window"}
     assert testing.FakeMeter is FakeMeter and testing.ReplayMeter is ReplayMeter

@@ -175,3 +175,20 @@ def test_live_mode_does_not_charge_idle_time(trained_workspace: Workspace) -> No
     assert len(rows) == 20
     assert rows.energy_uj.max() == 0.0
     assert rows.time_s[-1] == pytest.approx(19 * 0.15)
+
+
+def test_the_model_meter_charges_each_prediction_in_its_model_energy_region(trained_workspace: Workspace) -> None:
+    """Through the engine's ``costs`` seam: a prediction's modelled cost is model energy, not overhead."""
+    from harmone.energy.model import ModelMeter, load_energy_model
+
+    meter = ModelMeter(load_energy_model())
+    cost_uj = meter.model.prediction("linear")
+    with KnowledgeStore(trained_workspace.db_path) as store:
+        engine = InferenceEngine.for_workspace(trained_workspace, store=store, meter=meter, clock=SimulatedClock(),
+                                               costs=meter)
+        _run(engine, 70)
+        rows = store.predictions_after(0)
+    assert len(rows) == 70 and set(rows.model) == {"linear"}
+    np.testing.assert_allclose(rows.model_energy_uj, cost_uj, rtol=1e-12)
+    np.testing.assert_allclose(rows.energy_uj, cost_uj, rtol=1e-12)  # no overhead is modelled
+    assert meter.read_uj() == pytest.approx(70 * cost_uj, rel=1e-12)

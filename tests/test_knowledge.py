@@ -135,10 +135,33 @@ def test_loop_states_round_trip_through_the_store(tmp_path: Path) -> None:
         for state in states:
             store.save_loop_state(state)
         assert [store.loop_state(state.loop) for state in states] == states
-        # The stored layout is the first release's, so old workspaces load.
         assert store.get_state("drift_loop") == {"next_due_s": 403.0, "counts": {"runs": 1}, "last_row_id": 12,
-                                                 "last_kl": 0.25}
+                                                 "last_score": 0.25}
         assert store.get_state("switch_loop")["state"]["ema"] == {"svm": 0.8}
+
+
+def test_the_detector_score_stored_under_its_old_kl_names_still_reads(tmp_path: Path) -> None:
+    """Earlier releases stored the drift loop's score as ``last_kl`` and a check's as ``window_kl``."""
+    from harmone.knowledge.events import DriftFigures
+
+    path = tmp_path / "k.db"
+    with KnowledgeStore(path) as store:
+        store.set_state({"drift_loop": {"next_due_s": 403.0, "counts": {"runs": 1}, "last_row_id": 12,
+                                        "last_kl": 0.25}})
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO events (time_s, loop, action, model, version, energy_uj, decision, observed)"
+               " VALUES (3.0, 'drift', 'reuse', 'svm', 1, 5.0, 'reuse',"
+               " '{\"window_kl\": 0.9, \"version_kl\": 0.1, \"drift_detected\": true, \"values\": 400}')")
+    db.commit()
+    db.close()
+    for opened in (KnowledgeStore(path), KnowledgeStore.open_readonly(path)):
+        with opened as store:
+            state = store.loop_state(LoopName.DRIFT)
+            (event,) = store.events()
+        assert isinstance(state, DriftLoopState) and state.last_score == 0.25
+        assert event.observed == {"detector_score": 0.9, "version_kl": 0.1, "drift_detected": True, "values": 400}
+        figures = event.figures
+        assert isinstance(figures, DriftFigures) and figures.detector_score == 0.9 and figures.version_kl == 0.1
 
 
 @pytest.mark.parametrize(("key", "value", "named"), [

@@ -142,6 +142,22 @@ def test_the_switch_loop_records_the_energy_of_its_run(ws: Workspace) -> None:
         assert loop.run(40.0).energy_uj == 123.0
 
 
+def test_the_model_meter_charges_a_run_and_the_rows_it_read_inside_the_runs_window(ws: Workspace) -> None:
+    """Through the loops' ``costs`` seam: the event's energy is the run's modelled cost, rows included."""
+    from harmone.energy.model import ModelMeter, load_energy_model
+
+    meter = ModelMeter(load_energy_model())
+    with KnowledgeStore(ws.db_path) as store:
+        loop = SwitchLoop(workspace=ws, store=store, meter=meter, config=ws.config, now=0.0, rng=random.Random(0),
+                          costs=meter)
+        store.append_predictions(rows("linear", normal(200, 30)))
+        event = loop.run(40.0)
+    assert event.observed["rows"] == 30
+    assert event.energy_uj == pytest.approx(meter.model.loop_run("switch", 30), rel=1e-12)
+    assert meter.model.loop_run("switch", 30) > meter.model.loop_run("switch", 0)
+    assert meter.read_uj() == pytest.approx(event.energy_uj, rel=1e-12)
+
+
 def test_beside_a_quiet_drift_loop_only_the_best_cheap_model_waits(ws: Workspace) -> None:
     from harmone.energy.model import EnergyModel
 
@@ -202,7 +218,7 @@ def test_drift_loop_waits_the_warm_up_then_checks_every_interval(ws: Workspace) 
         assert (event.loop, event.action, event.decision) == ("drift", "none", "not-ready")
         store.append_predictions(rows("linear", normal(200, WINDOW, seed=1)))
         event = loop.run(413.0)
-        assert event.decision == "no-drift" and event.observed["window_kl"] < 0.75
+        assert event.decision == "no-drift" and event.observed["detector_score"] < 0.75
         # A quiet check (KL below drift.quiet_below of the threshold) waits a few periods.
         assert 1 < loop.wait_periods() <= loop.config.drift.quiet_every
         assert loop.next_due_s == 413.0 + loop.wait_periods() * 3.0
@@ -266,7 +282,7 @@ def test_drift_on_a_single_version_retrains_on_the_drift_data_then_cools_down(ws
         event = loop.run(400.0)
         assert (event.action, event.decision, event.model, event.version) == (
             "retrain", "retrain-no-other-version", "linear", 2)
-        assert event.observed["drift_detected"] and event.observed["window_kl"] > 0.75
+        assert event.observed["drift_detected"] and event.observed["detector_score"] > 0.75
         assert event.outcome == "promoted" and event.retraining is not None
         assert (event.retraining.new_version, event.retraining.promoted, event.retraining.n_train_values) == (
             2, True, WINDOW)
@@ -568,5 +584,5 @@ def test_a_detector_fed_errors_ignores_a_shift_the_serving_model_tracks(ws: Work
         on_errors = DriftLoop(workspace=ws, store=store, meter=FakeMeter(), config=config, now=0.0,
                               retrainer=InlineRetrainer(ws, config))
         event = on_errors.run(403.0)
-    assert event is not None and event.decision == "no-drift" and event.observed["window_kl"] == 0.0
+    assert event is not None and event.decision == "no-drift" and event.observed["detector_score"] == 0.0
     assert event.observed["values"] == 2 * WINDOW

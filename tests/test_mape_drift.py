@@ -110,7 +110,7 @@ def plan_drift_on(observation: DriftObservation, drifted: bool, choice: tuple[in
 def test_monitor_waits_for_two_full_windows() -> None:
     config = make_config()
     obs = monitor_drift(snapshot(normal(300, 2 * WINDOW - 1)), config)
-    assert not obs.ready and obs.kl is None and obs.drift_data.size == 0
+    assert not obs.ready and obs.score is None and obs.drift_data.size == 0
     assert not analyse_drift(obs, config)
 
 
@@ -121,15 +121,15 @@ def test_monitor_compares_the_last_window_with_the_one_before() -> None:
     obs = monitor_drift(snapshot(values), config)
     assert obs.ready
     np.testing.assert_array_equal(obs.drift_data, newer)
-    assert obs.kl == pytest.approx(kl(older, newer))
+    assert obs.score == pytest.approx(kl(older, newer))
     assert analyse_drift(obs, config)
 
 
 def test_drift_threshold_decides() -> None:
     config = make_config()
     steady = monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7)), config)
-    assert steady.kl is not None and steady.kl < 0.75 and not analyse_drift(steady, config)
-    lower = make_config(threshold=steady.kl / 2)
+    assert steady.score is not None and steady.score < 0.75 and not analyse_drift(steady, config)
+    lower = make_config(threshold=steady.score / 2)
     assert analyse_drift(monitor_drift(snapshot(normal(300, 2 * WINDOW, seed=7), config=lower), lower), lower)
 
 
@@ -172,7 +172,7 @@ def test_close_version_is_reused() -> None:
     obs = drifted_observation(active_version=3)
     plan = plan_drift_on(obs, analyse_drift(obs, config), (2, 0.3), config)
     assert (plan.action, plan.version, plan.reason, plan.drift_detected) == ("reuse", 2, "reuse", True)
-    assert plan.version_kl == 0.3 and plan.window_kl == obs.kl and plan.training_data is None
+    assert plan.version_kl == 0.3 and plan.detector_score == obs.score and plan.training_data is None
 
 
 def test_no_close_version_means_retrain_on_the_drift_data() -> None:
@@ -346,3 +346,20 @@ def test_too_few_values_to_evaluate_is_a_one_line_data_error() -> None:
 
     with pytest.raises(DataError, match="held-out windows"):
         evaluate(Persistence(), np.arange(8, dtype=np.float64), make_config())
+
+
+@pytest.mark.parametrize("threshold", [None, 25.0, 30.0])
+def test_the_graded_wait_reads_page_hinkley_s_threshold_whether_or_not_it_is_the_default(
+        threshold: float | None) -> None:
+    """A quiet Page-Hinkley waits the longest at its default threshold too, not one period."""
+    from harmone.config import from_mapping
+    from harmone.mape.detection import graded_wait
+
+    table = {} if threshold is None else {"detectors": {"page-hinkley": {"threshold": threshold}}}
+    config = from_mapping({"drift": {"detector": "page-hinkley", "quiet_every": 24}, **table})
+    limit = config.drift.quiet_below * (25.0 if threshold is None else threshold)
+    assert config.detector_params("page-hinkley") == {"delta": 0.25, "threshold": threshold or 25.0,
+                                                      "min_instances": 100, "alpha": 0.9999}
+    assert graded_wait(0.0, config, 24) == 24
+    assert graded_wait(limit / 4, config, 24) == 18
+    assert graded_wait(limit, config, 24) == 1

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harmone import detectors
 from harmone.config import TIMING_PAIRS, Config
 from harmone.workspace import Workspace
 
@@ -112,12 +113,12 @@ def shortfalls(config: Config, loops: Collection[str], n_steps: int) -> list[Sho
             found.append(Shortfall("switch", first, f"first runs after {first:,}", "[switch] interval_steps"))
     if "drift" in loops:
         warmup = steps_of(config, "drift", "warmup")
-        full = 2 * config.drift.window if config.drift.detector == "window-kl" else 0
+        name = config.drift.detector
+        full, key = detectors.detector_class(name).first_score_after(config.detector_params(name)) or (0, "")
         needs = max(warmup, full)
         if needs > n_steps:
-            why = (f"first checks after {warmup:,}" if warmup >= full
-                   else f"compares two windows of {config.drift.window:,}")
-            setting = "[drift] warmup_steps" if warmup >= full else "[drift] window"
+            why = f"first checks after {warmup:,}" if warmup >= full else f"{name} scores after {full:,} values"
+            setting = "[drift] warmup_steps" if warmup >= full else config.detector_setting(name, key)
             found.append(Shortfall("drift", needs, why, setting))
     if "retrain" in loops:
         first = steps_of(config, "retrain", "interval")

@@ -217,15 +217,29 @@ class Config:
         return params
 
     def detector_params(self, name: str) -> dict[str, Any]:
-        """Settings of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
+        """Every setting of drift detector ``name``: its defaults, then ``[detectors.<name>]``.
 
-        The published ``window-kl`` takes its window, bins, epsilon and threshold from
-        ``[drift]`` (and only there), where the published constants have always been.
+        Full settings, defaults filled in: ``[detectors.<name>]`` keeps only what differs
+        from the defaults, and a reader such as the graded wait must see the threshold in
+        effect either way. A detector with a ``settings_section`` (the published
+        ``window-kl``: ``[drift]`` window, bins, epsilon and threshold, where the published
+        constants have always been) takes them from there only. An unknown name raises
+        ``DetectorError``.
         """
-        if name == PUBLISHED_DETECTOR:
-            drift = self.drift
-            return {"window": drift.window, "bins": drift.bins, "epsilon": drift.epsilon, "threshold": drift.threshold}
-        return dict(self.detectors.get(name, {}))
+        from harmone import detectors
+
+        cls = detectors.detector_class(name)
+        if cls.settings_section is not None:
+            section = getattr(self, cls.settings_section)
+            return {key: getattr(section, key) for key in cls.default_params}
+        return {**cls.default_params, **self.detectors.get(name, {})}
+
+    def detector_setting(self, name: str, key: str) -> str:
+        """Where setting ``key`` of detector ``name`` is written: ``[drift] window``, ``[detectors.adwin] delta``."""
+        from harmone import detectors
+
+        section = detectors.detector_class(name).settings_section
+        return f"[{section or f'detectors.{name}'}] {key}"
 
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
@@ -372,9 +386,10 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     checked: dict[str, dict[str, Any]] = {}
     for name, table in raw.items():
         where = f"{source} [detectors.{name}]"
-        if name == PUBLISHED_DETECTOR:
-            raise ConfigError(f"{where}: the {name} settings are [drift] window, bins, epsilon and threshold "
-                              f"(the drift data and version comparison use them too)")
+        section = _settings_section(name)
+        if section is not None:
+            keys = ", ".join(detectors.detector_class(name).default_params)
+            raise ConfigError(f"{where}: the {name} settings are [{section}] {keys} (and only there)")
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: must be a table")
         try:
@@ -386,6 +401,16 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
         if changed:
             checked[name] = changed
     return checked
+
+
+def _settings_section(name: str) -> str | None:
+    """The section a registered detector keeps its settings in instead of [detectors.<name>]."""
+    from harmone import detectors
+
+    try:
+        return detectors.detector_class(name).settings_section
+    except detectors.DetectorError:
+        return None  # an unknown name: the settings check names it
 
 
 def _scored_as_written(raw: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -513,9 +538,8 @@ def settings(config: Config) -> dict[str, Any]:
         flat.update({f"models.{kind}.retrain.{key}": value
                      for key, value in config.model_params(kind, retrain=True).items()})
     for name in detectors.names():
-        if name != PUBLISHED_DETECTOR:  # its settings are [drift] ones, listed above
-            params = {**detectors.detector_class(name).default_params, **config.detectors.get(name, {})}
-            flat.update({f"detectors.{name}.{key}": value for key, value in params.items()})
+        if _settings_section(name) is None:  # else they are keys of a section, listed above
+            flat.update({f"detectors.{name}.{key}": value for key, value in config.detector_params(name).items()})
     return flat
 
 
@@ -581,13 +605,11 @@ def render(config: Config | None = None) -> str:
     from harmone import detectors
 
     for name in detectors.names():
-        if name == PUBLISHED_DETECTOR:
-            continue  # its settings are [drift] window, bins, epsilon and threshold
-        cls = detectors.detector_class(name)
+        if _settings_section(name) is not None:
+            continue  # its settings are keys of a section above ([drift] for the published one)
         lines.append(f"# settings of the {name} detector (used when [drift] detector = {_toml_value(name)})")
         lines.append(f"[detectors.{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in {**cls.default_params,
-                                                              **config.detectors.get(name, {})}.items())
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in config.detector_params(name).items())
         lines.append("")
     return "\n".join(lines)
 

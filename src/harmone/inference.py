@@ -14,6 +14,9 @@ batch never mixes models. Its measured energy is kept in two parts: the model's 
 split equally among the batch's predictions (see docs/energy.md for why per-prediction
 counter readings would be mostly noise). The switch loop compares models on the first part.
 
+A meter that models costs instead of measuring them is told of each prediction through the
+optional ``costs`` (``harmone.energy.base.ModelledCosts``), inside the prediction's region.
+
 The engine is handed everything it uses (stream values, repository, store, meter, clock);
 ``InferenceEngine.for_workspace`` gathers them for one workspace. Driving it (how many
 steps, waiting, stopping) is the session's job (``harmone.session``).
@@ -29,7 +32,7 @@ from typing import NamedTuple
 from harmone.clock import Clock
 from harmone.config import Config
 from harmone.energy.attribution import ServingEnergy
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.errors import HarmonEError, ModelError
 from harmone.knowledge import KnowledgeStore, keys
 from harmone.models import kinds
@@ -74,13 +77,15 @@ class InferenceEngine:
     def __init__(self, *, stream: Sequence[float], repository: ModelRepository, active_model: ActiveModelFollower,
                  store: KnowledgeStore, meter: EnergyMeter, clock: Clock, config: Config,
                  fixed_model: str | None = None, warn: Callable[[str], None] | None = None,
-                 source: str = "the test stream") -> None:
+                 source: str = "the test stream", costs: ModelledCosts | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.repository = repository
         self._warn = warn or log.warning
         self._energy = ServingEnergy(meter)
+        #: Told of every prediction, inside its model-energy region (a meter that models costs).
+        self._costs = costs
         self._values = [float(v) for v in stream]
         self._window = config.stream.input_length
         #: Past values the serving version reads: its own context (the input length for older versions).
@@ -102,14 +107,15 @@ class InferenceEngine:
     @classmethod
     def for_workspace(cls, workspace: Workspace, *, store: KnowledgeStore, meter: EnergyMeter, clock: Clock,
                       config: Config | None = None, repository: ModelRepository | None = None,
-                      fixed_model: str | None = None, warn: Callable[[str], None] | None = None) -> InferenceEngine:
+                      fixed_model: str | None = None, warn: Callable[[str], None] | None = None,
+                      costs: ModelledCosts | None = None) -> InferenceEngine:
         """An engine over the workspace's test stream and models."""
         from harmone.data.series import read_series
 
         return cls(stream=read_series(workspace.test_path), repository=repository or ModelRepository(workspace),
                    active_model=workspace.follow_active_model(), store=store, meter=meter, clock=clock,
                    config=config or workspace.config, fixed_model=fixed_model, warn=warn,
-                   source=str(workspace.test_path))
+                   source=str(workspace.test_path), costs=costs)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -145,6 +151,8 @@ class InferenceEngine:
         if serving is None or not self._buffer or now_s >= self._next_check_s:
             serving = self._current_model(now_s)
             since_uj = energy.to_overhead(since_uj)
+        if self._costs is not None:
+            self._costs.charge_prediction(serving.kind)
         started = time.perf_counter()
         predicted = serving.predict_next(self._values[max(0, i - self._width):i])
         latency_s = time.perf_counter() - started

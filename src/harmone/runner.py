@@ -30,7 +30,7 @@ from harmone.clock import Clock, SimulatedClock, WallClock
 from harmone.config import MAX_SEED
 from harmone.config_reload import CHECK_EVERY_S
 from harmone.energy.base import EnergyMeter
-from harmone.energy.model import ModelledRetrainer, ModelMeter, instrument
+from harmone.energy.model import ModelledRetrainer, ModelMeter
 from harmone.errors import HarmonEError
 from harmone.inference import Prediction
 from harmone.knowledge import Event, KnowledgeStore, count_events
@@ -102,22 +102,21 @@ def _run_approach(workspace: Workspace, approach: Approach, model: str, *, steps
 
     with Session(workspace, meter=meter, clock=clock, stop=stop, handle_signals=handle_signals,
                  config_check_s=None if simulate else CHECK_EVERY_S) as session:
-        modelled = isinstance(session.meter, ModelMeter)
-        if modelled and not simulate:
+        # With the model meter, predictions, loop runs and retrainings charge the model's costs.
+        costs = session.meter if isinstance(session.meter, ModelMeter) else None
+        if costs is not None and not simulate:
             raise HarmonEError(MODEL_METER_LIVE)
-        session.start_engine(from_start=from_start)  # the first write, once the stream checks out
+        session.start_engine(from_start=from_start, costs=costs)  # the first write, once the stream checks out
         use_model(workspace, model)
         if from_start:
             clear_loop_state(session.store)
         first_row_id = session.store.last_row_id() + 1
         start_s = clock.now()
         if retrainer is None:
-            retrainer = (ModelledRetrainer(workspace, session.config, session.meter) if modelled
+            retrainer = (ModelledRetrainer(workspace, session.config, costs) if costs is not None
                          else InlineRetrainer(workspace, session.config, session.meter) if simulate
                          else SubprocessRetrainer(workspace))
-        session.start_manager(approach, retrainer=retrainer, seed=seed, on_event=collect)
-        if modelled:
-            instrument(session, session.meter)  # predictions and loop runs charge the model's costs
+        session.start_manager(approach, retrainer=retrainer, seed=seed, on_event=collect, costs=costs)
         drive = session.drive(steps, interval_s=None, progress=progress)
         if drive.finished and not simulate:
             session.finish_jobs()  # a run that ended by itself lets running retraining finish

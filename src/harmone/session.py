@@ -36,7 +36,7 @@ from harmone import lock
 from harmone.approaches import Approach
 from harmone.clock import Clock, SimulatedClock
 from harmone.config_reload import ConfigFollower, reload_events
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.errors import HarmonEError
 from harmone.inference import InferenceEngine, Prediction
 from harmone.knowledge import Event, KnowledgeStore, keys
@@ -129,16 +129,18 @@ class Session:
     # -- building --------------------------------------------------------------------------
 
     def start_engine(self, *, from_start: bool = False, fixed_model: str | None = None,
-                     warn: Callable[[str], None] | None = None) -> InferenceEngine:
+                     warn: Callable[[str], None] | None = None,
+                     costs: ModelledCosts | None = None) -> InferenceEngine:
         """The inference engine over the test stream, at the stored position (or the start).
 
         Records which meter measures the energy of the rows it logs (``status`` shows it).
+        ``costs`` is told of every prediction (a meter that models costs).
         """
         self._take_lock(lock.INFERENCE, "inference")
         self._warn = warn
         engine = InferenceEngine.for_workspace(
             self.workspace, store=self.store, meter=self.meter, clock=self.clock, config=self.config,
-            repository=self.repository, fixed_model=fixed_model, warn=warn)
+            repository=self.repository, fixed_model=fixed_model, warn=warn, costs=costs)
         self.store.last_row_id()  # the log must read (a damaged one fails here) before anything is written
         if not from_start and engine.remaining <= 0:  # refused before anything is written
             raise HarmonEError(f"end of the test stream reached ({self.workspace.test_path}); run from the start"
@@ -150,8 +152,11 @@ class Session:
         return engine
 
     def start_manager(self, approach: Approach, *, retrainer: Retrainer, seed: int | None = 0,
-                      on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False) -> Manager:
+                      on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False,
+                      costs: ModelledCosts | None = None) -> Manager:
         """The loops of ``approach``, continuing their stored state and schedule.
+
+        ``costs`` is told of every loop run (a meter that models costs).
 
         Takes the manager lock, then records or discards what a killed manager left
         unfinished (``mape.recovery``) before the loops read the state.
@@ -167,7 +172,7 @@ class Session:
         self.manager = build_manager(self.workspace, approach, store=self.store, meter=self.meter,
                                      retrainer=retrainer, now=self.clock.now(), seed=seed, config=self.config,
                                      on_event=on_event, tolerate_errors=tolerate_errors,
-                                     repository=self.repository)
+                                     repository=self.repository, costs=costs)
         return self.manager
 
     def _take_lock(self, name: str, purpose: str) -> None:

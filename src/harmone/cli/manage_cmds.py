@@ -102,8 +102,8 @@ def _observed_text(event: Event) -> str:
         return "  ".join(f"{name} {change.get('from')!r} -> {change.get('to')!r}"
                          for name, change in seen["changed"].items() if isinstance(change, dict))
     parts = []
-    if "window_kl" in seen:
-        parts.append(f"KL {_number(seen.get('window_kl'), '.3f')}")
+    if "detector_score" in seen:
+        parts.append(f"score {_number(seen.get('detector_score'), '.3f')}")
     if seen.get("version_kl") is not None:
         parts.append(f"version KL {_number(seen.get('version_kl'), '.3f')}")
     if "values" in seen:

@@ -61,7 +61,7 @@ def compared(event: Event, config: Config | None) -> list[dict[str, Any]]:
     elif event.loop is LoopName.DRIFT:
         threshold = detector_threshold(config)
         detected = bool(seen.get("drift_detected"))
-        items.append(_item(f"{config.drift.detector} score", seen.get("window_kl"), ">" if detected else "≤",
+        items.append(_item(f"{config.drift.detector} score", seen.get("detector_score"), ">" if detected else "≤",
                            threshold, "drift.threshold" if config.drift.detector == "window-kl"
                            else f"detectors.{config.drift.detector}.threshold"))
         version_kl = seen.get("version_kl")

@@ -177,7 +177,7 @@ def _seen(event: Event) -> dict[str, Any]:
     """The figures a loop acted on, flattened for the decision log (scores, budget, KLs, versions)."""
     seen = event.observed
     picked = {key: seen[key] for key in ("violation", "r2", "normalised_energy", "ema", "budget", "recovery", "rows",
-                                          "window_kl", "version_kl", "version_kls", "active_version", "target",
+                                          "detector_score", "version_kl", "version_kls", "active_version", "target",
                                           "candidate_mse", "serving_mse", "values", "new_version", "holdout_r2",
                                           "serving_holdout_r2", "operator", "changed", "error") if seen.get(key) not in (None, {}, [])}
     return picked

@@ -131,6 +131,9 @@ class DriftDetector(ABC):
     default_params: ClassVar[Mapping[str, Any]]
     #: True when detections do not change if the series is rescaled (a * x + b, a > 0).
     scale_free: ClassVar[bool] = True
+    #: The config section whose keys of the same names hold this detector's settings, in place
+    #: of ``[detectors.<name>]``: the published detector's have always been in ``[drift]``.
+    settings_section: ClassVar[str | None] = None
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
@@ -145,6 +148,16 @@ class DriftDetector(ABC):
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
         """Raise ``DetectorError`` (a ``ValueError``) naming the setting when a value is out of range."""
+
+    @classmethod
+    def first_score_after(cls, params: Mapping[str, Any]) -> tuple[int, str] | None:
+        """Values it must hold before it can score at all, and the setting that fixes how many.
+
+        For a detector that compares windows, so many values that a short stream may never
+        fill them (``harmone.cadence`` says so before a run); None for one whose warm-up is
+        short beside the drift loop's own (the default).
+        """
+        return None
 
     # -- what subclasses implement --------------------------------------------------------
 

@@ -79,6 +79,8 @@ class WindowKL(DriftDetector):
 
     name = "window-kl"
     default_params = {"window": 1200, "bins": 50, "epsilon": 1e-10, "threshold": 0.75}
+    #: The published constants' place: the drift data and version comparison read them too.
+    settings_section = "drift"
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
@@ -86,6 +88,11 @@ class WindowKL(DriftDetector):
         check_number(params, "bins", lo=2, hi=10_000, integer=True)
         check_number(params, "epsilon", lo=0, lo_open=True, hi=1)
         check_number(params, "threshold", lo=0)
+
+    @classmethod
+    def first_score_after(cls, params: Mapping[str, Any]) -> tuple[int, str] | None:
+        """Two full windows."""
+        return 2 * params["window"], "window"
 
     def _reset(self) -> None:
         self._buffer = np.zeros(2 * self.params["window"], dtype=np.float64)

@@ -6,7 +6,7 @@ of code; ``EnergyAttributor`` turns coarse counters into honest energy per predi
 """
 
 from harmone.energy.attribution import EnergyAttributor
-from harmone.energy.base import EnergyMeter, Measurement, MeterKind, WindowHandle, window
+from harmone.energy.base import EnergyMeter, Measurement, MeterKind, ModelledCosts, WindowHandle, window
 from harmone.energy.calibrate import (
     Calibration,
     calibrate,
@@ -35,6 +35,7 @@ __all__ = [
     "FakeMeter",
     "Measurement",
     "MeterKind",
+    "ModelledCosts",
     "NvmlMeter",
     "RaplMeter",
     "RaplPermissionError",

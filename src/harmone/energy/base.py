@@ -3,6 +3,11 @@
 Every meter says whether it *measures* (hardware counters) or *estimates* (a model of
 power), where its numbers come from, and how coarse they are. Consumers take differences
 of ``read_uj()``; the ``window`` helper does that around a region of code.
+
+A meter that *models* costs (``harmone.energy.model.ModelMeter``) sees no work happen: it
+must be told what was done. ``ModelledCosts`` is that seam: the inference engine and the
+managing loops take one at construction and report each prediction and each run to it,
+inside the very windows they read the meter around.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self
+from typing import Literal, Protocol, Self
 
 MeterKind = Literal["measured", "estimated"]
 
@@ -56,6 +61,24 @@ class EnergyMeter(ABC):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+class ModelledCosts(Protocol):
+    """Told of the work the engine and the loops do, inside the windows they meter.
+
+    ``charge_prediction`` is called once per prediction, between the two readings of the
+    prediction's model-energy region (``InferenceEngine.step``), so its charge lands in the
+    model's own energy, never in the serving overhead. ``charge_run`` is called after every
+    loop run, inside the run's ``window``, with the rows the run read from the knowledge
+    base. Charging the meter there keeps the accounting (energy per logged row, per event)
+    the same code as with a measured meter; only the counter's source differs.
+    """
+
+    def charge_prediction(self, kind: str) -> None:
+        """One prediction of model kind ``kind`` was made."""
+
+    def charge_run(self, loop: str, rows_read: int) -> None:
+        """One run of ``loop`` finished, having read ``rows_read`` rows."""
 
 
 class WindowHandle:

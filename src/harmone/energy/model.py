@@ -12,8 +12,10 @@ cost an ``EnergyModel`` states:
   (``retrain.warm_start``: fine-tuning the serving LSTM, or keeping a validated strength).
 
 The numbers are *modelled, not measured*: the meter says so (kind "estimated", source
-``model:<name>``) and every report names it. ``instrument`` wires the meter into a running
-session; ``ModelledRetrainer`` charges retrainings. The packaged reference model
+``model:<name>``) and every report names it. The meter is the ``ModelledCosts`` that a
+session hands its engine and loops (``Session.start_engine``/``start_manager`` with
+``costs=``): they tell it of each prediction and run inside the windows they meter;
+``ModelledRetrainer`` charges retrainings. The packaged reference model
 (``reference_model.json``) was built on one machine by ``measure_energy_model``; every
 machine that uses it charges exactly the same, which is what makes matrices comparable.
 """
@@ -24,7 +26,7 @@ import dataclasses
 import json
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,67 +176,22 @@ class ModelMeter(EnergyMeter):
         with self._lock:
             self._total_uj += energy_uj
 
+    # -- ``harmone.energy.base.ModelledCosts``: the engine and the loops call these inside the
+    # windows they meter, so the charges land where a measured meter's energy would.
+
+    def charge_prediction(self, kind: str) -> None:
+        """One prediction of ``kind``: its modelled energy per prediction."""
+        self.charge(self.model.prediction(kind))
+
+    def charge_run(self, loop: str, rows_read: int) -> None:
+        """One run of ``loop``: its flat cost plus its cost per row read."""
+        self.charge(self.model.loop_run(loop, rows_read))
+
     def read_uj(self) -> float:
         return self._total_uj
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), "modelled": True, "provenance": self.model.provenance}
-
-
-class _ChargedServing:
-    """A serving version whose every prediction charges its kind's modelled energy."""
-
-    def __init__(self, serving: Any, meter: ModelMeter) -> None:
-        self._serving = serving
-        self._charge = meter.charge
-        self._cost_uj = meter.model.prediction(serving.kind)
-
-    def predict_next(self, window: Any) -> float:
-        self._charge(self._cost_uj)
-        return self._serving.predict_next(window)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._serving, name)
-
-
-class _ChargedRepository:
-    """The engine's repository, loading versions that charge the meter when they predict."""
-
-    def __init__(self, repository: Any, meter: ModelMeter) -> None:
-        self._repository = repository
-        self._meter = meter
-
-    def load(self, kind: str, version: int) -> _ChargedServing:
-        return _ChargedServing(self._repository.load(kind, version), self._meter)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)
-
-
-def _charged_run(loop: Any, meter: ModelMeter) -> Callable[[float], Any]:
-    """``loop._run`` that charges the run's modelled cost, rows read included, inside its window."""
-    run, name = loop._run, str(loop.name)
-
-    def charged(now: float) -> Any:
-        outcome = run(now)
-        meter.charge(meter.model.loop_run(name, loop.rows_read))
-        return outcome
-
-    return charged
-
-
-def instrument(session: Any, meter: ModelMeter) -> None:
-    """Make a started session charge ``meter``: its engine's predictions and its loops' runs.
-
-    The charges happen inside the windows the engine and the loops already meter, so the
-    accounting (energy per logged row, energy per event) is the same code as with a
-    measured meter; only the counter's source differs.
-    """
-    if session.engine is not None:
-        session.engine.repository = _ChargedRepository(session.engine.repository, meter)
-    if session.manager is not None:
-        for loop in session.manager.loops:
-            loop._run = _charged_run(loop, meter)
 
 
 def retraining_cost(workspace: Any, kind: str, config: Any, model: EnergyModel) -> float:
@@ -256,14 +213,14 @@ class ModelledRetrainer:
 
     def submit(self, request: Any) -> Any:
         from harmone.errors import HarmonEError
-        from harmone.mape.execute import RetrainError, _FinishedJob, retrain_version
+        from harmone.mape.execute import FinishedJob, RetrainError, retrain_version
 
         cost_uj = retraining_cost(self.workspace, request.kind, self.config, self.meter.model)
         self.meter.charge(cost_uj)
         try:
             result = retrain_version(self.workspace, request, self.config)
         except HarmonEError as exc:
-            return _FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
+            return FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
         result = dataclasses.replace(result, energy_uj=cost_uj, meter_kind=self.meter.kind,
                                      meter_source=self.meter.source)
-        return _FinishedJob(request, result, None)
+        return FinishedJob(request, result, None)

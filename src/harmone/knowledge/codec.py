@@ -3,8 +3,12 @@
 Stored layouts (kept from the first release, so existing workspaces load):
 
 ``switch_loop``   ``{"state": {"ema", "budget", "recovery", "last_row_id"}, "next_due_s", "counts"}``
-``drift_loop``    ``{"next_due_s", "last_row_id", "last_kl", "counts"}``
+``drift_loop``    ``{"next_due_s", "last_row_id", "last_score", "counts"}``
 ``retrain_loop``  ``{"next_due_s", "counts"}``
+
+Names that spoke of the published detector were made generic; what earlier releases
+stored under the old names still decodes: the drift loop's ``last_kl`` is its
+``last_score``, and an event's ``observed["window_kl"]`` is ``observed["detector_score"]``.
 
 ``counts`` holds the non-zero ``RunCounts``. A damaged value raises ``WorkspaceError``
 naming the key and the field.
@@ -55,11 +59,23 @@ def encode_event(event: Event) -> tuple[Any, ...]:
             None if event.outcome is None else event.outcome.value)
 
 
+#: Keys of ``observed`` that earlier releases wrote under another name: old name -> today's.
+RENAMED_OBSERVED = {"window_kl": "detector_score"}
+
+
+def _observed_today(observed: Any) -> Any:
+    """Stored ``observed`` figures under today's key names (unchanged when none is old)."""
+    if not isinstance(observed, dict) or not any(old in observed for old in RENAMED_OBSERVED):
+        return observed
+    return {RENAMED_OBSERVED.get(key, key): value for key, value in observed.items()}
+
+
 def decode_event(row: tuple[Any, ...]) -> Event:
-    """An ``events`` row (id first, then ``EVENT_COLUMNS``) as an ``Event``."""
+    """An ``events`` row (id first, then ``EVENT_COLUMNS``) as an ``Event``, in today's key names."""
     try:
         return Event(id=row[0], time_s=row[1], loop=row[2], action=row[3], model=row[4], version=row[5],
-                     energy_uj=row[6], decision=row[7], observed=json.loads(row[8]), outcome=row[9])
+                     energy_uj=row[6], decision=row[7], observed=_observed_today(json.loads(row[8])),
+                     outcome=row[9])
     except ValueError as exc:
         raise WorkspaceError(f"knowledge event {row[0]}: {exc}") from None
 
@@ -144,7 +160,7 @@ def encode_loop_state(state: LoopState) -> dict[str, Any]:
     if isinstance(state, SwitchLoopState):
         return {"state": encode_switch_state(state.switch), **common}
     if isinstance(state, DriftLoopState):
-        return {**common, "last_row_id": state.last_row_id, "last_kl": state.last_score}
+        return {**common, "last_row_id": state.last_row_id, "last_score": state.last_score}
     return common
 
 
@@ -159,6 +175,7 @@ def decode_loop_state(loop: LoopName, raw: Any) -> LoopState:
         return SwitchLoopState(switch=switch, next_due_s=next_due_s, counts=counts, last_run_s=last_run_s)
     if loop is LoopName.DRIFT:
         last_row_id = _number(where, raw, "last_row_id", int, optional=True)
+        score_key = "last_score" if "last_score" in raw else "last_kl"  # last_kl: as earlier releases stored it
         return DriftLoopState(next_due_s=next_due_s, counts=counts, last_row_id=last_row_id,
-                              last_score=_number(where, raw, "last_kl", optional=True), last_run_s=last_run_s)
+                              last_score=_number(where, raw, score_key, optional=True), last_run_s=last_run_s)
     return RetrainLoopState(next_due_s=next_due_s, counts=counts, last_run_s=last_run_s)

@@ -140,8 +140,9 @@ class SwitchFigures:
 class DriftFigures:
     """What a drift check saw (the typed view of its ``observed``); None where it did not get that far."""
 
-    #: The detector's score (the windowed KL) and the best stored version's KL to the drift data.
-    window_kl: float | None
+    #: The detector's score (its own statistic, whichever detector is configured) and the best
+    #: stored version's KL to the drift data.
+    detector_score: float | None
     version_kl: float | None
     drift_detected: bool
     #: Values the check looked at, and the newest row among them.
@@ -158,7 +159,8 @@ class DriftFigures:
 
     @classmethod
     def from_observed(cls, seen: Mapping[str, Any]) -> DriftFigures:
-        return cls(window_kl=_opt(float, seen.get("window_kl")), version_kl=_opt(float, seen.get("version_kl")),
+        return cls(detector_score=_opt(float, seen.get("detector_score")),
+                   version_kl=_opt(float, seen.get("version_kl")),
                    drift_detected=bool(seen.get("drift_detected")), values=_opt(int, seen.get("values")),
                    last_row_id=_opt(int, seen.get("last_row_id")), active_version=_opt(int, seen.get("active_version")),
                    version_kls={int(v): float(kl) for v, kl in seen.get("version_kls", {}).items()},

@@ -94,7 +94,7 @@ class DriftLoopState(LoopSchedule):
 
     #: The newest row the detector has seen (after a restart its window is read afresh).
     last_row_id: int | None = None
-    #: The detector's last score (the windowed KL, stored as ``last_kl``).
+    #: The detector's last score (stored as ``last_score``; earlier releases: ``last_kl``).
     last_score: float | None = None
     loop: LoopName = field(default=LoopName.DRIFT, init=False)
 

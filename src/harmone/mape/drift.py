@@ -36,7 +36,7 @@ class DriftSnapshot:
     recent: np.ndarray
     #: The detector has seen enough values to judge.
     ready: bool
-    #: Its score (the windowed KL), None until ready.
+    #: Its score (its own statistic: for the published detector the windowed KL), None until ready.
     score: float | None
     detected: bool
     current_model: str
@@ -49,10 +49,10 @@ class DriftSnapshot:
 
 @dataclass(frozen=True, eq=False)
 class DriftObservation:
-    #: True once the detector has 2 x drift.window values to compare.
+    #: True once the detector has seen enough values to judge.
     ready: bool
-    #: The detector's score (KL(window before || last window)); None until ready.
-    kl: float | None
+    #: The detector's score; None until ready.
+    score: float | None
     detected: bool
     #: The last window of true values: the data to compare versions with or retrain on.
     drift_data: np.ndarray
@@ -68,14 +68,14 @@ def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
     values = finite(snapshot.recent)
     drift_data = values[-config.drift.window:].copy() if snapshot.ready else values[:0].copy()
     drift_data.setflags(write=False)
-    return DriftObservation(ready=snapshot.ready, kl=snapshot.score if snapshot.ready else None,
+    return DriftObservation(ready=snapshot.ready, score=snapshot.score if snapshot.ready else None,
                             detected=snapshot.ready and snapshot.detected,
                             drift_data=drift_data, n_values=int(values.size),
                             current_model=snapshot.current_model, active_version=snapshot.active_version)
 
 
 def analyse_drift(observation: DriftObservation, config: Config) -> bool:
-    """Drift when the detector says so (for the windowed KL: KL above ``drift.threshold``)."""
+    """Drift when the detector says so (each detector compares its score with its own threshold)."""
     return observation.detected
 
 
@@ -196,8 +196,8 @@ class DriftPlan:
     drift_detected: bool
     #: Version to make active ("reuse") or that already fits ("active-version-fits").
     version: int | None
-    #: KL between the two windows, and of the best version to the drift data.
-    window_kl: float | None
+    #: The detector's score, and the KL of the best stored version to the drift data.
+    detector_score: float | None
     version_kl: float | None
     #: Data to retrain on ("retrain"), else None.
     training_data: np.ndarray | None
@@ -219,7 +219,7 @@ def plan_drift(snapshot: ReuseSnapshot, drifted: bool, config: Config) -> DriftP
     def make(action: Action, reason: Decision, *, detected: bool = True, version: int | None = None,
              training: bool = False, kind: str | None = None) -> DriftPlan:
         return DriftPlan(action=action, reason=reason, drift_detected=detected, version=version,
-                         window_kl=observation.kl, version_kl=choice[1] if choice else None,
+                         detector_score=observation.score, version_kl=choice[1] if choice else None,
                          training_data=observation.drift_data if training else None, kind=kind)
 
     if not observation.ready:

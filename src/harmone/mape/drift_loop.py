@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from harmone.config import Config
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.energy.calibrate import energy_range, load_calibration, normalise
 from harmone.knowledge import Action, Decision, DriftLoopState, KnowledgeStore, LoopName, SwitchLoopState
 from harmone.knowledge.events import KEEP_DECISIONS
@@ -59,9 +59,9 @@ class DriftLoop(Loop):
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, retrainer: Retrainer, seed: int = 0,
-                 repository: ModelRepository | None = None) -> None:
+                 repository: ModelRepository | None = None, costs: ModelledCosts | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
-                         repository=repository)
+                         repository=repository, costs=costs)
         self.retrainer = retrainer
         self.seed = seed
         #: The newest row the in-memory window holds (persisted for status; after a restart
@@ -261,13 +261,13 @@ class DriftLoop(Loop):
         recent = self._new_values()
         if recent is None:
             # Nothing new was logged: the windows, and so the verdict, are the previous ones.
-            return RunOutcome(Action.NONE, kind, active, Decision.NO_NEW_DATA, {"window_kl": self.last_score})
+            return RunOutcome(Action.NONE, kind, active, Decision.NO_NEW_DATA, {"detector_score": self.last_score})
         if not self.armed:
             # The trigger is quiet: the costly comparison is not made at all.
             assert self.trigger is not None
             decision = Decision.NO_DRIFT if self.detector.ready else Decision.NOT_READY
             return RunOutcome(Action.NONE, kind, active, decision, {
-                "window_kl": None, "drift_detected": False, "values": len(self._recent),
+                "detector_score": None, "drift_detected": False, "values": len(self._recent),
                 "last_row_id": self.last_row_id, "active_version": active, "trigger_score": self.trigger.score})
         detector = self.detector
         observation = monitor_drift(DriftSnapshot(recent=recent, ready=detector.ready, score=detector.score,
@@ -285,11 +285,11 @@ class DriftLoop(Loop):
                                                   active_version=target_snapshot.active_versions[target])
         reuse = self._reuse_snapshot(observation, drifted, target_snapshot)
         plan = plan_drift(reuse, drifted, self.config)
-        self.last_score = observation.kl
+        self.last_score = observation.score
         if plan.drift_detected:
             self._count("detections")
             self._armed_left = 0
-        observed = _observed(plan.window_kl, plan.version_kl, plan.drift_detected, observation, self.last_row_id,
+        observed = _observed(plan.detector_score, plan.version_kl, plan.drift_detected, observation, self.last_row_id,
                              reuse)
         if target_reason is not None:
             observed["serving_model"], observed["target"] = kind, target_reason
@@ -334,11 +334,11 @@ def _detection(config: Config) -> tuple[Any, ...]:
             drift.trigger_feed, drift.window)
 
 
-def _observed(window_kl: float | None, version_kl: float | None, detected: bool, observation: DriftObservation,
+def _observed(detector_score: float | None, version_kl: float | None, detected: bool, observation: DriftObservation,
               last_row_id: int | None, reuse: ReuseSnapshot) -> dict[str, Any]:
     """The figures a drift event records."""
     observed: dict[str, Any] = {
-        "window_kl": window_kl, "version_kl": version_kl, "drift_detected": detected,
+        "detector_score": detector_score, "version_kl": version_kl, "drift_detected": detected,
         "values": observation.n_values, "last_row_id": last_row_id, "active_version": observation.active_version,
         "version_kls": {str(v): kl for v, kl in sorted((v, kl) for v, kl in reuse.divergences.items()
                                                          if isinstance(v, int))},

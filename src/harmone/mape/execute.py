@@ -193,7 +193,13 @@ class Retrainer(Protocol):
     def submit(self, request: RetrainRequest) -> RetrainJob: ...
 
 
-class _FinishedJob:
+class FinishedJob:
+    """A retraining done by the time ``submit`` returns: its result, or the error it failed with.
+
+    What a retrainer that trains inline returns (``InlineRetrainer``, and the model meter's
+    ``harmone.energy.model.ModelledRetrainer``); its energy was spent in this process.
+    """
+
     external = False
 
     def __init__(self, request: RetrainRequest, result: RetrainResult | None, error: RetrainError | None) -> None:
@@ -222,8 +228,8 @@ class InlineRetrainer:
         try:
             result = retrain_version(self.workspace, request, request.config or self.config, meter=self.meter)
         except HarmonEError as exc:
-            return _FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
-        return _FinishedJob(request, result, None)
+            return FinishedJob(request, None, RetrainError(f"retraining {request.kind} failed: {exc}"))
+        return FinishedJob(request, result, None)
 
 
 class SubprocessRetrainer:

@@ -14,6 +14,9 @@ starts, the drift loop after the drift warm-up, periodic retraining after one re
 interval. Runs then repeat at their interval; after any drift plan that found drift, the
 drift loop waits the cooldown from the end of the action. Each timing is given in
 predictions or in seconds (``harmone.cadence.Schedule`` turns it into clock seconds).
+
+A meter that models costs is told of each run through the optional ``costs``
+(``harmone.energy.base.ModelledCosts``): after the run, inside the run's energy window.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from harmone.cadence import Schedule
 from harmone.config import Config
-from harmone.energy.base import EnergyMeter, window
+from harmone.energy.base import EnergyMeter, ModelledCosts, window
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, LoopState, Outcome, RunCounts
 from harmone.knowledge.events import Retraining
@@ -77,10 +80,12 @@ class Loop(ABC):
     period: ClassVar[str]
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
-                 now: float, repository: ModelRepository | None = None) -> None:
+                 now: float, repository: ModelRepository | None = None, costs: ModelledCosts | None = None) -> None:
         self.workspace = workspace
         self.store = store
         self.meter = meter
+        #: Told of every run, with the rows it read, inside its window (a meter that models costs).
+        self.costs = costs
         self.config = config
         self.schedule = Schedule.of(config)
         self.repository = repository or ModelRepository(workspace)
@@ -129,6 +134,8 @@ class Loop(ABC):
         self.rows_read = 0
         with window(self.meter) as measured:
             outcome = self._run(now)
+            if self.costs is not None:
+                self.costs.charge_run(str(self.name), self.rows_read)
         self.last_run_s = time.perf_counter() - started
         self._count("runs")
         if outcome.job is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from harmone.approaches import Approach
 from harmone.clock import Clock, WallClock
 from harmone.config import Config
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.knowledge import Event, KnowledgeStore, LoopName
 from harmone.knowledge.events import LOOP_NAMES
 from harmone.mape.drift_loop import DriftLoop
@@ -130,10 +130,11 @@ def check_stored_state(store: KnowledgeStore, approach: Approach) -> None:
 def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeStore, meter: EnergyMeter,
                   retrainer: Retrainer, now: float, seed: int | None = 0, config: Config | None = None,
                   on_event: Callable[[Event], None] | None = None, tolerate_errors: bool = False,
-                  repository: ModelRepository | None = None) -> Manager:
+                  repository: ModelRepository | None = None, costs: ModelledCosts | None = None) -> Manager:
     """The loops of ``approach`` over one workspace, continuing any state stored for them.
 
     ``repository`` is shared with the inference engine when the caller has one (a Session).
+    ``costs`` is told of every loop run (a meter that models costs: ``energy.base.ModelledCosts``).
 
     ``seed`` seeds the switch loop's exploration and the retraining seeds; None draws the
     exploration seed from the operating system (live runs that need no replay).
@@ -142,7 +143,7 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
     repository = repository or ModelRepository(workspace)
     check_stored_state(store, approach)
     common = {"workspace": workspace, "store": store, "meter": meter, "config": config, "now": now,
-              "repository": repository}
+              "repository": repository, "costs": costs}
     base_seed = 0 if seed is None else seed
     loops: list[Loop] = []
     drift = DriftLoop(**common, retrainer=retrainer, seed=base_seed) if approach.runs(LoopName.DRIFT) else None

@@ -6,7 +6,7 @@ import numpy as np
 
 from harmone.config import Config
 from harmone.errors import HarmonEError
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 from harmone.knowledge import Action, Decision, KnowledgeStore, LoopName, RetrainLoopState
 from harmone.mape.execute import Retrainer
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
@@ -23,9 +23,9 @@ class RetrainLoop(Loop):
 
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, retrainer: Retrainer, model: str | None = None, seed: int = 0,
-                 repository: ModelRepository | None = None) -> None:
+                 repository: ModelRepository | None = None, costs: ModelledCosts | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
-                         repository=repository)
+                         repository=repository, costs=costs)
         self.retrainer = retrainer
         #: The model to retrain; None retrains whichever model serves at the time.
         self.model = model

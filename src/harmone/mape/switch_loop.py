@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 
 from harmone.config import Config
-from harmone.energy.base import EnergyMeter
+from harmone.energy.base import EnergyMeter, ModelledCosts
 import numpy as np
 
 from harmone.energy.calibrate import energy_range, load_calibration, normalise
@@ -53,9 +53,9 @@ class SwitchLoop(Loop):
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, rng: random.Random, repository: ModelRepository | None = None,
                  energy_range_uj: tuple[float, float] | None = None,
-                 drift_score: Callable[[], float | None] | None = None) -> None:
+                 drift_score: Callable[[], float | None] | None = None, costs: ModelledCosts | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
-                         repository=repository)
+                         repository=repository, costs=costs)
         self.rng = rng
         #: The drift loop's last detector score, where one runs beside this loop: while it
         #: sees nothing building up the model ranking has no new regime to follow, so runs
