@@ -52,10 +52,10 @@ def test_live_energy_comes_as_the_models_own_work_and_the_serving_overhead(works
         store.append_predictions([(*row, 2.5) for row in _rows(np.full(4, 100.0), "linear", 3.0)])
         store.record_event(Event(time_s=40.0, loop=LoopName.SWITCH, action=Action.NONE, model="linear", version=1,
                                  decision=Decision.OK, observed={"energy_basis": {"factor": 1.2, "rows": 4,
-                                                                                  "e_max_uj": 900.0}}))
+                                                                                  "by_kind": {"linear": 1.2}}}))
     payload = views.live(workspace, History(workspace))
     assert payload["rows"]["model_energy_uj"] == [2.5] * 4 and payload["rows"]["energy_uj"] == [3.0] * 4
-    assert payload["energy_basis"] == {"factor": 1.2, "rows": 4, "e_max_uj": 900.0}
+    assert payload["energy_basis"] == {"factor": 1.2, "rows": 4, "by_kind": {"linear": 1.2}}
     reference = views.energy_reference(workspace)
     assert reference["calibrated_uj"] == {"linear": 600.0} and reference["calibrated_overhead_uj"] == {"linear": 90.0}
 

@@ -1,4 +1,4 @@
-"""One energy basis: the calibrated range corrected by how live serving compares with calibration."""
+"""One energy basis: live model energy put on the calibration's scale, kind by kind."""
 
 from __future__ import annotations
 
@@ -11,30 +11,35 @@ CALIBRATED_UJ = {"linear": 600.0, "svm": 700.0, "lstm": 3000.0}
 E_MAX_UJ = 1.25 * 3000.0
 
 
-def test_a_uniformly_colder_live_stream_keeps_the_calibrated_normalised_energy() -> None:
-    # Live predictions cost 1.4x their calibration (a longer wait than calibration's gap).
-    sums = {"linear": (400, 400 * 600.0 * 1.4)}
-    correction = correct(sums, CALIBRATED_UJ, 0.0, E_MAX_UJ)
+def test_a_colder_live_stream_keeps_each_kinds_calibrated_normalised_energy() -> None:
+    # Live, the linear model costs 1.4x its calibration and the LSTM 0.9x (waits affect kinds unalike).
+    sums = {"linear": (400, 400 * 600.0 * 1.4), "lstm": (100, 100 * 3000.0 * 0.9)}
+    correction = correct(sums, CALIBRATED_UJ)
     assert correction is not None
-    assert correction.factor == pytest.approx(1.4) and correction.rows == 400
-    live_e = 600.0 * 1.4 / correction.e_max_uj
-    assert live_e == pytest.approx(600.0 / E_MAX_UJ)  # the linear model's calibrated e, not 1.4x it
-    assert correction.to_record() == {"factor": correction.factor, "rows": 400, "e_max_uj": correction.e_max_uj}
+    assert correction.by_kind == pytest.approx({"linear": 1.4, "lstm": 0.9}) and correction.rows == 500
+    models = np.array(["linear", "lstm", "svm"])
+    rescaled = correction.rescale(models, np.array([600.0 * 1.4, 3000.0 * 0.9, 700.0]))
+    # Each served kind at its calibrated cost; a kind not served yet divided by the pooled factor.
+    assert rescaled[:2] == pytest.approx([600.0, 3000.0])
+    pooled = (400 * 600.0 * 1.4 + 100 * 3000.0 * 0.9) / (400 * 600.0 + 100 * 3000.0)
+    assert correction.pooled == pytest.approx(pooled) and rescaled[2] == pytest.approx(700.0 / pooled)
+    assert correction.to_record() == {"factor": correction.pooled, "rows": 500, "by_kind": correction.by_kind}
 
 
-def test_a_kind_that_costs_more_than_the_others_live_still_shows_it() -> None:
-    sums = {"linear": (1000, 1000 * 600.0), "svm": (200, 200 * 700.0 * 3.0)}  # the SVR runs 3x its calibration
-    correction = correct(sums, CALIBRATED_UJ, 0.0, E_MAX_UJ)
+def test_a_batch_dearer_than_its_kinds_recent_rows_shows_as_dearer() -> None:
+    window = SumsWindow(rows=1000)
+    window.update({"svm": (900, 900 * 700.0)})
+    window.update({"svm": (100, 100 * 700.0 * 3.0)})  # the newest batch ran 3x its usual cost
+    correction = correct(window.get(), CALIBRATED_UJ)
     assert correction is not None
-    svm_e = 700.0 * 3.0 / correction.e_max_uj
-    linear_e = 600.0 / correction.e_max_uj
-    assert svm_e > 2 * (700.0 / E_MAX_UJ) and linear_e < 600.0 / E_MAX_UJ
+    batch = correction.rescale(np.array(["svm"]), np.array([700.0 * 3.0]))[0]
+    assert batch / E_MAX_UJ == pytest.approx(2.5 * (700.0 / E_MAX_UJ))  # 3x over a window it is a sixth of
 
 
 def test_no_basis_means_no_correction() -> None:
-    assert correct({}, CALIBRATED_UJ, 0.0, E_MAX_UJ) is None
-    assert correct({"forest": (10, 100.0)}, CALIBRATED_UJ, 0.0, E_MAX_UJ) is None  # never calibrated
-    assert correct({"linear": (10, 0.0)}, CALIBRATED_UJ, 0.0, E_MAX_UJ) is None  # a meter that did not move
+    assert correct({}, CALIBRATED_UJ) is None
+    assert correct({"forest": (10, 100.0)}, CALIBRATED_UJ) is None  # never calibrated
+    assert correct({"linear": (10, 0.0)}, CALIBRATED_UJ) is None  # a meter that did not move
 
 
 def test_kind_sums_leave_out_unknown_energies() -> None:
@@ -43,12 +48,12 @@ def test_kind_sums_leave_out_unknown_energies() -> None:
     assert kind_sums(models, energy) == {"linear": (2, 3.0), "svm": (1, 4.0)}
 
 
-def test_the_window_keeps_the_newest_batches_covering_its_rows() -> None:
+def test_each_kind_keeps_its_newest_batches_covering_its_rows() -> None:
     window = SumsWindow(rows=100)
     assert window.update({"linear": (60, 60.0)}).get() == {"linear": (60, 60.0)}
-    window.update({"svm": (60, 120.0)})
-    assert window.get() == {"linear": (60, 60.0), "svm": (60, 120.0)}  # 60 alone would not cover 100
-    window.update({"lstm": (50, 500.0)})
-    assert window.get() == {"svm": (60, 120.0), "lstm": (50, 500.0)}  # the oldest batch is no longer needed
-    window.update({})
-    assert window.get() == {"svm": (60, 120.0), "lstm": (50, 500.0)}
+    window.update({"linear": (60, 120.0), "svm": (10, 5.0)})
+    assert window.get() == {"linear": (120, 180.0), "svm": (10, 5.0)}  # 60 alone would not cover 100
+    window.update({"linear": (50, 500.0)})
+    assert window.get() == {"linear": (110, 620.0), "svm": (10, 5.0)}  # the oldest linear batch is not needed
+    window.update({})  # a kind that stops serving keeps its factor's basis
+    assert window.get()["svm"] == (10, 5.0)

@@ -205,16 +205,16 @@ def test_status_and_events_show_the_models_own_energy_apart_from_the_serving_ove
                       "normalised_energy": 0.69, "ema": 0.8, "budget": 1.0, "recovery": 0,
                       "per_model": {"linear": {"rows": 10, "r2": 0.9, "energy_uj": 660.0, "overhead_uj": 240.0,
                                                "normalised_energy": 0.69, "score": 0.8}},
-                      "energy_basis": {"factor": 1.1, "rows": 10, "e_max_uj": 962.5}}))
+                      "energy_basis": {"factor": 1.1, "rows": 10, "by_kind": {"linear": 1.1}}}))
     root = str(trained_workspace.root)
     code, out, _ = cli(capsys, "status", "-w", root)
     assert code == 0
     assert "live estimated, calibrated estimated" in out
     assert "linear      live 660.0 + 240.0 over 10 rows; calibrated 600.0 + 100.0" in out
     assert "svm         not served recently; calibrated 700.0 + 100.0" in out
-    assert "live correction: factor 1.100 over 10 rows" in out
+    assert "live correction (live over calibrated model energy, newest rows): linear x1.100;" in out
     code, out, _ = cli(capsys, "status", "--json", "-w", root)
     energy = json.loads(out)["energy"]["linear"]
     assert energy["live_model_uj"] == pytest.approx(660.0) and energy["live_overhead_uj"] == pytest.approx(240.0)
     code, out, _ = cli(capsys, "events", "-w", root)
-    assert "µJ 660 model + 240 overhead" in out and "range x1.10 live" in out
+    assert "µJ 660 model + 240 overhead" in out and "live/calibrated x1.10" in out

@@ -145,7 +145,7 @@ class Status:
     energy: Mapping[str, ModelEnergy] = field(default_factory=dict)
     #: The calibration's meter ("measured" or "estimated", and its source), None when uncalibrated.
     calibration_meter: Mapping[str, Any] | None = None
-    #: The live correction of the energy range in the newest switch run (factor, rows, e_max_uj).
+    #: The live correction in the newest switch run: per kind and pooled live over calibrated energy, rows.
     energy_basis: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -93,8 +93,9 @@ def _observed_text(event: Event) -> str:
             overhead = figures.get("overhead_uj")
             parts.append(f"µJ {figures['energy_uj']:.0f} model" + (f" + {overhead:.0f} overhead" if overhead is not None
                                                                      else ""))
-        if seen.get("energy_basis"):
-            parts.append(f"range x{seen['energy_basis']['factor']:.2f} live")
+        factor = ((seen.get("energy_basis") or {}).get("by_kind") or {}).get(seen.get("source"))
+        if factor is not None:
+            parts.append(f"live/calibrated x{factor:.2f}")
         if seen.get("target"):
             parts.append(f"-> {seen['target']}")
         return "  ".join(parts)

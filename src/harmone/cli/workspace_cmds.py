@@ -103,8 +103,9 @@ def print_energy_split(status: Any) -> None:
         print(f"  {kind:<11} {served}; calibrated {_pair(figures.calibrated_model_uj, figures.calibrated_overhead_uj)}")
     basis = status.energy_basis
     if basis:
-        print(f"  live correction: factor {basis['factor']:.3f} over {basis['rows']} rows"
-              f" (range E_M {basis['e_max_uj']:.1f} µJ)")
+        factors = ", ".join(f"{kind} x{factor:.3f}" for kind, factor in sorted(basis.get("by_kind", {}).items()))
+        print(f"  live correction (live over calibrated model energy, newest rows): {factors};"
+              f" x{basis['factor']:.3f} for a kind not served yet")
 
 
 def _pair(model_uj: float | None, overhead_uj: float | None) -> str:

@@ -117,20 +117,20 @@ class SwitchLoop(Loop):
         rows = self.store.predictions_after(start)
         self.rows_read = len(rows)
         # Models are compared on their own work; rows of older releases carry only the whole step.
-        energy_uj = np.where(np.isnan(rows.model_energy_uj), rows.energy_uj, rows.model_energy_uj)
+        model_uj = np.where(np.isnan(rows.model_energy_uj), rows.energy_uj, rows.model_energy_uj)
         models = rows.model.astype(str)
-        batch = PredictionBatch(true_value=rows.true_value, predicted_value=rows.predicted_value,
-                                energy_uj=energy_uj, model=models,
-                                last_row_id=rows.last_row_id if len(rows) else previous.last_row_id)
-        e_min_uj, e_max_uj, correction = self.e_min_uj, self.e_max_uj, None
+        compared_uj, correction = model_uj, None
         if self._corrects_live():
-            self._live_sums.update(kind_sums(models, energy_uj))
-            correction = correct(self._live_sums.get(), self.calibrated_uj, e_min_uj, e_max_uj)
+            self._live_sums.update(kind_sums(models, model_uj))
+            correction = correct(self._live_sums.get(), self.calibrated_uj)
             if correction is not None:
-                e_min_uj, e_max_uj = correction.e_min_uj, correction.e_max_uj
+                compared_uj = correction.rescale(models, model_uj)
+        batch = PredictionBatch(true_value=rows.true_value, predicted_value=rows.predicted_value,
+                                energy_uj=compared_uj, model=models,
+                                last_row_id=rows.last_row_id if len(rows) else previous.last_row_id)
         current = self._current_model()
         snapshot = SwitchSnapshot(current_model=current, available_models=self.served_kinds(),
-                                  batch=batch, state=previous, e_min_uj=e_min_uj, e_max_uj=e_max_uj,
+                                  batch=batch, state=previous, e_min_uj=self.e_min_uj, e_max_uj=self.e_max_uj,
                                   calibrated_uj=self.calibrated_uj)
         observation = monitor_switch(snapshot, self.config)
         analysis = analyse_switch(observation, snapshot, self.config)
@@ -145,8 +145,7 @@ class SwitchLoop(Loop):
             "dropped": observation.n_dropped,
             "first_row_id": int(rows.row_id[0]) if len(rows) else None,
             "last_row_id": analysis.state.last_row_id,
-            "per_model": {kind: {**_figures_record(f), "overhead_uj": _mean_overhead(rows.energy_uj, energy_uj,
-                                                                                     models == kind)}
+            "per_model": {kind: {**_figures_record(f), **_energy_record(rows.energy_uj, model_uj, models == kind)}
                           for kind, f in observation.per_model.items()},
             "emas": dict(analysis.state.ema),
             "energy_basis": correction.to_record() if correction is not None else None,
@@ -198,11 +197,12 @@ class SwitchLoop(Loop):
         self._save()
 
 
-def _mean_overhead(step_uj: np.ndarray, model_uj: np.ndarray, rows: np.ndarray) -> float | None:
-    """Mean serving overhead (the step less the model's own work) over ``rows``; None when unknown."""
-    overhead = step_uj[rows] - model_uj[rows]
-    overhead = overhead[np.isfinite(overhead)]
-    return float(overhead.mean()) if len(overhead) else None
+def _energy_record(step_uj: np.ndarray, model_uj: np.ndarray, rows: np.ndarray) -> dict[str, float | None]:
+    """Mean live model energy and serving overhead (the step less the model's work) over ``rows``."""
+    mine, overhead = model_uj[rows], step_uj[rows] - model_uj[rows]
+    mine, overhead = mine[np.isfinite(mine)], overhead[np.isfinite(overhead)]
+    return {"energy_uj": float(mine.mean()) if len(mine) else None,
+            "overhead_uj": float(overhead.mean()) if len(overhead) else None}
 
 
 def _figures_record(figures: ModelFigures) -> dict[str, float | int | None]:

@@ -112,7 +112,8 @@ function energyTable(state, reference) {
   if (reference.calibration) notes.push(`calibrated: ${reference.calibration.meter_kind} by ${reference.calibration.meter_source}`);
   else notes.push("no calibration yet (`harmone energy calibrate`)");
   if (kind) notes.push(`live: ${kind} by ${state.meter.source}`);
-  if (state.basis) notes.push(`live correction of the range: x${fmt(state.basis.factor, 3)} over ${fmt(state.basis.rows, 0)} rows`);
+  if (state.basis) notes.push("live over calibrated model energy (the switch loop's correction): " +
+    Object.entries(state.basis.by_kind || {}).map(([m, f]) => `${m} x${fmt(f, 3)}`).join(", "));
   if (reference.goal_uj !== null) notes.push(`energy goal ${fmtEnergy(reference.goal_uj)} per prediction`);
   return [el("div", { className: "scroll" }, table), el("p", { className: "muted" }, notes.join(" · "))];
 }
