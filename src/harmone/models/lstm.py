@@ -78,6 +78,31 @@ class LstmModel(Model):
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
             raise ValueError(f"learning_rate must be a positive number, got {rate!r}")
 
+    # -- warm start: fine-tune the serving weights ------------------------------------------
+
+    @classmethod
+    def can_warm_start(cls, params: Mapping[str, Any]) -> bool:
+        """Always: a retraining fine-tunes the serving network (``fine_tune``)."""
+        return True
+
+    @classmethod
+    def warm_share(cls, params: Mapping[str, Any], warm_epochs: int) -> float:
+        """``warm_epochs / epochs``: an epoch costs about the same either way on the same data."""
+        epochs = params.get("epochs")
+        return min(1.0, warm_epochs / epochs) if epochs else 1.0
+
+    def start_from(self, initial: Model, warm_epochs: int) -> bool:
+        """Fine-tune for ``warm_epochs`` epochs when ``initial`` has weights of this size."""
+        if initial.params.get("hidden_size") != self.params.get("hidden_size"):
+            return False
+        self.params["epochs"] = warm_epochs
+        return True
+
+    def fit_from(self, X: np.ndarray, y: np.ndarray, initial: Model, *, seed: int = 0,
+                 progress: Progress | None = None) -> Self:
+        assert isinstance(initial, LstmModel)
+        return self.fine_tune(X, y, initial, seed=seed, progress=progress)
+
     # -- training -------------------------------------------------------------------------
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:

@@ -91,13 +91,17 @@ class _NaiveModel(Model):
         self.lag_ = self._planned_lag()
         if X.shape[1] < self.lag_:
             raise ValueError(f"{self.kind} model needs windows of at least {self.lag_} values, got {X.shape[1]}")
-        self.selected_ = {"season": self.lag_} if self.kind == "seasonal" else {}
+        self.selected_ = self._selected()
         if progress is not None:
             progress(1, 1)
         return self
 
     def _planned_lag(self) -> int:
         return 1
+
+    def _selected(self) -> dict[str, Any]:
+        """What fitting chose, reported with the version: nothing, unless the kind finds a lag."""
+        return {}
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"lag": np.asarray([float(self._lag())])}
@@ -119,6 +123,7 @@ class PersistenceModel(_NaiveModel):
 
     kind: ClassVar[str] = "persistence"
     default_params: ClassVar[Mapping[str, Any]] = {"inputs": "relative"}
+    naive_bar: ClassVar[bool] = True
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
         return window
@@ -148,3 +153,6 @@ class SeasonalModel(_NaiveModel):
 
     def _planned_lag(self) -> int:
         return getattr(self, "_season", None) or int(self.params["season"]) or 1
+
+    def _selected(self) -> dict[str, Any]:
+        return {"season": self.lag_}
