@@ -20,6 +20,7 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models._selection import cost_in_fits
+from harmone.params import Constraint, Interval, Options, validate
 from harmone.scaling import MAX_CONTEXT, REPRESENTATIONS
 
 ARRAYS_FILE = "model.npz"
@@ -28,6 +29,13 @@ PARAMS_FILE = "params.json"
 #: Called after each training epoch (or step) with (done, total); drives progress bars.
 Progress = Callable[[int, int], None]
 
+#: Constraints of the hyperparameters shared by the kinds that have them (``harmone.params``):
+#: the representation, how far back an input reaches (0: the stream window), and whether a
+#: strength is chosen by validation.
+INPUTS: Constraint = Options(REPRESENTATIONS)
+CONTEXT: Constraint = Interval(int, 0, MAX_CONTEXT)
+SELECT: Constraint = Options(("validation", "fixed"))
+
 
 class Model(ABC):
     """One model kind. Settings are keyword-only and stored as passed; learned state ends in ``_``."""
@@ -35,6 +43,8 @@ class Model(ABC):
     kind: ClassVar[str]
     #: Published hyperparameters for the first training.
     default_params: ClassVar[Mapping[str, Any]]
+    #: What each hyperparameter may be (``harmone.params``), one entry per key of ``default_params``.
+    parameter_constraints: ClassVar[Mapping[str, Constraint]]
     #: Overrides applied when the model is retrained at runtime.
     default_retrain_params: ClassVar[Mapping[str, Any]] = {}
     #: Overrides of ``default_params`` that restore the published representation and
@@ -54,8 +64,8 @@ class Model(ABC):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        """Raise ``ValueError`` naming the parameter when a value is out of range."""
-        check_common(params)
+        """Raise ``ValueError`` naming the parameter and its value when it breaks its constraint."""
+        validate(cls.parameter_constraints, params)
 
     # -- warm start: how a retraining continues from the serving version -------------------
 
@@ -173,15 +183,3 @@ class Model(ABC):
         except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as exc:
             raise ModelError(f"{directory}: corrupt or tampered model file ({exc})") from None
 
-
-def check_common(params: Mapping[str, Any]) -> None:
-    """The ``inputs`` and ``context`` hyperparameters shared by the kinds that have them."""
-    if "inputs" in params and params["inputs"] not in REPRESENTATIONS:
-        raise ValueError(f"inputs must be one of {', '.join(REPRESENTATIONS)}, got {params['inputs']!r}")
-    if "context" in params:
-        context = params["context"]
-        if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= MAX_CONTEXT:
-            raise ValueError(f"context must be an integer from 0 (the stream window) to {MAX_CONTEXT},"
-                             f" got {context!r}")
-    if "select" in params and params["select"] not in ("validation", "fixed"):
-        raise ValueError(f"select must be 'validation' or 'fixed', got {params['select']!r}")

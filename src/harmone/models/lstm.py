@@ -18,8 +18,9 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress, check_common
+from harmone.models.base import CONTEXT, INPUTS, Model, Progress
 from harmone.models.linear import check_training_data
+from harmone.params import Constraint, Interval
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +59,11 @@ class LstmModel(Model):
         "hidden_size": 50, "learning_rate": 0.001, "batch_size": 16, "epochs": 50,
         "inputs": "relative", "context": 0,
     }
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {
+        "hidden_size": Interval(int, 1, None), "learning_rate": Interval(float, 0, None, closed="neither"),
+        "batch_size": Interval(int, 1, None), "epochs": Interval(int, 1, None), "inputs": INPUTS,
+        "context": CONTEXT,
+    }
     published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "context": 0}
 
     weight_ih_: np.ndarray
@@ -66,17 +72,6 @@ class LstmModel(Model):
     bias_hh_: np.ndarray
     head_weight_: np.ndarray
     head_bias_: np.ndarray
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        for name in ("hidden_size", "batch_size", "epochs"):
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        rate = params["learning_rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
-            raise ValueError(f"learning_rate must be a positive number, got {rate!r}")
 
     # -- warm start: fine-tune the serving weights ------------------------------------------
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress, check_common
+from harmone.models.base import INPUTS, Model, Progress
 from harmone.models.linear import check_training_data
+from harmone.params import Constraint, Interval
 
 #: Longest season searched for when ``season = 0`` (auto), in steps.
 MAX_SEASON = 400
@@ -123,6 +124,7 @@ class PersistenceModel(_NaiveModel):
 
     kind: ClassVar[str] = "persistence"
     default_params: ClassVar[Mapping[str, Any]] = {"inputs": "relative"}
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {"inputs": INPUTS}
     naive_bar: ClassVar[bool] = True
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
@@ -135,14 +137,8 @@ class SeasonalModel(_NaiveModel):
 
     kind: ClassVar[str] = "seasonal"
     default_params: ClassVar[Mapping[str, Any]] = {"inputs": "relative", "season": 0}
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        season = params["season"]
-        if isinstance(season, bool) or not isinstance(season, int) or not 0 <= season <= 10_000:
-            raise ValueError(f"season must be an integer from 0 (find it in the training data) to 10000, "
-                             f"got {season!r}")
+    #: ``season`` 0 finds the season in the training data.
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {"inputs": INPUTS, "season": Interval(int, 0, 10_000)}
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
         """The season (given, or detected in ``series``) fixes how far back the window reaches."""
