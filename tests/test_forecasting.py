@@ -209,7 +209,7 @@ def test_the_representation_is_validated_with_the_rest_of_the_config() -> None:
     from harmone import config as config_mod
     from harmone.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"\[models.linear\].*inputs must be one of relative, minmax"):
+    with pytest.raises(ConfigError, match=r"\[models.linear\].*inputs = 'zscore' is not one of relative, minmax"):
         config_mod.from_mapping({"models": {"linear": {"inputs": "zscore"}}})
     with pytest.raises(ConfigError, match=r"\[models.seasonal\].*season"):
         config_mod.from_mapping({"models": {"seasonal": {"season": -2}}})

@@ -307,3 +307,51 @@ def test_lstm_fit_leaves_torch_global_state_alone(data: tuple[np.ndarray, np.nda
 def test_lstm_rejects_a_non_integer_size() -> None:
     with pytest.raises(ValueError, match="hidden_size"):
         model_class("lstm").check_params({**model_class("lstm").default_params, "hidden_size": 2.5})
+
+
+def test_the_naive_bar_is_named_by_the_registry() -> None:
+    from harmone.models import naive_kind
+
+    assert naive_kind() == "persistence"
+    assert [kind for kind in ALL_KINDS if model_class(kind).naive_bar] == ["persistence"]
+
+
+def test_a_kind_brings_its_own_warm_start_and_training_follows_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kind registered outside the package continues from its serving version its own way:
+    nothing in training names a kind."""
+    import harmone.models as models
+    from harmone.config import Config
+    from harmone.training import can_warm_start, train, warm_share
+
+    linear = model_class("linear")
+    calls: list[str] = []
+
+    class Resumable(linear):  # type: ignore[misc, valid-type]
+        kind = "resumable"
+        default_params = {**linear.default_params, "select": "fixed"}
+
+        @classmethod
+        def can_warm_start(cls, params: Any) -> bool:
+            return True
+
+        @classmethod
+        def warm_share(cls, params: Any, warm_epochs: int) -> float:
+            return 0.25
+
+        def start_from(self, initial: Model, warm_epochs: int) -> bool:
+            calls.append("start")
+            return True
+
+        def fit_from(self, X: np.ndarray, y: np.ndarray, initial: Model, **kwargs: Any) -> Any:
+            calls.append("fit_from")
+            return self.fit(X, y, **kwargs)
+
+    kinds()  # discover the package's kinds first
+    monkeypatch.setitem(models._KINDS._classes, "resumable", Resumable)
+    config = Config()
+    series = 10 + np.sin(np.arange(400) / 7.0)
+    first = train("resumable", series, config)
+    assert calls == [] and "warm_start" not in first.metrics
+    again = train("resumable", series, config, retrain=True, initial=first.model)
+    assert calls == ["start", "fit_from"] and again.metrics["warm_start"] is True
+    assert can_warm_start(config, "resumable") and warm_share(config, "resumable", True) == 0.25

@@ -12,7 +12,6 @@ names the file, the section and the key.
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harmone.errors import ConfigError
+from harmone.params import Constraint, Interval, Names, NumberTable, Options, OfType, validate
 
 CONFIG_FILE = "harmone.toml"
 #: Largest seed of any command or setting: numpy's seeding (and so every seeded library) takes 0 .. 2**32 - 1.
@@ -38,14 +38,29 @@ PUBLISHED_DETECTOR = "window-kl"
 def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
              lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None,
              kind: type | None = None) -> Any:
-    """One documented setting; ``kind`` types a setting whose default is None (not in effect)."""
-    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
-            "type": kind}
+    """One documented setting and its constraint (``harmone.params``): a number within ``lo`` .. ``hi``,
+    one of ``choices``, or any value of its type; ``kind`` types a setting whose default is None
+    (not in effect)."""
+    meta = {"doc": doc, "constraint": _constraint(kind or type(default), lo, hi, lo_open, hi_open, choices)}
     if isinstance(default, (dict, tuple)):
         if isinstance(default, tuple):
             return field(default=default, metadata=meta)
         return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def _constraint(expected: type, lo: float | None, hi: float | None, lo_open: bool, hi_open: bool,
+                choices: tuple[str, ...] | None) -> Constraint:
+    if expected is tuple:
+        return Names()
+    if expected is dict:
+        return NumberTable()
+    if choices:
+        return Options(choices)
+    if expected in (int, float):
+        closed = {(False, False): "both", (False, True): "left", (True, False): "right", (True, True): "neither"}
+        return Interval(expected, lo, hi, closed=closed[lo_open, hi_open])
+    return OfType(expected)
 
 
 @dataclass(frozen=True)
@@ -258,39 +273,6 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def _check_value(where: str, key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
-    meta = f.metadata
-    expected = meta.get("type") or (type(f.default) if f.default is not dataclasses.MISSING else dict)
-    if expected is tuple:
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {key} must be a non-empty list of names, got {value!r}")
-        return tuple(dict.fromkeys(value))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if expected is dict:
-        if not isinstance(value, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
-            raise ConfigError(f"{where}: {key} must be a table of numbers, got {value!r}")
-        for name, number in value.items():
-            if not math.isfinite(number):
-                raise ConfigError(f"{where}: {key}.{name} = {number!r} must be finite")
-        return {k: float(v) for k, v in value.items()}
-    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{where}: {key} = {value!r} is not one of {', '.join(meta['choices'])}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{where}: {key} = {value!r} must be finite")
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
-        bound = ">" if meta.get("lo_open") else ">="
-        raise ConfigError(f"{where}: {key} = {value!r} is out of range (must be {bound} {lo})")
-    if hi is not None and (value > hi or (meta.get("hi_open") and value == hi)):
-        bound = "<" if meta.get("hi_open") else "<="
-        raise ConfigError(f"{where}: {key} = {value!r} is out of range (must be {bound} {hi})")
-    return value
-
-
 #: Settings a running process keeps until it restarts, and why: a changed harmone.toml that
 #: changes one of them is refused for that setting (``harmone.config_reload``).
 FIXED_WHILE_RUNNING: dict[str, str] = {
@@ -318,15 +300,12 @@ def timing_pairs(section: Any) -> list[tuple[str, str]]:
 
 def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mapping[str, str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
     for old, new in renamed.items():
         if old in raw and new in raw:
             raise ConfigError(f"{where}: {old} and {new} are one setting ({old} is its old name); keep {new}")
-    for key, value in raw.items():
-        key = renamed.get(key, key)
-        if key not in fields:
-            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(fields)})")
-        values[key] = _check_value(where, key, value, fields[key])
+    values = validate({name: f.metadata["constraint"] for name, f in fields.items()},
+                      {renamed.get(key, key): value for key, value in raw.items()},
+                      error=lambda message: ConfigError(f"{where}: {message}"))
     for steps, secs in TIMING_PAIRS.items():
         if steps in fields and secs in fields:
             if steps in values and secs in values:
@@ -356,20 +335,8 @@ def _check_models(raw: Any, source: str) -> dict[str, dict[str, Any]]:
             here = f"{where}" if not sub else f"{source} [models.{kind}.retrain]"
             if not isinstance(params, dict):
                 raise ConfigError(f"{here}: must be a table")
-            clean: dict[str, Any] = {}
-            for key, value in params.items():
-                if key not in cls.default_params:
-                    raise ConfigError(f"{here}: unknown key {key!r} (known: {', '.join(cls.default_params)})")
-                expected = type(cls.default_params[key])
-                if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                    value = float(value)
-                if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-                    raise ConfigError(f"{here}: {key} must be {expected.__name__}, got {value!r}")
-                clean[key] = value
-            try:
-                cls.check_params({**cls.default_params, **clean})
-            except ValueError as exc:
-                raise ConfigError(f"{here}: {exc}") from None
+            clean = validate(cls.parameter_constraints, params,
+                             error=lambda message: ConfigError(f"{here}: {message}"))
             if sub:
                 checked[kind]["retrain"] = clean
             else:

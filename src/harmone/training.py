@@ -25,7 +25,6 @@ from harmone.errors import ConfigError, DataError
 from harmone import scaling
 from harmone.metrics import mean_absolute_error, r2_score, skill_over_persistence
 from harmone.models import Model, model_class
-from harmone.models._selection import cost_in_fits
 from harmone.models.base import Progress
 from harmone.scaling import Representation
 
@@ -105,35 +104,26 @@ def holdout_windows(series: np.ndarray, config: Config, *, width: int | None = N
     return X[first - wide:], y[first - wide:]
 
 
-def _keeps_selection(config: Config, kind: str) -> bool:
-    """Whether ``kind`` chooses a strength by validation that a warm start can keep instead."""
-    return bool(model_class(kind).candidates) and \
-        config.model_params(kind, retrain=True).get("select") == "validation"
-
-
 def can_warm_start(config: Config, kind: str) -> bool:
     """``retrain.warm_start`` is on and ``kind`` can start from its serving version.
 
-    The LSTM fine-tunes the serving weights (``fine_tune``); a kind that validates a
-    strength (Ridge, SVR) keeps the serving version's choice and fits once.
+    The kind's class says how (``Model.can_warm_start``): the LSTM fine-tunes the serving
+    weights; a kind that validates a strength (Ridge, SVR) keeps the serving version's
+    choice and fits once.
     """
-    return config.retrain.warm_start and (hasattr(model_class(kind), "fine_tune") or _keeps_selection(config, kind))
+    return config.retrain.warm_start and model_class(kind).can_warm_start(config.model_params(kind, retrain=True))
 
 
 def warm_share(config: Config, kind: str, has_serving_version: bool) -> float:
     """An estimate of the share of a from-scratch retraining that the next retraining of ``kind`` costs.
 
     With a warm start (``can_warm_start`` and a version to start from: the rule of
-    ``warm_start_from``): ``warm_epochs / epochs`` for a fine-tune (an epoch costs about
-    the same either way on the same data), one fit out of a validated fit's
-    (``_selection.cost_in_fits``) for a kept strength; else 1.
+    ``warm_start_from``), the kind's own estimate (``Model.warm_share``: ``warm_epochs /
+    epochs`` for a fine-tune, one fit out of a validated fit's for a kept strength); else 1.
     """
     if not (has_serving_version and can_warm_start(config, kind)):
         return 1.0
-    if _keeps_selection(config, kind):
-        return 1.0 / cost_in_fits(len(model_class(kind).candidates))
-    epochs = config.model_params(kind, retrain=True).get("epochs")
-    return min(1.0, config.retrain.warm_epochs / epochs) if epochs else 1.0
+    return model_class(kind).warm_share(config.model_params(kind, retrain=True), config.retrain.warm_epochs)
 
 
 def warm_start_from(repository: Any, kind: str, config: Config) -> Model | None:
@@ -152,8 +142,9 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
           progress: Progress | None = None, initial: Model | None = None) -> TrainedModel:
     """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout.
 
-    With ``initial`` (a fitted model of the same kind and size), fine-tune it for
-    ``retrain.warm_epochs`` instead of fitting from scratch (warm start).
+    With ``initial`` (a fitted model of the same kind), continue from it where the kind can
+    (``Model.start_from``: the LSTM fine-tunes for ``retrain.warm_epochs``, a validated kind
+    keeps its strength) instead of fitting from scratch (warm start).
     """
     started = time.perf_counter()
     values = _check_series(series)
@@ -178,9 +169,10 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     X, y = scaler.encode(raw_X, actual_all)
     assert y is not None
     cut = first_holdout - context
-    metrics_extra = {"warm_start": True} if _start_from(model, initial, config) else {}
-    if metrics_extra and hasattr(model, "fine_tune"):
-        model.fine_tune(X[:cut], y[:cut], initial, seed=seed, progress=progress)
+    metrics_extra: dict[str, Any] = {}
+    if initial is not None and model.start_from(initial, config.retrain.warm_epochs):
+        metrics_extra["warm_start"] = True
+        model.fit_from(X[:cut], y[:cut], initial, seed=seed, progress=progress)
     else:
         model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
 
@@ -199,26 +191,6 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     values.setflags(write=False)
     return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,
                         params=dict(model.params), train_time_s=time.perf_counter() - started)
-
-
-def _start_from(model: Model, initial: Model | None, config: Config) -> bool:
-    """Set ``model`` up to continue from ``initial`` where it can; whether it will.
-
-    A fine-tune runs ``retrain.warm_epochs`` epochs from weights of the same size; a kind
-    that validates a strength fits once with ``initial``'s choice.
-    """
-    if initial is None:
-        return False
-    if hasattr(model, "fine_tune"):
-        if initial.params.get("hidden_size") != model.params.get("hidden_size"):
-            return False
-        model.params["epochs"] = config.retrain.warm_epochs
-        return True
-    chosen = getattr(initial, "selected_", None) or {}
-    if model.params.get("select") != "validation" or not chosen or not set(chosen) <= set(model.params):
-        return False
-    model.params.update(chosen, select="fixed")
-    return True
 
 
 def _new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:

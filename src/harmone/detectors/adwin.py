@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, spread, standardise, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, spread, standardise, state_value
+from harmone.params import Interval
 
 
 @register
@@ -37,14 +38,9 @@ class ADWIN(DriftDetector):
 
     name = "adwin"
     default_params = {"delta": 0.002, "clock": 32, "min_window": 10, "max_buckets": 5, "warmup": 100}
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_number(params, "delta", lo=0, lo_open=True, hi=1, hi_open=True)
-        check_number(params, "clock", lo=1, integer=True)
-        check_number(params, "min_window", lo=1, integer=True)
-        check_number(params, "max_buckets", lo=2, hi=1000, integer=True)
-        check_number(params, "warmup", lo=2, integer=True)
+    parameter_constraints = {"delta": Interval(float, 0, 1, closed="neither"), "clock": Interval(int, 1, None),
+                             "min_window": Interval(int, 1, None), "max_buckets": Interval(int, 2, 1000),
+                             "warmup": Interval(int, 2, None)}
 
     def _reset(self) -> None:
         self._warm: list[float] = []

@@ -25,24 +25,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self
 
 from harmone.errors import HarmonEError
+from harmone.params import Constraint, validate
 
 
 class DetectorError(HarmonEError, ValueError):
     """Bad detector settings or state: a ``ValueError`` with a one-line message naming the key."""
-
-
-def check_number(params: Mapping[str, Any], key: str, *, lo: float | None = None, hi: float | None = None,
-                 lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
-    """Raise ``DetectorError`` naming ``key`` unless ``params[key]`` is a number in range."""
-    value = params[key]
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    what = "an integer" if integer else "a finite number"
-    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
-        raise DetectorError(f"{key} must be {what}, got {value!r}")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise DetectorError(f"{key} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
-    if hi is not None and (value >= hi if hi_open else value > hi):
-        raise DetectorError(f"{key} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
 
 
 #: Standardised values are clipped to this magnitude: a series constant during a warm-up has a
@@ -129,6 +116,8 @@ class DriftDetector(ABC):
     name: ClassVar[str]
     #: Every setting with its default; the constructor accepts exactly these keys.
     default_params: ClassVar[Mapping[str, Any]]
+    #: What each setting may be (``harmone.params``), one entry per key of ``default_params``.
+    parameter_constraints: ClassVar[Mapping[str, Constraint]]
     #: True when detections do not change if the series is rescaled (a * x + b, a > 0).
     scale_free: ClassVar[bool] = True
     #: The config section whose keys of the same names hold this detector's settings, in place
@@ -147,7 +136,9 @@ class DriftDetector(ABC):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        """Raise ``DetectorError`` (a ``ValueError``) naming the setting when a value is out of range."""
+        """Raise ``DetectorError`` (a ``ValueError``) naming the setting and its value when it is
+        unknown or breaks its constraint."""
+        validate(cls.parameter_constraints, params, error=DetectorError)
 
     @classmethod
     def first_score_after(cls, params: Mapping[str, Any]) -> tuple[int, str] | None:

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, RestartingDetector, WarmupMoments, check_number, state_value
+from harmone.detectors.base import DetectorError, RestartingDetector, WarmupMoments, state_value
+from harmone.params import Interval
 
 
 @register
@@ -27,12 +28,8 @@ class CUSUM(RestartingDetector):
 
     name = "cusum"
     default_params = {"drift": 0.5, "threshold": 12.0, "warmup": 200}
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_number(params, "drift", lo=0)
-        check_number(params, "threshold", lo=0, lo_open=True)
-        check_number(params, "warmup", lo=2, integer=True)
+    parameter_constraints = {"drift": Interval(float, 0, None), "threshold": Interval(float, 0, None, closed="neither"),
+                             "warmup": Interval(int, 2, None)}
 
     def _restart(self) -> None:
         self._moments = WarmupMoments()

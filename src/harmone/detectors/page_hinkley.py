@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harmone.detectors import register
-from harmone.detectors.base import RestartingDetector, WarmupMoments, check_number, state_value
+from harmone.detectors.base import RestartingDetector, WarmupMoments, state_value
+from harmone.params import Interval
 
 _STATS = ("up", "up_min", "down", "down_max")
 
@@ -35,13 +36,8 @@ class PageHinkley(RestartingDetector):
 
     name = "page-hinkley"
     default_params = {"delta": 0.25, "threshold": 25.0, "min_instances": 100, "alpha": 0.9999}
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_number(params, "delta", lo=0)
-        check_number(params, "threshold", lo=0, lo_open=True)
-        check_number(params, "min_instances", lo=2, integer=True)
-        check_number(params, "alpha", lo=0, lo_open=True, hi=1)
+    parameter_constraints = {"delta": Interval(float, 0, None), "threshold": Interval(float, 0, None, closed="neither"),
+                             "min_instances": Interval(int, 2, None), "alpha": Interval(float, 0, 1, closed="right")}
 
     def _restart(self) -> None:
         self._moments = WarmupMoments()

@@ -24,7 +24,8 @@ from typing import Any, Self
 import numpy as np
 
 from harmone.detectors import register
-from harmone.detectors.base import DetectorError, DriftDetector, check_number, state_value
+from harmone.detectors.base import DetectorError, DriftDetector, state_value
+from harmone.params import Interval
 
 
 def finite(values: np.ndarray | Iterable[float]) -> np.ndarray:
@@ -82,12 +83,8 @@ class WindowKL(DriftDetector):
     #: The published constants' place: the drift data and version comparison read them too.
     settings_section = "drift"
 
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_number(params, "window", lo=2, hi=5_000_000, integer=True)
-        check_number(params, "bins", lo=2, hi=10_000, integer=True)
-        check_number(params, "epsilon", lo=0, lo_open=True, hi=1)
-        check_number(params, "threshold", lo=0)
+    parameter_constraints = {"window": Interval(int, 2, 5_000_000), "bins": Interval(int, 2, 10_000),
+                             "epsilon": Interval(float, 0, 1, closed="right"), "threshold": Interval(float, 0, None)}
 
     @classmethod
     def first_score_after(cls, params: Mapping[str, Any]) -> tuple[int, str] | None:

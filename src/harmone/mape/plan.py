@@ -16,9 +16,7 @@ from harmone.config import Config
 from harmone.knowledge.events import Action, Decision
 from harmone.mape.analyse import SwitchAnalysis, Violation
 from harmone.mape.snapshot import SwitchSnapshot
-
-#: The naive bar: the kind a model that loses to persistence on a batch is replaced by.
-PERSISTENCE = "persistence"
+from harmone.models import naive_kind
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,10 @@ def plan_switch(analysis: SwitchAnalysis, snapshot: SwitchSnapshot, config: Conf
         return make(Action.NONE, None, Decision.RECOVERY)
     if not analysis.has_data:
         return make(Action.NONE, None, Decision.NO_DATA)
-    if analysis.loses_to_persistence and current != PERSISTENCE and PERSISTENCE in snapshot.available_models:
-        return make(Action.SWITCH, PERSISTENCE, Decision.SCORE_VIOLATION)
+    if analysis.loses_to_persistence:
+        naive = naive_kind()  # the registry names it (persistence)
+        if current != naive and naive in snapshot.available_models:
+            return make(Action.SWITCH, naive, Decision.SCORE_VIOLATION)
     if explore and others:
         return make(Action.SWITCH, rng.choice(others), Decision.EXPLORE)
     if analysis.violation == "energy":

@@ -36,6 +36,14 @@ def check_kind(name: object) -> str:
     return name
 
 
+def naive_kind() -> str:
+    """The kind a batch is judged against: the one registered kind that declares ``naive_bar``."""
+    bars = [kind for kind in kinds() if model_class(kind).naive_bar]
+    if len(bars) != 1:
+        raise ModelError(f"exactly one model kind must be the naive bar, found {len(bars)} ({', '.join(bars)})")
+    return bars[0]
+
+
 def published_models(models: dict[str, dict]) -> dict[str, dict]:
     """``[models]`` overrides with every kind's published representation and hyperparameters on top."""
     out = {kind: dict(table) for kind, table in models.items()}
@@ -46,4 +54,5 @@ def published_models(models: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-__all__ = ["Model", "PUBLISHED_KINDS", "check_kind", "kinds", "model_class", "published_models", "register"]
+__all__ = ["Model", "PUBLISHED_KINDS", "check_kind", "kinds", "model_class", "naive_kind", "published_models",
+           "register"]

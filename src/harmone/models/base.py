@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from harmone.errors import ModelError
+from harmone.models._selection import cost_in_fits
+from harmone.params import Constraint, Interval, Options, validate
 from harmone.scaling import MAX_CONTEXT, REPRESENTATIONS
 
 ARRAYS_FILE = "model.npz"
@@ -27,6 +29,13 @@ PARAMS_FILE = "params.json"
 #: Called after each training epoch (or step) with (done, total); drives progress bars.
 Progress = Callable[[int, int], None]
 
+#: Constraints of the hyperparameters shared by the kinds that have them (``harmone.params``):
+#: the representation, how far back an input reaches (0: the stream window), and whether a
+#: strength is chosen by validation.
+INPUTS: Constraint = Options(REPRESENTATIONS)
+CONTEXT: Constraint = Interval(int, 0, MAX_CONTEXT)
+SELECT: Constraint = Options(("validation", "fixed"))
+
 
 class Model(ABC):
     """One model kind. Settings are keyword-only and stored as passed; learned state ends in ``_``."""
@@ -34,6 +43,8 @@ class Model(ABC):
     kind: ClassVar[str]
     #: Published hyperparameters for the first training.
     default_params: ClassVar[Mapping[str, Any]]
+    #: What each hyperparameter may be (``harmone.params``), one entry per key of ``default_params``.
+    parameter_constraints: ClassVar[Mapping[str, Constraint]]
     #: Overrides applied when the model is retrained at runtime.
     default_retrain_params: ClassVar[Mapping[str, Any]] = {}
     #: Overrides of ``default_params`` that restore the published representation and
@@ -41,6 +52,9 @@ class Model(ABC):
     published_params: ClassVar[Mapping[str, Any]] = {}
     #: Strengths ``select = "validation"`` chooses among; empty for a kind that chooses none.
     candidates: ClassVar[tuple[float, ...]] = ()
+    #: The naive bar: a served model that predicts a batch worse than this kind is replaced by
+    #: it (when it is served). Exactly one registered kind declares it (``models.naive_kind``).
+    naive_bar: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
@@ -50,8 +64,53 @@ class Model(ABC):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        """Raise ``ValueError`` naming the parameter when a value is out of range."""
-        check_common(params)
+        """Raise ``ValueError`` naming the parameter and its value when it breaks its constraint."""
+        validate(cls.parameter_constraints, params)
+
+    # -- warm start: how a retraining continues from the serving version -------------------
+
+    @classmethod
+    def keeps_selection(cls, params: Mapping[str, Any]) -> bool:
+        """Whether, with ``params``, the kind validates a strength that a warm start can keep instead."""
+        return bool(cls.candidates) and params.get("select") == "validation"
+
+    @classmethod
+    def can_warm_start(cls, params: Mapping[str, Any]) -> bool:
+        """Whether a retraining with ``params`` can start from the serving version (``start_from``).
+
+        By default a kind that validates a strength can: it keeps the serving version's choice
+        and fits once. A kind that fine-tunes its fitted state overrides this.
+        """
+        return cls.keeps_selection(params)
+
+    @classmethod
+    def warm_share(cls, params: Mapping[str, Any], warm_epochs: int) -> float:
+        """An estimate of the share of a from-scratch fit that a warm start with ``params`` costs.
+
+        A kept strength costs one fit out of a validated fit's (``_selection.cost_in_fits``);
+        1 when nothing is saved.
+        """
+        if cls.keeps_selection(params):
+            return 1.0 / cost_in_fits(len(cls.candidates))
+        return 1.0
+
+    def start_from(self, initial: Model, warm_epochs: int) -> bool:
+        """Set this unfitted model up to continue from ``initial`` (the serving version) where it
+        can; whether it will (then ``fit_from`` fits it).
+
+        By default a kind that validates a strength takes ``initial``'s choice and fits once.
+        """
+        chosen = getattr(initial, "selected_", None) or {}
+        if self.params.get("select") != "validation" or not chosen or not set(chosen) <= set(self.params):
+            return False
+        self.params.update(chosen, select="fixed")
+        return True
+
+    def fit_from(self, X: np.ndarray, y: np.ndarray, initial: Model, *, seed: int = 0,
+                 progress: Progress | None = None) -> Self:
+        """Fit after ``start_from`` agreed to continue from ``initial``; by default an ordinary ``fit``
+        (the kept choice is in ``params`` by then)."""
+        return self.fit(X, y, seed=seed, progress=progress)
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
         """How many past values each input holds, decided before windowing the fitting part ``series``.
@@ -124,15 +183,3 @@ class Model(ABC):
         except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as exc:
             raise ModelError(f"{directory}: corrupt or tampered model file ({exc})") from None
 
-
-def check_common(params: Mapping[str, Any]) -> None:
-    """The ``inputs`` and ``context`` hyperparameters shared by the kinds that have them."""
-    if "inputs" in params and params["inputs"] not in REPRESENTATIONS:
-        raise ValueError(f"inputs must be one of {', '.join(REPRESENTATIONS)}, got {params['inputs']!r}")
-    if "context" in params:
-        context = params["context"]
-        if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= MAX_CONTEXT:
-            raise ValueError(f"context must be an integer from 0 (the stream window) to {MAX_CONTEXT},"
-                             f" got {context!r}")
-    if "select" in params and params["select"] not in ("validation", "fixed"):
-        raise ValueError(f"select must be 'validation' or 'fixed', got {params['select']!r}")

@@ -8,7 +8,6 @@ floats because, for a window of five, that beats any numpy call.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from operator import mul
 from typing import Any, ClassVar, Self
@@ -18,7 +17,8 @@ import numpy as np
 from harmone.errors import ModelError
 from harmone.models import register
 from harmone.models._selection import choose
-from harmone.models.base import Model, Progress, check_common
+from harmone.models.base import CONTEXT, INPUTS, SELECT, Model, Progress
+from harmone.params import Constraint, Interval
 
 #: Ridge strengths tried by validation, strongest first (inputs are in units of typical change).
 ALPHA_GRID = (1e5, 1e4, 1e3, 100.0, 10.0, 1.0, 0.1)
@@ -125,16 +125,12 @@ class LinearModel(AffineModel):
     default_params: ClassVar[Mapping[str, Any]] = {
         "alpha": 256.0, "inputs": "relative", "select": "validation", "context": 0,
     }
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {
+        "alpha": Interval(float, 0, None), "inputs": INPUTS, "select": SELECT, "context": CONTEXT,
+    }
     default_retrain_params: ClassVar[Mapping[str, Any]] = {"alpha": 200.0}
     published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "select": "fixed", "context": 0}
     candidates: ClassVar[tuple[float, ...]] = ALPHA_GRID
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        alpha = params["alpha"]
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
         """Ridge with the given or the validated strength."""

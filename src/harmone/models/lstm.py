@@ -18,8 +18,9 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress, check_common
+from harmone.models.base import CONTEXT, INPUTS, Model, Progress
 from harmone.models.linear import check_training_data
+from harmone.params import Constraint, Interval
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +59,11 @@ class LstmModel(Model):
         "hidden_size": 50, "learning_rate": 0.001, "batch_size": 16, "epochs": 50,
         "inputs": "relative", "context": 0,
     }
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {
+        "hidden_size": Interval(int, 1, None), "learning_rate": Interval(float, 0, None, closed="neither"),
+        "batch_size": Interval(int, 1, None), "epochs": Interval(int, 1, None), "inputs": INPUTS,
+        "context": CONTEXT,
+    }
     published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "context": 0}
 
     weight_ih_: np.ndarray
@@ -67,16 +73,30 @@ class LstmModel(Model):
     head_weight_: np.ndarray
     head_bias_: np.ndarray
 
+    # -- warm start: fine-tune the serving weights ------------------------------------------
+
     @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        for name in ("hidden_size", "batch_size", "epochs"):
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        rate = params["learning_rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < float("inf"):
-            raise ValueError(f"learning_rate must be a positive number, got {rate!r}")
+    def can_warm_start(cls, params: Mapping[str, Any]) -> bool:
+        """Always: a retraining fine-tunes the serving network (``fine_tune``)."""
+        return True
+
+    @classmethod
+    def warm_share(cls, params: Mapping[str, Any], warm_epochs: int) -> float:
+        """``warm_epochs / epochs``: an epoch costs about the same either way on the same data."""
+        epochs = params.get("epochs")
+        return min(1.0, warm_epochs / epochs) if epochs else 1.0
+
+    def start_from(self, initial: Model, warm_epochs: int) -> bool:
+        """Fine-tune for ``warm_epochs`` epochs when ``initial`` has weights of this size."""
+        if initial.params.get("hidden_size") != self.params.get("hidden_size"):
+            return False
+        self.params["epochs"] = warm_epochs
+        return True
+
+    def fit_from(self, X: np.ndarray, y: np.ndarray, initial: Model, *, seed: int = 0,
+                 progress: Progress | None = None) -> Self:
+        assert isinstance(initial, LstmModel)
+        return self.fine_tune(X, y, initial, seed=seed, progress=progress)
 
     # -- training -------------------------------------------------------------------------
 

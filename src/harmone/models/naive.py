@@ -16,8 +16,9 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
-from harmone.models.base import Model, Progress, check_common
+from harmone.models.base import INPUTS, Model, Progress
 from harmone.models.linear import check_training_data
+from harmone.params import Constraint, Interval
 
 #: Longest season searched for when ``season = 0`` (auto), in steps.
 MAX_SEASON = 400
@@ -91,13 +92,17 @@ class _NaiveModel(Model):
         self.lag_ = self._planned_lag()
         if X.shape[1] < self.lag_:
             raise ValueError(f"{self.kind} model needs windows of at least {self.lag_} values, got {X.shape[1]}")
-        self.selected_ = {"season": self.lag_} if self.kind == "seasonal" else {}
+        self.selected_ = self._selected()
         if progress is not None:
             progress(1, 1)
         return self
 
     def _planned_lag(self) -> int:
         return 1
+
+    def _selected(self) -> dict[str, Any]:
+        """What fitting chose, reported with the version: nothing, unless the kind finds a lag."""
+        return {}
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"lag": np.asarray([float(self._lag())])}
@@ -119,6 +124,8 @@ class PersistenceModel(_NaiveModel):
 
     kind: ClassVar[str] = "persistence"
     default_params: ClassVar[Mapping[str, Any]] = {"inputs": "relative"}
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {"inputs": INPUTS}
+    naive_bar: ClassVar[bool] = True
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
         return window
@@ -130,14 +137,8 @@ class SeasonalModel(_NaiveModel):
 
     kind: ClassVar[str] = "seasonal"
     default_params: ClassVar[Mapping[str, Any]] = {"inputs": "relative", "season": 0}
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        season = params["season"]
-        if isinstance(season, bool) or not isinstance(season, int) or not 0 <= season <= 10_000:
-            raise ValueError(f"season must be an integer from 0 (find it in the training data) to 10000, "
-                             f"got {season!r}")
+    #: ``season`` 0 finds the season in the training data.
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {"inputs": INPUTS, "season": Interval(int, 0, 10_000)}
 
     def plan_context(self, series: np.ndarray, window: int) -> int:
         """The season (given, or detected in ``series``) fixes how far back the window reaches."""
@@ -148,3 +149,6 @@ class SeasonalModel(_NaiveModel):
 
     def _planned_lag(self) -> int:
         return getattr(self, "_season", None) or int(self.params["season"]) or 1
+
+    def _selected(self) -> dict[str, Any]:
+        return {"season": self.lag_}

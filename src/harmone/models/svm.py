@@ -11,7 +11,6 @@ within 0.006 while liblinear needs about 2.5x less CPU per validated fit at the 
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
@@ -20,8 +19,9 @@ import numpy as np
 
 from harmone.models import register
 from harmone.models._selection import choose
-from harmone.models.base import Progress, check_common
+from harmone.models.base import CONTEXT, INPUTS, SELECT, Progress
 from harmone.models.linear import AffineModel, check_training_data
+from harmone.params import Constraint, Interval, Options
 
 #: Costs tried by validation, strongest regularisation (smallest C) first.
 C_GRID = (0.001, 0.01, 0.1, 1.0)
@@ -65,26 +65,15 @@ class SvmModel(AffineModel):
         "C": 0.05, "tol": 0.001, "epsilon": 0.1, "solver": "liblinear", "inputs": "relative",
         "select": "validation", "context": 0,
     }
+    parameter_constraints: ClassVar[Mapping[str, Constraint]] = {
+        "C": Interval(float, 0, None, closed="neither"), "tol": Interval(float, 0, None, closed="neither"),
+        "epsilon": Interval(float, 0, None), "solver": Options(SOLVERS), "inputs": INPUTS, "select": SELECT,
+        "context": CONTEXT,
+    }
     published_params: ClassVar[Mapping[str, Any]] = {
         "tol": 0.16, "solver": "libsvm", "inputs": "minmax", "select": "fixed", "context": 0,
     }
     candidates: ClassVar[tuple[float, ...]] = C_GRID
-
-    @classmethod
-    def check_params(cls, params: Mapping[str, Any]) -> None:
-        check_common(params)
-        for name in ("C", "tol", "epsilon"):
-            value = params[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if params["C"] <= 0:
-            raise ValueError(f"C must be > 0, got {params['C']!r}")
-        if params["tol"] <= 0:
-            raise ValueError(f"tol must be > 0, got {params['tol']!r}")
-        if params["epsilon"] < 0:
-            raise ValueError(f"epsilon must be >= 0, got {params['epsilon']!r}")
-        if params.get("solver", "libsvm") not in SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {params.get('solver')!r}")
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, progress: Progress | None = None) -> Self:
         """``seed`` orders liblinear's coordinates (libsvm is deterministic); ``C`` is validated or given."""
