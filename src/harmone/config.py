@@ -31,8 +31,6 @@ MAX_INTERVAL_S = 7 * 24 * 3600.0
 TIME_SCALE_RANGE = (1e-3, 1e6)
 #: Longest loop timing given in seconds (a year).
 MAX_TIMING_S = 365 * 24 * 3600.0
-#: The drift detector of the published HarmonE, whose settings live in [drift].
-PUBLISHED_DETECTOR = "window-kl"
 
 
 def _setting(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
