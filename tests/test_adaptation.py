@@ -24,7 +24,7 @@ from harmone.experiment import published_config
 from harmone.knowledge import Decision, Event, count_events
 from harmone.knowledge.events import Action
 from harmone.mape.drift import DriftObservation, ReuseSnapshot, TargetSnapshot, new_regime, plan_drift
-from harmone.mape.evaluation import Evaluation, persistence, promote
+from harmone.mape.evaluation import Evaluation, baseline, promote
 from harmone.mape.reuse import choose_across, reuse_kinds
 from harmone.report.results import RunResult
 from harmone.runner import run_approach
@@ -102,7 +102,7 @@ def test_versions_trained_on_the_same_data_tie_and_go_to_the_answering_kind() ->
 def reuse(kind: str, version: int, *, candidate: float | None = None, serving: float = 5.0,
           baseline: float | None = None) -> ReuseSnapshot:
     def ev(mse: float | None) -> Evaluation | None:
-        return None if mse is None else Evaluation(mse=mse, r2=0.5, n_windows=50)
+        return None if mse is None else Evaluation(loss=mse, score=0.5, n_records=50)
 
     return ReuseSnapshot(observation=observation(np.zeros(WINDOW), model="linear", version=1), choice=(version, 0.1),
                          divergences={f"{kind}:{version}": 0.1}, candidate=ev(candidate),
@@ -129,9 +129,9 @@ def test_a_candidate_worse_than_persistence_is_not_promoted_even_when_it_beats_t
 
 def test_persistence_is_judged_on_the_held_out_windows_only_when_asked() -> None:
     ramp = np.arange(300, dtype=np.float64)
-    assert persistence(ramp, make_config(beat_persistence=False)) is None
-    baseline = persistence(ramp, make_config(beat_persistence=True))
-    assert baseline is not None and baseline.mse == pytest.approx(1.0)  # each value is one above the last
+    assert baseline(ramp, make_config(beat_persistence=False)) is None
+    naive = baseline(ramp, make_config(beat_persistence=True))
+    assert naive is not None and naive.loss == pytest.approx(1.0)  # each value is one above the last
 
 
 def test_keeps_are_counted_apart_from_reuses_and_retrains() -> None:

@@ -333,7 +333,7 @@ class _LaterJob:
         if not self.finished:
             return None
         return RetrainResult(kind=self.request.kind, version=self.version, energy_uj=7000.0, meter_kind="estimated",
-                             meter_source="child", train_time_s=1.5, holdout_r2=0.9, n_values=len(self.request.values))
+                             meter_source="child", train_time_s=1.5, holdout_r2=0.9, n_values=len(self.request.data))
 
     def cancel(self) -> None:
         self.cancelled = True

@@ -280,14 +280,14 @@ def test_a_cheap_model_without_an_active_version_cannot_answer() -> None:
 # -- validated reuse: one evaluation, one promotion rule ---------------------------------------
 
 def test_promotion_needs_no_worse_error_on_the_newest_data() -> None:
-    assert promote(Evaluation(mse=1.0, r2=0.9, n_windows=10), Evaluation(mse=1.0, r2=0.9, n_windows=10))
-    assert not promote(Evaluation(mse=1.1, r2=0.95, n_windows=10), Evaluation(mse=1.0, r2=0.9, n_windows=10))
+    assert promote(Evaluation(loss=1.0, score=0.9, n_records=10), Evaluation(loss=1.0, score=0.9, n_records=10))
+    assert not promote(Evaluation(loss=1.1, score=0.95, n_records=10), Evaluation(loss=1.0, score=0.9, n_records=10))
 
 
 def test_a_reuse_that_predicts_worse_than_the_serving_version_is_vetoed() -> None:
     config = make_config()
     obs = drifted_observation(active_version=3)
-    worse, better = Evaluation(mse=4.0, r2=0.5, n_windows=40), Evaluation(mse=1.0, r2=0.9, n_windows=40)
+    worse, better = Evaluation(loss=4.0, score=0.5, n_records=40), Evaluation(loss=1.0, score=0.9, n_records=40)
     vetoed = plan_drift_on(obs, True, (2, 0.3), config, candidate=worse, serving=better)
     assert (vetoed.action, vetoed.reason, vetoed.version) == ("none", "active-version-better", 3)
     kept = plan_drift_on(obs, True, (2, 0.3), config, candidate=better, serving=worse)
@@ -298,12 +298,14 @@ def test_evaluate_measures_a_model_on_the_held_out_newest_windows() -> None:
     from harmone.mape.evaluation import evaluate
 
     class Persistence:
+        kind = "persistence"
+
         def predict(self, windows: np.ndarray) -> np.ndarray:
             return windows[:, -1]
 
     values = np.arange(100, dtype=np.float64)
     result = evaluate(Persistence(), values, make_config())
-    assert result.mse == pytest.approx(1.0) and result.n_windows > 0 and result.r2 < 1.0
+    assert result.loss == pytest.approx(1.0) and result.n_records > 0 and result.score < 1.0
 
 
 # -- the detector contract ------------------------------------------------------------------------

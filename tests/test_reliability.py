@@ -191,7 +191,7 @@ def _request(workspace: Workspace):
     from harmone.mape.execute import RetrainRequest
 
     values = read_series(workspace.test_path)[:300]
-    return RetrainRequest(kind="linear", values=np.asarray(values), reason="periodic", seed=0)
+    return RetrainRequest(kind="linear", data=np.asarray(values), reason="periodic", seed=0)
 
 
 def _finish(job, timeout_s: float = 60.0):
@@ -242,7 +242,7 @@ def test_d3_the_child_dies_with_its_manager(trained_workspace: Workspace, tmp_pa
         from harmone.mape.execute import RetrainRequest, SubprocessRetrainer
         from harmone.workspace import Workspace
         job = SubprocessRetrainer(Workspace.open({str(trained_workspace.root)!r})).submit(
-            RetrainRequest(kind="lstm", values=np.linspace(100, 400, 3000), reason="periodic", seed=0))
+            RetrainRequest(kind="lstm", data=np.linspace(100, 400, 3000), reason="periodic", seed=0))
         print(job.pid, flush=True)
         time.sleep(120)
     """)

@@ -63,6 +63,9 @@ def _constraint(expected: type, lo: float | None, hi: float | None, lo_open: boo
 
 @dataclass(frozen=True)
 class StreamConfig:
+    task: str = _setting("forecasting", "what the stream's records are: forecasting (a series, each value predicted "
+                                        "from the ones before) or classification (features and a label); "
+                                        "docs/tasks.md")
     input_length: int = _setting(5, "past values each prediction reads (the key was once `window`, still read)",
                                  lo=1, hi=1000)
     interval_s: float = _setting(0.15, "stream cadence: seconds between predictions", lo=0, hi=MAX_INTERVAL_S,
@@ -72,6 +75,9 @@ class StreamConfig:
     fit_fraction: float = _setting(0.8, "share of a training set that fits; the rest is held out",
                                   lo=0, hi=1, lo_open=True, hi_open=True)
     default_model: str = _setting("lstm", "model served when knowledge/model.csv is missing")
+    label_delay: int = _setting(0, "records between a prediction and the arrival of its true value or label: the "
+                                   "loops judge only labelled predictions, the knowledge base keeps the others "
+                                   "pending", lo=0, hi=1_000_000)
     flush_rows: int = _setting(64, "predictions buffered before they are written to the knowledge base", lo=1, hi=100000)
     model_check_s: float = _setting(1.0, "stream seconds between two checks of which model and version serve (also "
                                          "checked before the first prediction of every stored batch): a switch or "
@@ -254,6 +260,13 @@ class Config:
         section = detectors.detector_class(name).settings_section
         return f"[{section or f'detectors.{name}'}] {key}"
 
+    @property
+    def task(self) -> Any:
+        """The ``harmone.tasks.Task`` the stream's records belong to."""
+        from harmone import tasks
+
+        return tasks.get(self.stream.task)
+
     def initial_ema(self, kind: str) -> float:
         return self.switch.initial_ema.get(kind, self.switch.default_initial_ema)
 
@@ -275,6 +288,8 @@ _SECTIONS: dict[str, type] = {
 #: changes one of them is refused for that setting (``harmone.config_reload``).
 FIXED_WHILE_RUNNING: dict[str, str] = {
     "stream.input_length": "it shapes the stored windows, versions and stream position",
+    "stream.task": "it decides what the stream's records, models and stored versions are",
+    "stream.label_delay": "predictions already waiting for their label were kept for the old delay",
     "energy.meter": "the meter is chosen when the process starts",
     "energy.watts_per_core": "the meter is built when the process starts",
 }
@@ -406,9 +421,32 @@ def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]", RENAMED_KEYS.get(name, {}))
-    config = Config(**sections)
+    config = _task_defaults(Config(**sections), raw.get("stream"), source)
     check_across(config, source)
     return config
+
+
+def for_task(config: Config, name: str) -> Config:
+    """``config`` serving task ``name`` with the task's own kinds and default model."""
+    from harmone import tasks
+
+    task = tasks.get(name)
+    return config.replace(stream=dataclasses.replace(config.stream, task=name, models=task.default_models,
+                                                     default_model=task.default_model))
+
+
+def _task_defaults(config: Config, stream: Any, source: str) -> Config:
+    """A file that names a task but not the kinds to serve gets the task's own (``Task.default_models``)."""
+    from harmone import tasks
+
+    if config.stream.task not in tasks.names():
+        raise ConfigError(f"{source} [stream]: task = {config.stream.task!r} is not a task "
+                          f"(known: {', '.join(tasks.names())})")
+    written = stream if isinstance(stream, Mapping) else {}
+    task = config.task
+    filled = {key: value for key, value in (("models", task.default_models), ("default_model", task.default_model))
+              if key not in written}
+    return config.replace(stream=dataclasses.replace(config.stream, **filled)) if filled else config
 
 
 def check_across(config: Config, source: str = CONFIG_FILE) -> None:
@@ -420,14 +458,15 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
     from harmone.models import kinds
 
     energy, switch, drift, retrain, stream = config.energy, config.switch, config.drift, config.retrain, config.stream
+    served = config.task.kinds()
     checks = (
         (energy.e_min_uj < energy.e_max_uj, "[energy]",
          f"e_min_uj = {energy.e_min_uj!r} must be below e_max_uj = {energy.e_max_uj!r}"),
         (switch.budget_rule != "bounded" or switch.energy_goal <= switch.budget_max, "[switch]",
          f"energy_goal = {switch.energy_goal!r} must not exceed budget_max = {switch.budget_max!r} "
          f"(the bounded budget starts at budget_max)"),
-        (stream.default_model in kinds(), "[stream]",
-         f"default_model = {stream.default_model!r} is not a model kind (known: {', '.join(kinds())})"),
+        (stream.default_model in served, "[stream]",
+         f"default_model = {stream.default_model!r} is not a model kind of the {stream.task} task (known: {', '.join(served)})"),
         (set(switch.initial_ema) <= set(kinds()), "[switch]",
          f"initial_ema names {', '.join(sorted(set(switch.initial_ema) - set(kinds())))}, not a model kind "
          f"(known: {', '.join(kinds())})"),
@@ -450,10 +489,10 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
         for steps, secs in timing_pairs(section):
             if (getattr(section, steps) is None) == (getattr(section, secs) is None):
                 raise ConfigError(f"{source} [{name}]: exactly one of {steps} and {secs} must be set")
-    unknown = [kind for kind in stream.models if kind not in kinds()]
+    unknown = [kind for kind in stream.models if kind not in served]
     if unknown:
-        raise ConfigError(f"{source} [stream]: models names {', '.join(unknown)}, not a model kind "
-                          f"(known: {', '.join(kinds())})")
+        raise ConfigError(f"{source} [stream]: models names {', '.join(unknown)}, not a model kind of the {stream.task} task "
+                          f"(known: {', '.join(served)})")
     from harmone import detectors
 
     try:

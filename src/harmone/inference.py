@@ -1,4 +1,4 @@
-"""The managed system: predict the stream one value at a time with the active model, and log it.
+"""The managed system: predict the stream one record at a time with the active model, and log it.
 
 Models stay in memory; the engine reloads only when `knowledge/model.csv` names another kind
 or `models/<kind>` points at another version. Checking both costs a stat and a readlink, and
@@ -17,7 +17,14 @@ counter readings would be mostly noise). The switch loop compares models on the 
 A meter that models costs instead of measuring them is told of each prediction through the
 optional ``costs`` (``harmone.energy.base.ModelledCosts``), inside the prediction's region.
 
-The engine is handed everything it uses (stream values, repository, store, meter, clock);
+Labels may arrive late (``[stream] label_delay``, in records): a prediction is logged with
+its true value once the record that reveals it has been predicted; until then the
+knowledge base keeps it pending, so the loops judge only what has been labelled.
+
+The stream is the task's (``harmone.tasks``): the engine asks it what a model reads to
+predict a record and what the record's true value is, and logs both as floats.
+
+The engine is handed everything it uses (stream, repository, store, meter, clock);
 ``InferenceEngine.for_workspace`` gathers them for one workspace. Driving it (how many
 steps, waiting, stopping) is the session's job (``harmone.session``).
 """
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import NamedTuple
 
 from harmone.clock import Clock
@@ -37,6 +44,7 @@ from harmone.errors import HarmonEError, ModelError
 from harmone.knowledge import KnowledgeStore, keys
 from harmone.models import kinds
 from harmone.repository import ModelRepository, ServingModel
+from harmone.tasks import Stream
 from harmone.workspace import ActiveModelFollower, Workspace
 
 log = logging.getLogger(__name__)
@@ -74,7 +82,7 @@ class InferenceEngine:
     printing, the managing loops of an in-process run) is never charged to inference.
     """
 
-    def __init__(self, *, stream: Sequence[float], repository: ModelRepository, active_model: ActiveModelFollower,
+    def __init__(self, *, stream: Stream, repository: ModelRepository, active_model: ActiveModelFollower,
                  store: KnowledgeStore, meter: EnergyMeter, clock: Clock, config: Config,
                  fixed_model: str | None = None, warn: Callable[[str], None] | None = None,
                  source: str = "the test stream", costs: ModelledCosts | None = None) -> None:
@@ -86,14 +94,17 @@ class InferenceEngine:
         self._energy = ServingEnergy(meter)
         #: Told of every prediction, inside its model-energy region (a meter that models costs).
         self._costs = costs
-        self._values = [float(v) for v in stream]
+        self._stream = stream
+        self._length = len(stream)
         self._window = config.stream.input_length
         #: Past values the serving version reads: its own context (the input length for older versions).
         self._width = self._window
         self._flush_rows = config.stream.flush_rows
-        if len(self._values) <= self._window:
-            raise HarmonEError(f"{source}: {len(self._values)} values, need more than {self._window}")
-        self.position = max(self._window, _stored_position(store, self._window))
+        self._label_delay = config.stream.label_delay
+        self._first = stream.first
+        if self._length <= self._first:
+            raise HarmonEError(f"{source}: {self._length} records, need more than {self._first}")
+        self.position = max(self._first, _stored_position(store, self._first))
         self._serving: ServingModel | None = None
         self._active_model = active_model
         self._bad_names: set[str] = set()
@@ -110,18 +121,18 @@ class InferenceEngine:
                       fixed_model: str | None = None, warn: Callable[[str], None] | None = None,
                       costs: ModelledCosts | None = None) -> InferenceEngine:
         """An engine over the workspace's test stream and models."""
-        from harmone.data.series import read_series
-
-        return cls(stream=read_series(workspace.test_path), repository=repository or ModelRepository(workspace),
+        config = config or workspace.config
+        return cls(stream=config.task.read_stream(workspace.test_path, config),
+                   repository=repository or ModelRepository(workspace),
                    active_model=workspace.follow_active_model(), store=store, meter=meter, clock=clock,
-                   config=config or workspace.config, fixed_model=fixed_model, warn=warn,
+                   config=config, fixed_model=fixed_model, warn=warn,
                    source=str(workspace.test_path), costs=costs)
 
     # -- public ----------------------------------------------------------------------------
 
     @property
     def remaining(self) -> int:
-        return len(self._values) - self.position
+        return self._length - self.position
 
     @property
     def serving(self) -> ServingModel | None:
@@ -136,13 +147,16 @@ class InferenceEngine:
     def restart(self) -> None:
         """Go back to the start of the test stream."""
         self.flush()
-        self.position = self._window
+        self.position = self._first
         self.store.set_state({POSITION_KEY: self.position})
+        if self._label_delay:
+            self.store.log_with_labels([], [], labels_before=self._length + self._label_delay,
+                                       label_of=self._stream.target, state={})
 
     def step(self) -> Prediction | None:
         """Predict the next value; None when the stream is exhausted."""
         i = self.position
-        if i >= len(self._values):
+        if i >= self._length:
             return None
         energy = self._energy
         since_uj = energy.read()
@@ -154,10 +168,10 @@ class InferenceEngine:
         if self._costs is not None:
             self._costs.charge_prediction(serving.kind)
         started = time.perf_counter()
-        predicted = serving.predict_next(self._values[max(0, i - self._width):i])
+        predicted = serving.predict_next(self._stream.input_at(i, self._width))
         latency_s = time.perf_counter() - started
         since_uj = energy.to_model(since_uj)
-        prediction = Prediction(i, now_s, self._values[i], predicted, serving.kind, serving.version, latency_s)
+        prediction = Prediction(i, now_s, self._stream.target(i), predicted, serving.kind, serving.version, latency_s)
         buffer = self._buffer
         buffer.append(prediction)
         self.position = i + 1
@@ -181,13 +195,29 @@ class InferenceEngine:
         model_share = model_uj / len(rows)
         share = model_share + overhead_uj / len(rows)
         try:
-            self.store.append_predictions_and_state(
-                [(p[1], p[2], p[3], p[4], p[5], p[6], share, model_share) for p in rows], {POSITION_KEY: self.position})
+            if not self._label_delay:
+                self.store.append_predictions_and_state(
+                    [(p[1], p[2], p[3], p[4], p[5], p[6], share, model_share, p[0]) for p in rows],
+                    {POSITION_KEY: self.position})
+            else:
+                self._log_with_labels(rows, share, model_share)
         except BaseException:
             # Not written (rows and position are one transaction): keep the rows for the next
             # flush, so an interrupt in the middle of a write loses nothing.
             self._buffer = rows + self._buffer
             raise
+
+    def _log_with_labels(self, rows: list[Prediction], share: float, model_share: float) -> None:
+        """Log what is labelled by now (record ``position - label_delay`` and before); keep the rest pending.
+
+        At the end of the stream every label has arrived (nothing more will be predicted).
+        """
+        labels_before = self.position - self._label_delay if self.position < self._length else self._length
+        labelled = [(p[1], p[2], p[3], p[4], p[5], p[6], share, model_share, p[0]) for p in rows
+                    if p[0] < labels_before]
+        pending = [(p[0], p[1], p[3], p[4], p[5], p[6], share, model_share) for p in rows if p[0] >= labels_before]
+        self.store.log_with_labels(labelled, pending, labels_before=labels_before, label_of=self._stream.target,
+                                   state={POSITION_KEY: self.position})
 
     # -- model selection -------------------------------------------------------------------
 

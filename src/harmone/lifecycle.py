@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harmone.data.series import read_series
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
 from harmone.models import kinds as all_kinds
@@ -51,6 +50,13 @@ def use_series(workspace: Workspace, values: np.ndarray, *,
     return train, test
 
 
+def use_labelled(workspace: Workspace, train: Any, test: Any) -> None:
+    """Make labelled records (``LabelledData``) the workspace's training split and test stream."""
+    from harmone.data.labelled import write_labelled_split
+
+    write_labelled_split(workspace.data_dir, train, test)
+
+
 def use_builtin_stream(workspace: Workspace, *, steps: int | None = None, seed: int = 0, profile: str = "default",
                        train_ratio: float | None = None) -> Any:
     """Generate the built-in stream into the workspace; returns the `SynthStream` (with its regimes)."""
@@ -67,12 +73,17 @@ def train_initial(workspace: Workspace, kinds: Sequence[str], *, seed: int = 0,
     """Train each kind on the training split, store it as a new version and make it active."""
     from harmone.training import train
 
-    series = read_series(workspace.train_path)
+    task = workspace.config.task
+    foreign = [kind for kind in kinds if kind not in task.kinds()]
+    if foreign:
+        raise HarmonEError(f"model kind(s) {', '.join(foreign)} do not learn {task.name} records, which this "
+                           f"workspace's stream holds ([stream] task; {task.name} kinds: {', '.join(task.kinds())})")
+    data = task.read_training(workspace.train_path)
     repository = ModelRepository(workspace)
     rows = []
     for kind in kinds:
         progress = progress_for(kind) if progress_for else None
-        trained = train(kind, series, workspace.config, seed=seed, progress=progress)
+        trained = train(kind, data, workspace.config, seed=seed, progress=progress)
         version = repository.add_version(trained, reason="initial")
         repository.promote(kind, version)
         rows.append({"model": kind, "version": version, **trained.metrics, "train_time_s": trained.train_time_s})
@@ -113,7 +124,7 @@ def calibrate_energy(workspace: Workspace, *, predictions: int | None = None, ga
     energy = workspace.config.energy
     if energy.meter == "fake":
         return None
-    test = read_series(workspace.test_path)
+    test = workspace.config.task.read_stream(workspace.test_path, workspace.config)
     with detect(energy) as meter, tempfile.TemporaryDirectory(prefix="harmone-calibration-") as scratch:
         servers: dict[str, _ScratchServer] = {}
         try:

@@ -171,11 +171,11 @@ class ModelRepository:
             raise ModelError(f"model {kind!r} has no active version (run `harmone train`)")
         return self.load(kind, version)
 
-    def snapshot(self, kind: str, version: int) -> np.ndarray:
-        """The raw data version `version` was trained on."""
-        from harmone.data.series import read_series
+    def snapshot(self, kind: str, version: int) -> Any:
+        """The data version `version` was trained on, as its task holds it."""
+        from harmone import tasks
 
-        return read_series(self.version_dir(kind, version) / SNAPSHOT_FILE)
+        return tasks.of_kind(kind).read_training(self.version_dir(kind, version) / SNAPSHOT_FILE)
 
     def _check_window(self, directory: Path, meta: Mapping[str, Any]) -> None:
         """A version serves only the window it was trained with (older versions did not record it)."""
@@ -189,9 +189,10 @@ class ModelRepository:
 
     def add_version(self, trained: TrainedModel, *, reason: str, extra_meta: Mapping[str, Any] | None = None) -> int:
         """Store a trained model as the next version; it appears complete or not at all."""
-        from harmone.data.series import COLUMN
+        from harmone import tasks
 
-        root = self.workspace.versions_dir / check_kind(trained.kind)
+        task = tasks.of_kind(check_kind(trained.kind))
+        root = self.workspace.versions_dir / trained.kind
         root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temporaries(root)
         tmp = root / f"{VERSION_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
@@ -199,10 +200,7 @@ class ModelRepository:
         try:
             trained.model.save(tmp)
             (tmp / SCALER_FILE).write_text(json.dumps(trained.scaler.to_dict()), encoding="utf-8")
-            snapshot = np.asarray(trained.snapshot, dtype=np.float64)
-            with open(tmp / SNAPSHOT_FILE, "w", encoding="utf-8") as handle:
-                handle.write(COLUMN + "\n")
-                handle.writelines(f"{v!r}\n" for v in snapshot.tolist())
+            (tmp / SNAPSHOT_FILE).write_text(task.format_data(trained.snapshot), encoding="utf-8")
             meta = {
                 "kind": trained.kind,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -210,7 +208,7 @@ class ModelRepository:
                 "params": dict(trained.params),
                 "metrics": dict(trained.metrics),
                 "train_time_s": trained.train_time_s,
-                "data": _summary(snapshot),
+                "data": task.describe(trained.snapshot),
                 "input_length": self.workspace.config.stream.input_length,
                 **dict(extra_meta or {}),
             }
@@ -331,10 +329,3 @@ def _writer_alive(name: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _summary(values: np.ndarray) -> dict[str, float]:
-    if not len(values):
-        return {"n": 0}
-    return {"n": int(len(values)), "min": float(values.min()), "max": float(values.max()),
-            "mean": float(values.mean()), "std": float(values.std())}

@@ -175,7 +175,51 @@ class RelativeScaler(_Representation):
         return scaler
 
 
-Representation = MinMaxScaler | RelativeScaler
+class FeatureScaler:
+    """A record's features standardised with its version's training statistics (classification).
+
+    A feature constant in the training data keeps its offset and unit scale, so an unseen
+    value there stays finite. The model's output (a class index) needs no decoding.
+    """
+
+    name = "standard"
+    #: Records are read whole: no window of past values.
+    context: int | None = None
+
+    def fit(self, X: np.ndarray) -> Self:
+        X = np.asarray(X, dtype=np.float64)
+        self.mean_ = X.mean(axis=0)
+        sd = X.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        return self
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+
+    def predict_next(self, model: Predictor, features: Sequence[float]) -> float:
+        """One record's class (the streaming hot path)."""
+        return model.predict_one((features - self.mean_) / self.scale_)
+
+    def predict(self, model: Predictor, X: np.ndarray) -> np.ndarray:
+        return model.predict(self.encode(X))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"representation": self.name, "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureScaler:
+        scaler = cls()
+        scaler.mean_ = np.asarray(data["mean"], dtype=np.float64)
+        scaler.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        if scaler.mean_.ndim != 1 or scaler.mean_.shape != scaler.scale_.shape:
+            raise ValueError(f"mean and scale must be lists of one length, got {scaler.mean_.shape} and "
+                             f"{scaler.scale_.shape}")
+        if not (np.all(np.isfinite(scaler.mean_)) and np.all(np.isfinite(scaler.scale_)) and np.all(scaler.scale_ > 0)):
+            raise ValueError("mean must be finite and scale finite and positive")
+        return scaler
+
+
+Representation = MinMaxScaler | RelativeScaler | FeatureScaler
 
 
 def _context(data: Mapping[str, Any]) -> int | None:
@@ -203,4 +247,6 @@ def from_dict(data: Mapping[str, Any]) -> Representation:
         return MinMaxScaler.from_dict(data)
     if name == "relative":
         return RelativeScaler.from_dict(data)
+    if name == FeatureScaler.name:
+        return FeatureScaler.from_dict(data)
     raise ValueError(f"unknown representation {name!r}")

@@ -41,8 +41,9 @@ class TrainedModel:
     model: Model
     #: The fitted representation (``scaling.MinMaxScaler`` or ``scaling.RelativeScaler``).
     scaler: Representation
-    #: The raw training series on the original scale (read-only).
-    snapshot: np.ndarray
+    #: The training data as its task holds it (a read-only series on the original scale, or
+    #: ``LabelledData``): what version reuse later compares against.
+    snapshot: Any
     #: ``holdout_r2``, ``holdout_mae`` (original units), ``holdout_skill`` (over persistence),
     #: ``n_fit``, ``n_holdout``, ``context`` and ``selected`` (hyperparameters chosen by validation).
     metrics: dict[str, Any]
@@ -138,9 +139,22 @@ def warm_start_from(repository: Any, kind: str, config: Config) -> Model | None:
     return None if active is None else repository.load(kind, active).model
 
 
-def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = False, seed: int = 0,
+def train(kind: str, data: Any, config: Config, *, retrain: bool = False, seed: int = 0,
           progress: Progress | None = None, initial: Model | None = None) -> TrainedModel:
-    """Fit ``kind`` on ``series`` (original scale) and measure it on the chronological holdout.
+    """Fit ``kind`` on its task's training ``data`` and measure it on the chronological holdout.
+
+    The one entry for first training, retraining and the energy calibration's measured fits:
+    the kind's task (``harmone.tasks``) knows what its records are.
+    """
+    from harmone import tasks
+
+    return tasks.of_kind(kind).train(kind, data, config, retrain=retrain, seed=seed, progress=progress,
+                                     initial=initial)
+
+
+def fit_forecaster(kind: str, series: np.ndarray, config: Config, *, retrain: bool = False, seed: int = 0,
+                   progress: Progress | None = None, initial: Model | None = None) -> TrainedModel:
+    """Fit a forecasting ``kind`` on ``series`` (original scale) and measure it on the chronological holdout.
 
     With ``initial`` (a fitted model of the same kind), continue from it where the kind can
     (``Model.start_from``: the LSTM fine-tunes for ``retrain.warm_epochs``, a validated kind
@@ -156,7 +170,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     if len(values) < needed:
         raise DataError(f"training series has {len(values)} values; training needs at least {needed} "
                         f"(window {window}, fit_fraction {fit_fraction})")
-    model, representation = _new_model(kind, config, retrain)
+    model, representation = new_model(kind, config, retrain)
 
     first_holdout = window + split_point(len(values) - window, fit_fraction)
     context = model.plan_context(values[:first_holdout], window)
@@ -180,6 +194,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
     actual = actual_all[cut:]
     metrics = {
         "holdout_r2": r2_score(actual, predicted),
+        "holdout_score": r2_score(actual, predicted),
         "holdout_mae": mean_absolute_error(actual, predicted),
         "holdout_skill": skill_over_persistence(actual, predicted, raw_X[cut:, -1]),
         "n_fit": int(cut),
@@ -193,7 +208,7 @@ def train(kind: str, series: np.ndarray, config: Config, *, retrain: bool = Fals
                         params=dict(model.params), train_time_s=time.perf_counter() - started)
 
 
-def _new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:
+def new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:
     """An unfitted model with the configured hyperparameters, and the name of its representation."""
     cls = model_class(kind)
     params = config.model_params(kind, retrain=retrain)

@@ -107,9 +107,28 @@ class Workspace:
     def config(self) -> Config:
         return config_mod.load(self.config_path)
 
+    def use_task(self, name: str) -> bool:
+        """Make the workspace serve task ``name`` (``[stream] task``); True when harmone.toml changed.
+
+        Only a workspace with nothing trained for its present task can change: its versions
+        and logged predictions would belong to the other task. The rewritten harmone.toml
+        keeps every setting, with the new task's kinds to serve.
+        """
+        if self.config.stream.task == name:
+            return False
+        trained = [entry.name for entry in self.versions_dir.iterdir()] if self.versions_dir.is_dir() else []
+        if trained:
+            raise WorkspaceError(f"{self.root}: serves {self.config.stream.task} and holds trained versions of "
+                                 f"{', '.join(sorted(trained))}; create a new workspace for {name} "
+                                 f"(`harmone init --task {name}`)")
+        atomic.write_text(self.config_path, config_mod.render(config_mod.for_task(self.config, name)))
+        self.__dict__.pop("config", None)
+        return True
+
     @classmethod
-    def init(cls, root: Path) -> tuple[Workspace, bool]:
-        """Create the layout and a default config; returns (workspace, created_config).
+    def init(cls, root: Path, task: str | None = None) -> tuple[Workspace, bool]:
+        """Create the layout and a default config (for ``task``, forecasting by default); returns
+        (workspace, created_config).
 
         Existing files are left alone, so running it twice is harmless.
         """
@@ -121,7 +140,9 @@ class Workspace:
             (root / name).mkdir(parents=True, exist_ok=True)
         created = not workspace.config_path.exists()
         if created:
-            atomic.write_text(workspace.config_path, config_mod.render())
+            default = config_mod.Config()
+            atomic.write_text(workspace.config_path,
+                              config_mod.render(default if task is None else config_mod.for_task(default, task)))
         else:
             config_mod.load(workspace.config_path)  # refuse to bless a broken config
         return workspace, created

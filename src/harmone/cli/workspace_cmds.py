@@ -19,10 +19,15 @@ from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
 
+from harmone import tasks
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("init", parents=[common], help="create a workspace (idempotent)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="start from a configuration preset (short: every loop runs on ~1,000 test values)")
+    p.add_argument("--task", choices=tasks.names(), default=None,
+                   help="what the stream's records are: forecasting (default) or classification; docs/tasks.md")
     p.set_defaults(handler=cmd_init)
 
     p = subparsers.add_parser("status", parents=[common], help="show the state of a workspace")
@@ -37,13 +42,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    workspace, created = Workspace.init(workspace_dir(args))
+    workspace, created = Workspace.init(workspace_dir(args), args.task)
     where = workspace.root.resolve()
     if created:
         print(f"Initialised a HarmonE workspace in {where}")
         print(f"  configuration: {workspace.config_path.name} (published constants and documented fixes; edit to tune)")
+        if args.task:
+            print(f"  task:          {args.task} (kinds served: {', '.join(workspace.config.stream.models)})")
         if args.preset:
-            atomic.write_text(workspace.config_path, config_mod.render(with_preset(config_mod.Config(), args.preset)))
+            atomic.write_text(workspace.config_path, config_mod.render(with_preset(workspace.config, args.preset)))
             print(f"  preset:        {args.preset} (loop timings and windows for a short stream)")
     else:
         print(f"{where} is already a HarmonE workspace; nothing was changed")

@@ -86,15 +86,33 @@ def _add_model_energy(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE predictions ADD COLUMN model_energy_uj REAL")
 
 
+def _add_positions(db: sqlite3.Connection) -> None:
+    """Version 4: each row names the stream record it predicted, and predictions wait for late labels.
+
+    ``position`` lets a task whose records are more than their true value (a classifier's
+    features) read them back for drift detection and retraining (NULL on older rows).
+    ``pending_predictions`` holds predictions whose label has not arrived yet
+    (``[stream] label_delay``): they move to ``predictions`` with their label, in the
+    transaction that logs the record that reveals it.
+    """
+    db.execute("ALTER TABLE predictions ADD COLUMN position INTEGER")
+    db.execute("CREATE TABLE IF NOT EXISTS pending_predictions (position INTEGER PRIMARY KEY, time_s REAL NOT NULL,"
+               " predicted_value REAL NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,"
+               " latency_s REAL NOT NULL, energy_uj REAL NOT NULL, model_energy_uj REAL)")
+
+
 #: Ordered migrations: ``MIGRATIONS[i]`` takes a database from version i to i + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _add_event_outcome,
-                                                                 _add_model_energy)
+                                                                 _add_model_energy, _add_positions)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: One logged prediction, in column order of the `predictions` table (without id): time, true,
 #: predicted, model, version, latency s, energy µJ (the whole serving step), model energy µJ
-#: (the prediction's own share; a row of seven leaves it unknown).
-PredictionRow = tuple[float, float, float, str, int, float, float, float | None]
+#: (the prediction's own share), stream position (shorter rows leave the last ones unknown).
+PredictionRow = tuple[float, float, float, str, int, float, float, float | None, int | None]
+#: A prediction waiting for its label: position, time, predicted, model, version, latency s,
+#: energy µJ, model energy µJ.
+PendingRow = tuple[int, float, float, str, int, float, float, float | None]
 
 #: Export column names, kept compatible with the original tool's prediction log.
 EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inference_time", "energy_uj",
@@ -103,7 +121,9 @@ EXPORT_COLUMNS = ("true_value", "predicted_value", "model_used", "version", "inf
 _PREDICTION_COLUMNS = ("id, time_s, true_value, predicted_value, model, version, latency_s, energy_uj,"
                        " model_energy_uj")
 _INSERT_PREDICTION = ("INSERT INTO predictions (time_s, true_value, predicted_value, model, version, latency_s,"
-                      " energy_uj, model_energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                      " energy_uj, model_energy_uj, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_PENDING = ("INSERT OR REPLACE INTO pending_predictions (position, time_s, predicted_value, model, version,"
+                   " latency_s, energy_uj, model_energy_uj) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPSERT_STATE = "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 
 @dataclass(frozen=True)
@@ -255,10 +275,32 @@ class KnowledgeStore:
         A reader, or a restart after a crash, sees both or neither: never rows logged whose
         position was not saved (they would be predicted and logged twice).
         """
-        rows = [row if len(row) == 8 else (*row, None) for row in rows]
+        rows = [row if len(row) == 9 else (*row, *(None,) * (9 - len(row))) for row in rows]
         with self._transaction():
             self._db.executemany(_INSERT_PREDICTION, rows)
             self._db.executemany(_UPSERT_STATE, [(k, codec.dumps(v)) for k, v in state.items()])
+
+    def log_with_labels(self, labelled: Sequence[PredictionRow], pending: Sequence[PendingRow], *,
+                        labels_before: int, label_of: Callable[[int], float], state: Mapping[str, Any]) -> None:
+        """Log predictions whose labels have arrived, keep the others pending, in one transaction.
+
+        Pending predictions at positions before ``labels_before`` get their label
+        (``label_of(position)``) and move to the log first, in position order, so the log
+        stays in stream order.
+        """
+        with self._transaction():
+            ready = self._db.execute(
+                "SELECT position, time_s, predicted_value, model, version, latency_s, energy_uj, model_energy_uj"
+                " FROM pending_predictions WHERE position < ? ORDER BY position", (labels_before,)).fetchall()
+            released = [(r[1], label_of(int(r[0])), r[2], r[3], r[4], r[5], r[6], r[7], int(r[0])) for r in ready]
+            self._db.execute("DELETE FROM pending_predictions WHERE position < ?", (labels_before,))
+            self._db.executemany(_INSERT_PREDICTION, released + [tuple(row) for row in labelled])
+            self._db.executemany(_INSERT_PENDING, [tuple(row) for row in pending])
+            self._db.executemany(_UPSERT_STATE, [(k, codec.dumps(v)) for k, v in state.items()])
+
+    def count_pending(self) -> int:
+        """Predictions still waiting for their label."""
+        return int(self._db.execute("SELECT COUNT(*) FROM pending_predictions").fetchone()[0])
 
     def predictions_after(self, row_id: int, limit: int | None = None) -> Predictions:
         """Rows logged after `row_id`, oldest first (reads only those rows)."""
@@ -281,6 +323,27 @@ class KnowledgeStore:
         rows = self._db.execute(
             "SELECT true_value FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
         return np.array([r[0] for r in reversed(rows)], dtype=np.float64)
+
+    def latest_records(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The newest `count` true values and the stream positions they were logged at, in time order.
+
+        Positions are -1 on rows logged before positions were kept.
+        """
+        rows = self._db.execute(
+            "SELECT true_value, COALESCE(position, -1) FROM predictions ORDER BY id DESC LIMIT ?", (count,)).fetchall()
+        rows.reverse()
+        return (np.array([r[0] for r in rows], dtype=np.float64), np.array([r[1] for r in rows], dtype=np.int64))
+
+    def records_after(self, row_id: int, *, newest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """``outcomes_after`` with each row's stream position (-1 where unknown): (true, predicted,
+        position, last row id)."""
+        rows = self._db.execute("SELECT id, true_value, predicted_value, COALESCE(position, -1) FROM predictions"
+                                " WHERE id > ? ORDER BY id DESC LIMIT ?", (row_id, newest)).fetchall()
+        rows.reverse()
+        if not rows:
+            return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64), row_id
+        return (np.array([r[1] for r in rows], dtype=np.float64), np.array([r[2] for r in rows], dtype=np.float64),
+                np.array([r[3] for r in rows], dtype=np.int64), int(rows[-1][0]))
 
     def true_values_after(self, row_id: int, *, newest: int) -> tuple[np.ndarray, int]:
         """The newest `newest` true values logged after `row_id`, oldest first, and the last row id read.
@@ -452,6 +515,7 @@ class KnowledgeStore:
             predictions = int(self._db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
             events = int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
             self._db.execute("DELETE FROM predictions")
+            self._db.execute("DELETE FROM pending_predictions")
             self._db.execute("DELETE FROM events")
             self._db.execute("DELETE FROM state")
             self._db.executemany("INSERT INTO state (key, value) VALUES (?, ?)",

@@ -41,7 +41,7 @@ from harmone.mape.drift import (
     new_regime,
     plan_drift,
 )
-from harmone.mape.evaluation import Evaluation, evaluate, persistence
+from harmone.mape.evaluation import Evaluation, baseline, evaluate
 from harmone.mape.execute import Retrainer
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.recent import RecentValues
@@ -76,8 +76,10 @@ class DriftLoop(Loop):
         #: Whether the values fed since the last check completed a detection.
         self._detected = False
         self._samples: dict[tuple[str, int], np.ndarray] = {}
-        # The last 2 x window true values, fed with only the rows logged since the last check.
+        # The last 2 x window true values (or record signals), fed with only the rows logged since
+        # the last check, and the stream positions of the same rows where the task needs its records.
         self._recent = RecentValues(2 * config.drift.window)
+        self._recent_positions = RecentValues(2 * config.drift.window)
         stored = store.loop_state(self.name)
         if isinstance(stored, DriftLoopState):
             self.next_due_s, self.counts = stored.next_due_s, stored.counts
@@ -98,6 +100,7 @@ class DriftLoop(Loop):
         if afresh:
             self.detector, self.trigger = make_detector(config), make_trigger(config)
             self._recent = RecentValues(2 * config.drift.window)
+            self._recent_positions = RecentValues(2 * config.drift.window)
             self._armed_left, self._detected = 0, False
 
     @property
@@ -116,11 +119,11 @@ class DriftLoop(Loop):
         """
         capacity = self._recent.capacity
         start = (self.last_row_id or 0) if len(self._recent) else 0
-        values, errors, last = self._read_after(start, capacity)
+        values, errors, positions, last = self._read_after(start, capacity)
         if not values.size and start and self.store.last_row_id() < start:
             # The log was cleared and its ids start over: so do the window and the detector.
-            self._recent = RecentValues(capacity)
-            values, errors, last = self._read_after(0, capacity)
+            self._recent, self._recent_positions = RecentValues(capacity), RecentValues(capacity)
+            values, errors, positions, last = self._read_after(0, capacity)
         self.rows_read = int(values.size)
         if not values.size:
             return None
@@ -141,7 +144,16 @@ class DriftLoop(Loop):
             else:
                 self.detector.update_many(fed)  # kept current, not judged
                 self._detected = False
+        if positions is not None:
+            self._recent_positions.update(positions)
         return self._recent.update(values).values
+
+    def _drift_records(self, signals: np.ndarray) -> Any:
+        """The task's data behind the newest ``len(signals)`` signals of the window (the drift data)."""
+        if self.config.task.records_are_values:
+            return signals
+        positions = self._recent_positions.values.astype(np.int64)
+        return self.records(signals, positions[len(positions) - len(signals):])
 
     @property
     def armed(self) -> bool:
@@ -159,14 +171,19 @@ class DriftLoop(Loop):
             return 1 if self.armed else every
         return graded_wait(self.last_score, self.config, every)
 
-    def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, int]:
-        """True values after row ``start``, their absolute errors when something is fed them, last row id."""
-        drift = self.config.drift
+    def _read_after(self, start: int, newest: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+        """What detection reads of the rows after ``start``: their true values (or, for a task whose
+        records are more than their value, each record's signal), their errors when something is fed
+        them, their stream positions where the task needs its records, and the last row id."""
+        drift, task = self.config.drift, self.config.task
+        if not task.records_are_values:
+            true, predicted, positions, last = self.store.records_after(start, newest=newest)
+            return self.signals(true, positions), task.errors(true, predicted), positions, last
         if drift.feed == "values" and (self.trigger is None or drift.trigger_feed == "values"):
             values, last = self.store.true_values_after(start, newest=newest)
-            return values, None, last
+            return values, None, None, last
         values, predicted, last = self.store.outcomes_after(start, newest=newest)
-        return values, np.abs(values - predicted), last
+        return values, task.errors(values, predicted), None, last
 
     def _target_snapshot(self, serving: str) -> TargetSnapshot:
         """The calibration's energies and the switch loop's EMAs, read only when drift is found."""
@@ -200,10 +217,11 @@ class DriftLoop(Loop):
         return costs
 
     def _sample(self, kind: str, version: int) -> np.ndarray:
-        """A version's training sample; versions never change, so each is read once."""
+        """What drift compares of a version's training data (``Task.signals``); versions never change,
+        so each is read once."""
         key = (kind, version)
         if key not in self._samples:
-            self._samples[key] = self.repository.snapshot(kind, version)
+            self._samples[key] = self.config.task.signals(self.repository.snapshot(kind, version))
         return self._samples[key]
 
     def _reuse_snapshot(self, observation: DriftObservation, drifted: bool,
@@ -220,25 +238,27 @@ class DriftLoop(Loop):
         divergences = version_divergences(observation.drift_data, samples, self.config)
         candidate = serving = None
         if self.config.drift.validate and choice[0] != active:
-            candidate = evaluate(self.repository.load(kind, choice[0]), observation.drift_data, self.config)
-            serving = evaluate(self.repository.load(kind, active), observation.drift_data, self.config)
+            data = self._drift_records(observation.drift_data)
+            candidate = evaluate(self.repository.load(kind, choice[0]), data, self.config)
+            serving = evaluate(self.repository.load(kind, active), data, self.config)
         return ReuseSnapshot(observation=observation, choice=choice, divergences=divergences, candidate=candidate,
                              serving=serving, persistence=self._persistence(observation, candidate))
 
     def _reuse_across(self, observation: DriftObservation, target: TargetSnapshot) -> ReuseSnapshot:
         """Every stored version of every kind that may serve within the energy goal (``reuse_scope = all``)."""
-        data = observation.drift_data
+        signals = observation.drift_data
         serving_model = target.serving
         serving_version = target.active_versions.get(serving_model, observation.active_version)
         samples = {(kind, v): self._sample(kind, v)
                    for kind in reuse_kinds(target, observation.current_model, self.config)
                    for v in self.repository.versions(kind)}
-        chosen = choose_across(data, samples, observation.current_model, self.config)
+        chosen = choose_across(signals, samples, observation.current_model, self.config)
         if chosen is None:
             return ReuseSnapshot(observation=observation, choice=None, divergences={})
         (kind, version), kl, divergences = chosen
         candidate = serving = None
         if self.config.drift.validate and (kind, version) != (serving_model, serving_version):
+            data = self._drift_records(signals)
             candidate = evaluate(self.repository.load(kind, version), data, self.config)
             serving = evaluate(self.repository.load(serving_model, serving_version), data, self.config)
         return ReuseSnapshot(observation=observation, choice=(version, kl),
@@ -249,7 +269,10 @@ class DriftLoop(Loop):
                              serving_version=serving_version, persistence=self._persistence(observation, candidate))
 
     def _persistence(self, observation: DriftObservation, candidate: object) -> Evaluation | None:
-        return None if candidate is None else persistence(observation.drift_data, self.config)
+        """The task's naive baseline on the data the candidate was evaluated on."""
+        if candidate is None:
+            return None
+        return baseline(self._drift_records(observation.drift_data), self.config)
 
     # -- one run ---------------------------------------------------------------------------
 
@@ -307,7 +330,7 @@ class DriftLoop(Loop):
             self._count("reuses")
         elif plan.action is Action.RETRAIN:
             assert plan.training_data is not None
-            outcome.job = self._retrain(target_kind, plan.training_data, "drift")
+            outcome.job = self._retrain(target_kind, self._drift_records(plan.training_data), "drift")
         elif plan.reason in KEEP_DECISIONS:
             self._count("keeps")
         return outcome
@@ -347,9 +370,9 @@ def _observed(detector_score: float | None, version_kl: float | None, detected: 
     if across:
         observed["reuse_kls"] = across
     if reuse.candidate is not None and reuse.serving is not None:
-        observed["candidate_mse"], observed["serving_mse"] = reuse.candidate.mse, reuse.serving.mse
+        observed["candidate_mse"], observed["serving_mse"] = reuse.candidate.loss, reuse.serving.loss
     if reuse.persistence is not None:
-        observed["persistence_mse"] = reuse.persistence.mse
+        observed["persistence_mse"] = reuse.persistence.loss
     if reuse.kind is not None:
         observed["reuse_kind"] = reuse.kind
     if observation.change_at is not None:

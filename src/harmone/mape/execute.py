@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 
 from harmone import atomic
 from harmone import config as config_mod
@@ -74,8 +73,8 @@ def apply_reuse(repository: ModelRepository, kind: str, version: int) -> int:
 @dataclass(frozen=True)
 class RetrainRequest:
     kind: str
-    #: Training data on the original scale (the drift data, or the latest true values).
-    values: np.ndarray
+    #: Training data as the kind's task holds it (the drift data, or the latest records).
+    data: Any
     #: ``drift`` or ``periodic``; stored in the version's meta.json.
     reason: str
     seed: int
@@ -129,12 +128,13 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
     ``promote=False`` (the retraining child) stores the version only: ``promoted`` in the
     result is then the verdict, and the manager that reads it promotes.
     """
+    from harmone import tasks
     from harmone.training import train, warm_start_from
 
     repository = ModelRepository(workspace)
     with contextlib.ExitStack() as stack:
         measured = stack.enter_context(window(meter)) if meter is not None else None
-        trained = train(request.kind, request.values, config, retrain=True, seed=request.seed,
+        trained = train(request.kind, request.data, config, retrain=True, seed=request.seed,
                         initial=warm_start_from(repository, request.kind, config))
         validate = config.drift.validate if request.reason == "drift" else config.retrain.validate
         serving = repository.active_version(request.kind)
@@ -151,8 +151,8 @@ def retrain_version(workspace: Workspace, request: RetrainRequest, config: Confi
         finish_promotion(workspace, config, request.kind, version)
     return RetrainResult(kind=request.kind, version=version, energy_uj=energy_uj,
                          meter_kind=meter.kind if meter else None, meter_source=meter.source if meter else None,
-                         train_time_s=trained.train_time_s, holdout_r2=float(trained.metrics["holdout_r2"]),
-                         n_values=int(len(trained.snapshot)), promoted=promoted, serving_holdout_r2=serving_r2)
+                         train_time_s=trained.train_time_s, holdout_r2=float(trained.metrics["holdout_score"]),
+                         n_values=tasks.of_kind(request.kind).size(trained.snapshot), promoted=promoted, serving_holdout_r2=serving_r2)
 
 
 def finish_promotion(workspace: Workspace, config: Config, kind: str, version: int) -> None:
@@ -168,11 +168,11 @@ def _beats_serving(trained: TrainedModel, serving: ServingModel, request: Retrai
 
     Returns the verdict of ``evaluation.promote`` and the serving version's R² there.
     """
-    from harmone.mape.evaluation import evaluate, persistence, promote
+    from harmone.mape.evaluation import baseline, evaluate, promote
 
-    fresh = evaluate(ServingModel(trained.kind, 0, trained.model, trained.scaler), request.values, config)
-    current = evaluate(serving, request.values, config)
-    return promote(fresh, current, persistence(request.values, config)), current.r2
+    fresh = evaluate(ServingModel(trained.kind, 0, trained.model, trained.scaler), request.data, config)
+    current = evaluate(serving, request.data, config)
+    return promote(fresh, current, baseline(request.data, config)), current.score
 
 
 class RetrainJob(Protocol):
@@ -271,8 +271,9 @@ class _ChildJob:
         data_path = self._scratch / "data.json"
         self._result_path = self._scratch / "result.json"
         self._stderr_path = self._scratch / "stderr.txt"
-        values = [float(v) for v in np.asarray(request.values, dtype=np.float64).tolist()]
-        atomic.write_text(data_path, json.dumps({"values": values}))
+        from harmone import tasks
+
+        atomic.write_text(data_path, json.dumps(tasks.of_kind(request.kind).to_json(request.data)))
         self._config = request.config or workspace.config
         # The manager's settings, not whatever harmone.toml holds now (``harmone.config_reload``).
         config_path = self._scratch / config_mod.CONFIG_FILE

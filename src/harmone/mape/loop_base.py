@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+
 import numpy as np
 
 from harmone.cadence import Schedule
@@ -37,6 +38,7 @@ from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName,
 from harmone.knowledge.events import Retraining
 from harmone.mape.execute import RetrainError, Retrainer, RetrainJob, RetrainRequest, RetrainResult
 from harmone.repository import ModelRepository
+from harmone.tasks import Stream
 from harmone.workspace import Workspace
 
 
@@ -101,6 +103,29 @@ class Loop(ABC):
         #: Set by the loops that retrain.
         self.retrainer: Retrainer | None = None
         self.seed = 0
+        self._stream: Stream | None = None
+
+    # -- the records behind logged rows ----------------------------------------------------
+
+    def stream(self) -> Stream:
+        """The test stream, read on first use: what a logged row's position names (classification)."""
+        if self._stream is None:
+            self._stream = self.config.task.read_stream(self.workspace.test_path, self.config)
+        return self._stream
+
+    def signals(self, values: np.ndarray, positions: np.ndarray | None) -> np.ndarray:
+        """What drift detection compares, per logged row: the true value itself, or ``Task.signals`` of
+        the record at the row's position."""
+        if self.config.task.records_are_values or positions is None:
+            return values
+        return self.stream().signals_at(positions)
+
+    def records(self, values: np.ndarray, positions: np.ndarray | None) -> Any:
+        """The task's training data behind logged rows: the values themselves, or the records at their
+        positions."""
+        if self.config.task.records_are_values or positions is None:
+            return values
+        return self.stream().data_at(positions)
 
     # -- schedule --------------------------------------------------------------------------
 
@@ -236,11 +261,11 @@ class Loop(ABC):
                       outcome=outcome.outcome)
         return dataclasses.replace(event, id=self.store.record_event(event))
 
-    def _retrain(self, kind: str, values: np.ndarray, reason: str) -> RetrainJob:
+    def _retrain(self, kind: str, data: Any, reason: str) -> RetrainJob:
         """Submit a retraining; each one gets its own seed, so a replay trains the same models."""
         seed = self.seed + self.counts.retrains + self.counts.failures
         assert self.retrainer is not None, f"the {self.name} loop does not retrain"
-        return self.retrainer.submit(RetrainRequest(kind=kind, values=np.asarray(values, dtype=np.float64),
+        return self.retrainer.submit(RetrainRequest(kind=kind, data=data,
                                                     reason=reason, seed=seed, config=self.config))
 
 

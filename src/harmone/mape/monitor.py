@@ -24,7 +24,6 @@ import numpy as np
 from harmone.config import Config
 from harmone.energy.calibrate import normalise
 from harmone.mape.snapshot import SwitchSnapshot
-from harmone.metrics import r2_score, skill_over_persistence
 
 #: A model needs at least this many rows in the batch to be observed (R² needs two).
 MIN_ROWS = 2
@@ -35,12 +34,13 @@ def score(r2: float, normalised: float, beta: float) -> float:
     return beta * r2 + (1.0 - beta) * (1.0 - normalised)
 
 
-def window_skill(true: np.ndarray, pred: np.ndarray, previous: np.ndarray) -> float | None:
-    """Skill over persistence on the rows that have a previous true value, clipped to [-1, 1]."""
+def window_skill(true: np.ndarray, pred: np.ndarray, previous: np.ndarray, config: Config) -> float | None:
+    """Skill over the task's naive baseline (persistence; the no-change classifier: Kappa-temporal) on the
+    rows that have a previous true value, clipped to [-1, 1]."""
     known = np.isfinite(previous)
     if np.count_nonzero(known) < MIN_ROWS:
         return None
-    return float(np.clip(skill_over_persistence(true[known], pred[known], previous[known]), -1.0, 1.0))
+    return float(np.clip(config.task.skill(true[known], pred[known], previous[known]), -1.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ def _figures(true: np.ndarray, pred: np.ndarray, energy_uj: np.ndarray, previous
              snapshot: SwitchSnapshot, config: Config) -> ModelFigures | None:
     if len(true) < MIN_ROWS:
         return None
-    r2 = r2_score(true, pred)
+    r2 = config.task.accuracy(true, pred)
     mean_energy_uj = float(np.mean(energy_uj))
     e = normalise(mean_energy_uj, snapshot.e_min_uj, snapshot.e_max_uj)
     if config.switch.score == "r2":
         return ModelFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj,
                             normalised_energy=e, score=score(r2, e, config.switch.beta))
-    skill = window_skill(true, pred, previous)
+    skill = window_skill(true, pred, previous, config)
     if skill is None:
         return None
     return ModelFigures(n_rows=len(true), r2=r2, mean_energy_uj=mean_energy_uj, normalised_energy=e,

@@ -46,9 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.parent_pid is not None:
         _watch_parent(args.parent_pid)
 
-    import numpy as np  # after the watchdog: nothing slow runs before it is armed
 
-    from harmone import config as config_mod
+    from harmone import config as config_mod, tasks
     from harmone.energy.detect import detect
     from harmone.mape.execute import RetrainRequest, retrain_version
     from harmone.workspace import Workspace
@@ -58,11 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         workspace = Workspace.open(args.workspace, None if args.config is None else config_mod.load(args.config))
         config = workspace.config
         try:
-            raw = json.loads(args.data.read_text(encoding="utf-8"))
-            values = np.asarray(raw["values"], dtype=np.float64)
+            data = tasks.of_kind(args.kind).from_json(json.loads(args.data.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HarmonEError(f"{args.data}: unreadable training data ({exc})") from None
-        request = RetrainRequest(kind=args.kind, values=values, reason=args.reason, seed=args.seed)
+        request = RetrainRequest(kind=args.kind, data=data, reason=args.reason, seed=args.seed)
         with detect(config.energy, scope="process") as meter:
             result = retrain_version(workspace, request, config, meter=meter, promote=False)
         document = json.dumps(result.to_dict())

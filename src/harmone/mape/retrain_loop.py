@@ -49,21 +49,27 @@ class RetrainLoop(Loop):
         active = self.repository.active_version(kind)
         if active is None:
             return RunOutcome(Action.NONE, kind, None, Decision.NO_TRAINED_MODEL, {})
-        recent = self.store.latest_true_values(self.config.retrain.training_values)
-        plan = plan_retrain(recent, self.config, self._newest_snapshot(kind))
+        wanted = self.config.retrain.training_values
+        if self.config.task.records_are_values:
+            recent, positions = self.store.latest_true_values(wanted), None
+        else:
+            recent, positions = self.store.latest_records(wanted)
+        plan = plan_retrain(self.signals(recent, positions), self.config, self._newest_snapshot(kind))
         outcome = RunOutcome(action=Action(plan.action), model=kind, version=active, decision=Decision(plan.reason),
                              observed={"values": plan.n_values, "active_version": active})
         if plan.action == "retrain":
             assert plan.training_data is not None
-            outcome.job = self._retrain(kind, plan.training_data, "periodic")
+            data = plan.training_data if positions is None else self.records(recent, positions[-len(plan.training_data):])
+            outcome.job = self._retrain(kind, data, "periodic")
         return outcome
 
     def _newest_snapshot(self, kind: str) -> np.ndarray | None:
-        """The values the newest stored version of ``kind`` was trained on (None when unreadable)."""
+        """What drift compares of the data the newest stored version of ``kind`` was trained on (None when
+        unreadable): its values, or its records' signals."""
         versions = self.repository.versions(kind)
         if not versions:
             return None
         try:
-            return self.repository.snapshot(kind, versions[-1])
+            return self.config.task.signals(self.repository.snapshot(kind, versions[-1]))
         except HarmonEError:
             return None

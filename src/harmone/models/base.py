@@ -41,6 +41,8 @@ class Model(ABC):
     """One model kind. Settings are keyword-only and stored as passed; learned state ends in ``_``."""
 
     kind: ClassVar[str]
+    #: The task whose records this kind learns: forecasting windows or classification features.
+    task: ClassVar[str] = "forecasting"
     #: Published hyperparameters for the first training.
     default_params: ClassVar[Mapping[str, Any]]
     #: What each hyperparameter may be (``harmone.params``), one entry per key of ``default_params``.
