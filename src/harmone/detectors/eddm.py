@@ -15,9 +15,9 @@ from the ``min_num_errors``-th error since the (re)start on (the maximum too is 
 there: the first few distances say little). ``score`` is 1 - (p' + 2 s') / max: 0 at the
 maximum, higher as errors crowd together; drift when it exceeds 1 - beta. It changes only
 at an error, so it keeps its value, and the warning its state, over the right predictions
-between. After a drift everything restarts. Compared with DDM it reacts sooner to a
-gradual rise of the error rate, as the paper argues, and it judges a rise from a low error
-rate on fewer errors; its false alarms on a stationary stream are more frequent.
+between. After a drift everything restarts. As the paper argues, it detects a rise of the
+error rate sooner than DDM, gradual or abrupt; on stationary streams it also raises more
+false alarms, 4 to 25 times DDM's (docs/detectors.md, ``python -m benchmarks error_detectors``).
 """
 
 from __future__ import annotations
