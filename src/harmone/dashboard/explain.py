@@ -27,15 +27,17 @@ def _item(what: str, value: Any, op: str, threshold: Any, setting: str) -> dict[
     return {"what": what, "value": value, "op": op, "threshold": threshold, "setting": setting}
 
 
-def detector_threshold(config: Config) -> float | None:
-    """The drift detector's threshold as configured (its default when not set)."""
+def detector_threshold(config: Config) -> tuple[float, str] | None:
+    """The score the drift detector detects above, as configured, and the setting that holds it."""
     name = config.drift.detector
     try:
-        settings = detectors.check_settings(name, config.detector_params(name))
+        cls = detectors.detector_class(name)
+        found = cls.score_threshold(detectors.check_settings(name, config.detector_params(name)))
     except (HarmonEError, ValueError):
         return None
-    value = settings.get("threshold")
-    return float(value) if isinstance(value, (int, float)) else None
+    if found is None:
+        return None
+    return found[0], f"{cls.settings_section or f'detectors.{name}'}.{found[1]}"
 
 
 def energy_goal(config: Config) -> tuple[float, str]:
@@ -59,11 +61,10 @@ def compared(event: Event, config: Config | None) -> list[dict[str, Any]]:
                         config.switch.min_score, "switch.min_score"),
                   _item("normalised energy", energy, ">" if above else "≤", goal, goal_setting)]
     elif event.loop is LoopName.DRIFT:
-        threshold = detector_threshold(config)
+        threshold, setting = detector_threshold(config) or (None, f"detectors.{config.drift.detector}")
         detected = bool(seen.get("drift_detected"))
         items.append(_item(f"{config.drift.detector} score", seen.get("detector_score"), ">" if detected else "≤",
-                           threshold, "drift.threshold" if config.drift.detector == "window-kl"
-                           else f"detectors.{config.drift.detector}.threshold"))
+                           threshold, setting))
         version_kl = seen.get("version_kl")
         if isinstance(version_kl, (int, float)):
             items.append(_item("closest stored version's KL", version_kl,

@@ -123,6 +123,8 @@ class DriftDetector(ABC):
     #: The config section whose keys of the same names hold this detector's settings, in place
     #: of ``[detectors.<name>]``: the published detector's have always been in ``[drift]``.
     settings_section: ClassVar[str | None] = None
+    #: True when it reads a classifier's 0/1 error stream (``ErrorStreamDetector``), not the series.
+    reads_errors: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
@@ -149,6 +151,18 @@ class DriftDetector(ABC):
         short beside the drift loop's own (the default).
         """
         return None
+
+    @classmethod
+    def score_threshold(cls, params: Mapping[str, Any]) -> tuple[float, str] | None:
+        """The score above which it detects, and the setting that fixes it; None when no setting does.
+
+        What the graded wait and the dashboard compare the last score with. The default is the
+        ``threshold`` setting; a detector whose levels have other names says which.
+        """
+        value = params.get("threshold")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value), "threshold"
 
     # -- what subclasses implement --------------------------------------------------------
 
@@ -292,3 +306,59 @@ class RestartingDetector(DriftDetector):
     def _score_state(self, state: Mapping[str, Any]) -> None:
         self._score = state_value(state, "score", (float, type(None)))
 
+
+
+#: In an error stream a value above this is an error (1.0), at or below it a correct prediction (0.0).
+ERROR_ABOVE = 0.5
+
+
+class ErrorStreamDetector(RestartingDetector):
+    """A detector of a classifier's error stream (DDM, EDDM): a warning zone, then drift and a restart.
+
+    Fed 1.0 for a wrong prediction and 0.0 for a right one; any value above ``ERROR_ABOVE``
+    counts as an error, so a caller may feed a probability of error or a 0/1 mismatch
+    alike. Not scale-free: the values are indicators, not a measurement. ``in_warning`` says
+    the error statistic has left its usual range without reaching the drift level, where a
+    caller may start keeping recent labelled records for a retrain.
+    """
+
+    scale_free = False
+    reads_errors = True
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._warning = False
+
+    def _update(self, value: float) -> None:
+        self._observe(value > ERROR_ABOVE)
+
+    @abstractmethod
+    def _observe(self, error: bool) -> None:
+        """Take one prediction's outcome; judge with ``_verdict`` when the statistic changed."""
+
+    def _verdict(self, score: float | None, *, warning: bool, drift: bool) -> None:
+        """Record the score and the zone; a drift is a detection and a restart (the score is kept)."""
+        self._score = score
+        self._warning = warning and not drift
+        if drift:
+            self._detected = True
+            self._restart()
+
+    @property
+    def in_warning(self) -> bool:
+        """True while the latest judgement was in the warning zone (never with a detection)."""
+        return self._warning
+
+    def _verdict_state(self) -> dict[str, Any]:
+        return {"score": self._score, "in_warning": self._warning}
+
+    def _set_verdict_state(self, state: Mapping[str, Any]) -> None:
+        self._score_state(state)
+        self._warning = state_value(state, "in_warning", bool)
+
+    @classmethod
+    def check_levels(cls, params: Mapping[str, Any], lower: str, upper: str) -> None:
+        """``DetectorError`` unless setting ``lower`` <= ``upper`` (defaults filling in what ``params`` omits)."""
+        merged = {**cls.default_params, **params}
+        if merged[lower] > merged[upper]:
+            raise DetectorError(f"{lower} = {merged[lower]!r} must be <= {upper} = {merged[upper]!r}")

@@ -45,15 +45,16 @@ def graded_wait(score: float | None, config: Config, every: int) -> int:
     """Periods until the next look, from the drift detector's last score: at most ``every``.
 
     ``ceil(every * (1 - score / limit))`` below limit = ``drift.quiet_below`` x the
-    detector's threshold, 1 from the limit on, and 1 without a score or a threshold. The
+    detector's threshold (``score_threshold``), 1 from the limit on, and 1 without a score or a threshold. The
     windowed KL rises gradually as a new regime fills the last window (on the built-in
     streams 300 or more values from 0.3 to the threshold 0.75), so a low score can wait
     long and a score approaching the limit is looked at ever more often.
     """
-    threshold = config.detector_params(config.drift.detector).get("threshold")
-    if score is None or isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+    name = config.drift.detector
+    threshold = detectors.detector_class(name).score_threshold(config.detector_params(name))
+    if score is None or threshold is None:
         return 1
-    limit = config.drift.quiet_below * threshold
+    limit = config.drift.quiet_below * threshold[0]
     if score >= limit:
         return 1
     return max(1, min(every, math.ceil(every * (1.0 - score / limit))))
