@@ -158,9 +158,6 @@ def run_experiment(source: Workspace, out_dir: Path, *, approaches: Sequence[str
 
 def to_result(run: ApproachRun) -> RunResult:
     """The run's result with its per-prediction series, read back from the copy's rows."""
-    from harmone.data.series import read_series
-    from harmone.metrics import skill_over_persistence
-
     summary = run.summary
     with KnowledgeStore(run.workspace.db_path) as store:
         rows = store.predictions_after(summary.first_row_id - 1, summary.predictions)
@@ -168,11 +165,17 @@ def to_result(run: ApproachRun) -> RunResult:
                                  predicted_value=rows.predicted_value, model=rows.model.astype(str))
     if len(rows) < 2:
         return result
-    # A run starts at the stream's beginning: persistence's first guess is the value before it.
-    first = read_series(run.workspace.test_path)[run.workspace.config.stream.input_length - 1]
-    persistence = np.concatenate([[first], rows.true_value[:-1]])
-    return dataclasses.replace(result, skill=skill_over_persistence(rows.true_value, rows.predicted_value,
-                                                                    persistence))
+    # A run starts at the stream's beginning: the naive baseline's first guess is the record before
+    # it (persistence); a stream whose first record is predicted (classification) is judged from
+    # its second row, which has one.
+    config = run.workspace.config
+    stream = config.task.read_stream(run.workspace.test_path, config)
+    true, predicted = rows.true_value, rows.predicted_value
+    if stream.first > 0:
+        previous = np.concatenate([[stream.target(stream.first - 1)], true[:-1]])
+    else:
+        true, predicted, previous = true[1:], predicted[1:], true[:-1]
+    return dataclasses.replace(result, skill=config.task.skill(true, predicted, previous), task=config.task.name)
 
 
 def warm_up(source: Workspace, root: Path, config: Config | None = None) -> None:
@@ -182,14 +185,14 @@ def warm_up(source: Workspace, root: Path, config: Config | None = None) -> None
     a short slice of the training data, and harmone runs a few hundred steps (every loop,
     the store, the engine) in a scratch copy with a counter that never moves.
     """
-    from harmone.data.series import read_series
     from harmone.training import train
 
     config = config or source.config
-    values = read_series(source.train_path)[-max(config.stream.input_length * 40, 200):]
+    task = config.task
+    data = task.newest(task.read_training(source.train_path), max(config.stream.input_length * 40, 200))
     for kind in ModelRepository(source).trained_kinds():
         try:
-            train(kind, values, config, retrain=True, seed=0)
+            train(kind, data, config, retrain=True, seed=0)
         except HarmonEError:
             pass  # a slice too short for this kind: its imports ran anyway
     copy = prepare_copy(source, root, config)

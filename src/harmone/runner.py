@@ -37,7 +37,8 @@ from harmone.knowledge import Event, KnowledgeStore, count_events
 from harmone.mape.execute import InlineRetrainer, Retrainer, SubprocessRetrainer
 
 from harmone.mape.state import choose_model, clear_loop_state, use_model
-from harmone.metrics import RunningScores
+from harmone import tasks
+from harmone.tasks import Task
 from harmone.report.results import RunResult
 from harmone.session import PROGRESS_EVERY, Progress, Session
 from harmone.workspace import Workspace
@@ -170,7 +171,7 @@ def _result(approach: str, workspace: Workspace, first_row_id: int, done: int, m
     """A finished run's result: figures over the rows it logged, counts over its events."""
     with KnowledgeStore(workspace.db_path) as store:
         last_row_id = store.last_row_id() if done else first_row_id - 1
-        figures = row_figures(store, first_row_id, last_row_id)
+        figures = row_figures(store, first_row_id, last_row_id, workspace.config.task)
     counts = count_events(list(events))
     n = figures["n"]
     return RunResult(
@@ -182,7 +183,8 @@ def _result(approach: str, workspace: Workspace, first_row_id: int, done: int, m
         drift_detections=counts.drift_detections, retrain_failures=counts.failures, keeps=counts.keeps,
         meter_kind=meter_kind, meter_source=meter_source,
         first_row_id=first_row_id if n else 0, last_row_id=last_row_id if n else 0,
-        duration_s=duration_s, wall_time_s=wall_time_s, seed=seed, events=tuple(events))
+        duration_s=duration_s, wall_time_s=wall_time_s, seed=seed, events=tuple(events),
+        task=workspace.config.stream.task)
 
 
 def check_serving(workspace: Workspace, model: str | None = None) -> None:
@@ -210,14 +212,18 @@ def check_seed(seed: int | None) -> None:
         raise HarmonEError(f"seed {seed!r} must be a whole number from 0 to {MAX_SEED}")
 
 
-def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> dict[str, Any]:
+def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int, task: Task | None = None) -> dict[str, Any]:
     """Count, accuracy, inference energy and latency over rows first..last, in constant memory.
+
+    ``r2`` is the task's metric (R², accuracy) and ``mae`` its mean error (absolute error, the
+    share wrong); forecasting when no task is given.
 
     Rows are read in batches of ``SUMMARY_BATCH`` and folded into running sums; the 95th
     percentile of latency (interpolated like ``numpy.percentile``) is two order statistics
     that SQLite sorts out.
     """
-    scores = RunningScores()
+    task = task or tasks.get("forecasting")
+    scores = task.running_scores()
     energy_uj = latency_sum_s = 0.0
     after = first_row_id - 1
     while after < last_row_id:
@@ -232,7 +238,8 @@ def row_figures(store: KnowledgeStore, first_row_id: int, last_row_id: int) -> d
     n = scores.n
     if not n:
         return {"n": 0, "r2": None, "mae": None, "energy_uj": 0.0, "latency_mean_s": None, "latency_p95_s": None}
-    return {"n": n, "r2": scores.r2(), "mae": scores.mae(), "energy_uj": energy_uj,
+    metric, mean_error = task.read_scores(scores)
+    return {"n": n, "r2": metric, "mae": mean_error, "energy_uj": energy_uj,
             "latency_mean_s": latency_sum_s / n, "latency_p95_s": _percentile_95(store, first_row_id, last_row_id, n)}
 
 

@@ -95,6 +95,10 @@ class RunResult:
     skill: float | None = None
     simulated: bool = True
     seed: int = 0
+    #: The task of the stream (``harmone.tasks``): ``r2`` holds its metric (R², accuracy), ``mae``
+    #: its mean error (absolute error, the share wrong), ``skill`` its skill over the naive
+    #: baseline (over persistence, Kappa-temporal over the no-change classifier).
+    task: str = "forecasting"
     #: Prediction-log rows of this run: ids first_row_id..last_row_id (0, 0 when none).
     first_row_id: int = 0
     last_row_id: int = 0
@@ -204,7 +208,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (events by id range, not inline; no series)."""
         return {
-            "approach": self.approach, "simulated": self.simulated, "seed": self.seed,
+            "approach": self.approach, "task": self.task, "simulated": self.simulated, "seed": self.seed,
             "predictions": self.predictions, "r2": self.r2, "mae": self.mae, "skill": self.skill,
             "inference_energy_uj": self.inference_energy_uj, "adaptation_energy_uj": self.adaptation_energy_uj,
             "retraining_energy_uj": self.retraining_energy_uj,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harmone import tasks
 from harmone.report.claims import claims
 from harmone.report.numbers import MISSING, decimals, fmt
 from harmone.report.results import RunResult, checked
+from harmone.tasks import Task
 
 __all__ = ["MISSING", "format_table", "meter_label", "results_markdown", "results_rows"]
 
@@ -89,11 +91,17 @@ def meter_label(results: Sequence[RunResult]) -> str:
     return f"{next(iter(kinds))} (several meters)" if len(kinds) == 1 else "mixed: measured and estimated"
 
 
+def task_of(results: Sequence[RunResult]) -> Task:
+    """The task the results were measured on (the first result's; a report covers one stream)."""
+    return tasks.get(results[0].task)
+
+
 def format_table(results: Sequence[RunResult]) -> str:
     """A fixed-width table for the terminal, followed by the meter line."""
     results = checked(results)
+    task = task_of(results)
     totals, inference, adaptation, retraining = _energy_columns(results)
-    header = ["approach", "R²", "skill", "MAE", "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
+    header = ["approach", task.metric, task.skill_name, task.error_name, "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
               "switch", "reuse", "retrain", "drift", "predictions"]
     mae_d = decimals([r.mae for r in results])
     lat_d = decimals([r.latency_ms_p95 for r in results], significant=3)
@@ -123,10 +131,11 @@ def results_markdown(results: Sequence[RunResult], *, seed: int, meter: Mapping[
     totals, inference, adaptation, retraining = _energy_columns(results)
     lat_d = decimals([r.latency_ms_p95 for r in results], significant=3)
     mae_d = decimals([r.mae for r in results])
+    task = task_of(results)
     lines = [
         "# HarmonE experiment results", "",
         f"Seed {seed}, {len(results)} approaches. {_meter_sentence(results, meter)}", "",
-        "| Approach | R² | Skill over persistence | MAE | Energy mJ/prediction (inference + adaptation; of it retraining) "
+        f"| Approach | {task.metric} | {task.skill_name.capitalize()} over {task.baseline} | {task.error_name} | Energy mJ/prediction (inference + adaptation; of it retraining) "
         "| Latency ms mean / p95 "
         "| Switches / reuses / retrains | Drift detections | Predictions |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -83,6 +83,8 @@ class Task(ABC):
     baseline: ClassVar[str]
     #: The skill over that baseline, as reports name it: ``skill``, ``kappa-temporal``.
     skill_name: ClassVar[str]
+    #: The mean error, as reports name it: ``MAE``, ``error rate``.
+    error_name: ClassVar[str]
     #: Kinds served by default and the default model, when ``[stream]`` does not say.
     default_models: ClassVar[tuple[str, ...]]
     default_model: ClassVar[str]
@@ -141,6 +143,14 @@ class Task(ABC):
     @abstractmethod
     def errors(self, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         """One error per row for an error-fed detector (absolute error, or 1 for a wrong class)."""
+
+    @abstractmethod
+    def running_scores(self) -> Any:
+        """Constant-memory scores over the batches of a long run: ``update(true, predicted)``, ``n``."""
+
+    @abstractmethod
+    def read_scores(self, scores: Any) -> tuple[float | None, float | None]:
+        """The metric and the mean error (absolute error, or the share wrong) of ``running_scores``."""
 
     @abstractmethod
     def signals(self, data: Any) -> np.ndarray:

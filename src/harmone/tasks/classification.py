@@ -77,6 +77,7 @@ class Classification(Task):
     metric = "accuracy"
     baseline = "no-change"
     skill_name = "kappa-temporal"
+    error_name = "error rate"
     default_models = ("cnn-large", "cnn-small", "logistic")
     default_model = "cnn-large"
     profiles = ("digits",)
@@ -128,6 +129,15 @@ class Classification(Task):
 
     def errors(self, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         return (np.asarray(true, dtype=np.float64) != np.asarray(predicted, dtype=np.float64)).astype(np.float64)
+
+    def running_scores(self) -> Any:
+        from harmone.metrics import RunningClassScores
+
+        return RunningClassScores()
+
+    def read_scores(self, scores: Any) -> tuple[float | None, float | None]:
+        accuracy = scores.accuracy
+        return accuracy, None if accuracy is None else 1.0 - accuracy
 
     def signals(self, data: Any) -> np.ndarray:
         return roughness(data.X)

@@ -14,7 +14,7 @@ import numpy as np
 
 from harmone.config import Config
 from harmone.errors import DataError
-from harmone.metrics import r2_score, skill_over_persistence
+from harmone.metrics import RunningScores, r2_score, skill_over_persistence
 from harmone.tasks import register
 from harmone.tasks.base import Evaluation, Stream, Task
 
@@ -56,6 +56,7 @@ class Forecasting(Task):
     metric = "R²"
     baseline = "persistence"
     skill_name = "skill"
+    error_name = "MAE"
     default_models = ("lstm", "svm", "linear", "persistence")
     default_model = "lstm"
     profiles = ("default", "alt", "pems")
@@ -102,6 +103,12 @@ class Forecasting(Task):
 
     def errors(self, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         return np.abs(np.asarray(true, dtype=np.float64) - np.asarray(predicted, dtype=np.float64))
+
+    def running_scores(self) -> RunningScores:
+        return RunningScores()
+
+    def read_scores(self, scores: Any) -> tuple[float | None, float | None]:
+        return scores.r2(), scores.mae()
 
     def signals(self, data: Any) -> np.ndarray:
         return np.asarray(data, dtype=np.float64)
