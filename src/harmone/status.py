@@ -34,7 +34,6 @@ from harmone.knowledge.codec import encode_loop_state
 from harmone.knowledge.store import Predictions
 from harmone.mape.snapshot import initial_switch_state
 from harmone.mape.state import DEFAULT_APPROACH, read_approach
-from harmone.metrics import r2_score
 from harmone.models import kinds
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
@@ -212,7 +211,8 @@ def read_status(workspace: Workspace, *, with_events: bool = False) -> Status:
     return Status(
         workspace=str(workspace.root.resolve()), active_model=active, active_version=repository.active_version(active),
         models=MappingProxyType(models), predictions=count,
-        recent_r2=r2_score(recent.true_value, recent.predicted_value) if recent is not None and rows > 1 else None,
+        recent_r2=(workspace.config.task.accuracy(recent.true_value, recent.predicted_value)
+                   if recent is not None and rows > 1 else None),
         recent_rows=rows,
         recent_energy_uj_per_prediction=float(recent.energy_uj.mean()) if recent is not None and rows else None,
         meter=meter if isinstance(meter, Mapping) else None, loops=loops, events=events,

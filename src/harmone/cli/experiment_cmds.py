@@ -112,6 +112,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for regime in stream.regimes:
             print(f"  [{regime.start:>6}, {regime.end:>6})  {regime.name}")
         print_training(lifecycle.train_initial(workspace, lifecycle.parse_kinds(None, workspace.config.stream.models),
-                                               seed=args.seed, progress_for=training_bar))
+                                               seed=args.seed, progress_for=training_bar), workspace.config.task)
         print_calibration(lifecycle.calibrate_energy(workspace))
     return _run(workspace, workspace.experiment_dir, args)

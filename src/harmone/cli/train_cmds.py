@@ -23,17 +23,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     kinds = lifecycle.parse_kinds(args.models, workspace.config.stream.models)
     with lock.exclusive(workspace.knowledge_dir, "harmone train"):
-        print_training(lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar))
+        print_training(lifecycle.train_initial(workspace, kinds, seed=args.seed, progress_for=training_bar),
+                       workspace.config.task)
         print(f"Active model: {workspace.read_active_model()}")
         print_calibration(lifecycle.calibrate_energy(workspace))
     return 0
 
 
-def print_training(rows: list[dict[str, Any]]) -> None:
-    print(f"{'model':<8} {'version':>7} {'held-out R²':>12} {'MAE':>9} {'time':>8}")
+def print_training(rows: list[dict[str, Any]], task: Any) -> None:
+    """One line per trained kind: its held-out metric and skill over the task's naive baseline."""
+    width = max([9, *(len(row["model"]) for row in rows)])
+    metric, skill = f"held-out {task.metric}", task.skill_name
+    print(f"{'model':<{width}} {'version':>7} {metric:>{len(metric)}} {skill:>{max(9, len(skill))}} {'time':>8}")
     for row in rows:
-        print(f"{row['model']:<8} {row['version']:>7} {row['holdout_r2']:>12.4f} {row['holdout_mae']:>9.2f}"
-              f" {row['train_time_s']:>7.1f}s")
+        print(f"{row['model']:<{width}} {row['version']:>7} {row['holdout_score']:>{len(metric)}.4f}"
+              f" {row['holdout_skill']:>+{max(9, len(skill))}.3f} {row['train_time_s']:>7.1f}s")
 
 
 def print_calibration(calibration: Any) -> None:

@@ -76,7 +76,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {kind:<8} versions {versions}; active {entry.active_version}")
     print(f"predictions:   {status.predictions}")
     if status.recent_r2 is not None:
-        print(f"recent R²:     {status.recent_r2:.4f} (last {status.recent_rows} predictions)")
+        metric = f"recent {workspace.config.task.metric}:"
+        print(f"{metric:<14} {status.recent_r2:.4f} (last {status.recent_rows} predictions)")
     if status.recent_energy_uj_per_prediction is not None:
         meter = status.meter or {}
         label = f" ({meter.get('kind')}, {meter.get('source')})" if meter else ""
