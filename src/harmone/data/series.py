@@ -265,6 +265,18 @@ def split(values: np.ndarray, train_ratio: float, *, window: int) -> tuple[np.nd
 
 def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
                 times: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[Path, Path]:
+    """Both files of a series split (see ``write_split_texts``); every value checked before writing.
+
+    ``times`` (training stamps, test stamps) adds a ``time`` column to both files.
+    """
+    data_dir = Path(data_dir)
+    train_times, test_times = times if times is not None else (None, None)
+    test_text = format_values(test, COLUMN, str(data_dir / TEST_FILE), test_times)
+    train_text = format_values(train, COLUMN, str(data_dir / TRAIN_FILE), train_times)
+    return write_split_texts(data_dir, train_text, test_text)
+
+
+def write_split_texts(data_dir: Path, train_text: str, test_text: str) -> tuple[Path, Path]:
     """Write both files so that a new training file never sits beside an old test file.
 
     Both are written in full to temporary names and fsynced first; only then are they
@@ -272,12 +284,10 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
     renames leaves the old pair; the only remaining window is between the two renames
     (microseconds), where the new test file sits beside the old training file. Renaming
     the test file first means the model's training data is never newer than the stream.
-    ``times`` (training stamps, test stamps) adds a ``time`` column to both files.
+    Every stream kind (series, labelled records) stores its split through this one writer.
     """
     data_dir = Path(data_dir)
-    train_times, test_times = times if times is not None else (None, None)
-    texts = {name: format_values(values, COLUMN, str(data_dir / name), stamps)
-             for name, values, stamps in ((TEST_FILE, test, test_times), (TRAIN_FILE, train, train_times))}
+    texts = {TEST_FILE: test_text, TRAIN_FILE: train_text}
     data_dir.mkdir(parents=True, exist_ok=True)
     temps: dict[str, Path] = {}
     try:
