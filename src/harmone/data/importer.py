@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header,
+from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header, ratio_range,
                                  read_text, rows, split, train_size, write_split)
 from harmone.data.timestamps import Stamp, check_stamps
 from harmone.errors import DataError
@@ -264,17 +264,6 @@ def import_csv(files: Sequence[Path], *, column: str | None = None, fill: str | 
                            non_negative=non_negative, decimal=decimal).values
 
 
-def _ratio_range(n_values: int, min_train: int, min_test: int) -> tuple[float, float] | None:
-    """The smallest and largest two- or three-decimal train ratios that leave both parts long enough."""
-    for scale in (100, 1000):
-        ok = [k / scale for k in range(1, scale)
-              if train_size(n_values, k / scale) >= min_train
-              and n_values - train_size(n_values, k / scale) >= min_test]
-        if ok:
-            return ok[0], ok[-1]
-    return None
-
-
 def check_parts(n_values: int, train_ratio: float, *, window: int, min_train: int) -> None:
     """Fail now, naming the numbers, when a part is too short for training or for one window."""
     n_train = train_size(n_values, train_ratio)
@@ -282,7 +271,7 @@ def check_parts(n_values: int, train_ratio: float, *, window: int, min_train: in
     min_test = window + 1
     if n_train >= min_train and n_test >= min_test:
         return
-    span = _ratio_range(n_values, min_train, min_test)
+    span = ratio_range(n_values, min_train, min_test)
     if span is None:
         raise DataError(f"{n_values} values are too few: training needs at least {min_train} "
                         f"(window {window}) and the test stream {min_test}; import at least "

@@ -39,6 +39,17 @@ def train_size(n_values: int, train_ratio: float) -> int:
     return int(round(n_values * train_ratio))
 
 
+def ratio_range(n_values: int, min_train: int, min_test: int) -> tuple[float, float] | None:
+    """The smallest and largest two- or three-decimal train ratios that leave both parts long enough."""
+    for scale in (100, 1000):
+        ok = [k / scale for k in range(1, scale)
+              if train_size(n_values, k / scale) >= min_train
+              and n_values - train_size(n_values, k / scale) >= min_test]
+        if ok:
+            return ok[0], ok[-1]
+    return None
+
+
 def read_text(path: Path) -> str:
     """A CSV file's text, with file-level problems turned into one-line errors."""
     path = Path(path)
