@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harmone.data.series import (MAX_MAGNITUDE, check_value, column_index, header, ratio_range, read_text, rows,
-                                 train_size, write_split_texts)
+from harmone.data.series import (MAX_MAGNITUDE, check_value, column_index, header, plain_cells, plain_numbers,
+                                 ratio_range, read_text, rows, train_size, write_split_texts)
 from harmone.errors import DataError
 from harmone.numerals import parse_int
 from harmone.workspace import TEST_FILE, TRAIN_FILE
@@ -122,18 +122,13 @@ def _class_names(y: np.ndarray) -> tuple[str, ...]:
 
 def _fast_parse(text: str, n_columns: int, label_index: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Features and labels of a clean file at C speed; ``None`` when anything looks unusual."""
-    if '"' in text or "_" in text or not text.isascii():
-        return None  # quoting needs the CSV reader; float() and int() would read `1_234`
-    lines = text.split("\n")[1:]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines or any(line.count(",") != n_columns - 1 for line in lines):
+    cells = plain_cells(text, n_columns)
+    if cells is None or not plain_numbers(cells):
         return None
-    cells = ",".join(lines).split(",")
     labels = cells[label_index::n_columns]
     del cells[label_index::n_columns]
     try:
-        X = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(lines), n_columns - 1)
+        X = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(labels), n_columns - 1)
         y = np.fromiter(map(int, labels), dtype=np.int64, count=len(labels))
     except ValueError:
         return None
