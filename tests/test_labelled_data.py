@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import crash_on_replace
 
-from harmone.data import series
 from harmone.data.labelled import (LABEL_COLUMN, MAX_CLASSES, LabelledData, format_labelled, read_labelled,
                                    split_labelled, write_labelled_split)
 from harmone.errors import DataError
@@ -212,16 +211,7 @@ def test_write_split_never_leaves_a_new_training_file_beside_an_old_test_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
     _old_pair(tmp_path)
     old_train, old_test = (read_labelled(tmp_path / name).X.tolist() for name in (TRAIN_FILE, TEST_FILE))
-    real_replace = os.replace
-    calls = []
-
-    def crashing_replace(src: str, dst: object) -> None:
-        calls.append(dst)
-        if len(calls) == fail_at:
-            raise OSError("disk gone")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(series.os, "replace", crashing_replace)
+    crash_on_replace(monkeypatch, fail_at)
     new_train, new_test = records(3, seed=3), records(3, seed=4)
     with pytest.raises(OSError, match="disk gone"):
         write_labelled_split(tmp_path, new_train, new_test)
