@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import crash_on_replace
 
 from harmone.data import series
 from harmone.data.series import COLUMN, TEST_FILE, TRAIN_FILE, read_series, split, write_series, write_split
 from harmone.errors import DataError
+
+from conftest import crash_on_replace
 
 
 def write(path: Path, text: str) -> Path:

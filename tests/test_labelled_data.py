@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import crash_on_replace
 
 from harmone.data.labelled import (LABEL_COLUMN, MAX_CLASSES, LabelledData, format_labelled, read_labelled,
                                    split_labelled, write_labelled_split)
 from harmone.errors import DataError
 from harmone.workspace import TEST_FILE, TRAIN_FILE
+
+from conftest import crash_on_replace
 
 
 def records(n: int, d: int = 3, n_classes: int = 3, seed: int = 0) -> LabelledData:
