@@ -22,6 +22,9 @@ Rules (docs/data.md repeats them for users):
   errors only for a series declared non-negative; the PeMS flow column always is (a count).
 - A time column, when named, is kept as text beside the values for plots and reports; each
   stamp must be a date (and time) later than the one before (``harmone.data.timestamps``).
+
+``read_labelled_csv`` reads the same kinds of files as a classification stream: one label
+column, every other column a numeric feature (docs/data.md, "Classification streams").
 """
 
 from __future__ import annotations
@@ -316,7 +319,6 @@ def store(data_dir: Path, imported: Imported, *, train_ratio: float, window: int
 
 
 # --- classification streams ---------------------------------------------------------------
-
 
 def _feature(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
     """One feature cell as a finite number; text is an error that says every feature must be numeric."""

@@ -210,7 +210,7 @@ def split_labelled(data: LabelledData, train_ratio: float, *, min_train: int,
                         f"but needs at least {min_test}; use --train-ratio {span[1]:g} or less")
     train, test = data.take(slice(0, n_train)), data.take(slice(n_train, None))
     classes = np.unique(train.y)
-    if len(classes) < 2:
+    if len(classes) == 1:
         only = data.class_names[int(classes[0])]
         raise DataError(f"the training part (the first {n_train} of {n} records) holds only class {only!r}; "
                         f"a classifier needs at least two. Are the rows sorted by label? Records stay in "
