@@ -34,6 +34,22 @@ def seasonal_series(n: int, seed: int = 0) -> np.ndarray:
     return np.clip(daily + rng.normal(0, 15, n), 0, None)
 
 
+def crash_on_replace(monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+    """Make the ``fail_at``-th ``os.replace`` from now raise ``OSError("disk gone")``, like a crash there."""
+    import os
+
+    real_replace = os.replace
+    calls = []
+
+    def crashing_replace(src: str, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) == fail_at:
+            raise OSError("disk gone")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crashing_replace)
+
+
 def edit_config(workspace: Workspace, edits: dict[str, str]) -> None:
     """Replace exact lines of the rendered harmone.toml (each must occur)."""
     text = workspace.config_path.read_text(encoding="utf-8")

@@ -12,6 +12,8 @@ from harmone.data import series
 from harmone.data.series import COLUMN, TEST_FILE, TRAIN_FILE, read_series, split, write_series, write_split
 from harmone.errors import DataError
 
+from conftest import crash_on_replace
+
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -186,16 +188,7 @@ def _old_pair(data_dir: Path) -> None:
 def test_write_split_never_leaves_a_new_training_file_beside_an_old_test_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
     _old_pair(tmp_path)
-    real_replace = os.replace
-    calls = []
-
-    def crashing_replace(src: str, dst: object) -> None:
-        calls.append(dst)
-        if len(calls) == fail_at:
-            raise OSError("disk gone")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(series.os, "replace", crashing_replace)
+    crash_on_replace(monkeypatch, fail_at)
     with pytest.raises(OSError, match="disk gone"):
         write_split(tmp_path, np.array([10.0]), np.array([20.0]))
     train = read_series(tmp_path / TRAIN_FILE).tolist()

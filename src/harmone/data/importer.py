@@ -22,6 +22,9 @@ Rules (docs/data.md repeats them for users):
   errors only for a series declared non-negative; the PeMS flow column always is (a count).
 - A time column, when named, is kept as text beside the values for plots and reports; each
   stamp must be a date (and time) later than the one before (``harmone.data.timestamps``).
+
+``read_labelled_csv`` reads the same kinds of files as a classification stream: one label
+column, every other column a numeric feature (docs/data.md, "Classification streams").
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header,
-                                 read_text, rows, split, train_size, write_split)
+from harmone.data.labelled import LABEL_COLUMN, MAX_CLASSES, LabelledData
+from harmone.data.series import (DELIMITERS, MAX_MAGNITUDE, check_magnitude, column_index, header, plain_cells,
+                                 plain_numbers, ratio_range, read_text, rows, split, train_size, write_split)
 from harmone.data.timestamps import Stamp, check_stamps
 from harmone.errors import DataError
 from harmone.numerals import parse_float
@@ -48,6 +52,8 @@ DECIMALS = (".", ",")
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 _THOUSANDS_DOT = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?")
 _DIGITS = re.compile(r"([0-9]+)")
+#: A cell that looks like a date or a time of day (a text column's likely content).
+_STAMP_LIKE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}|[0-9]{1,2}:[0-9]{2}")
 _MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "NA", "N/A", "n/a"}
 #: Lines looked at to detect the delimiter.
 _SNIFF_LINES = 30
@@ -135,8 +141,8 @@ def _number(text: str, decimal: str) -> str:
     return text
 
 
-def _parse(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
-    """One cell as a value; NaN marks a gap the caller may fill."""
+def _parse(path: Path, line: int, column: str, raw: str, fmt: _Format, hint: str = "") -> float:
+    """One cell as a value; NaN marks a gap the caller may fill. ``hint`` ends a not-a-number error."""
     text = raw.strip()
     if text in _MISSING:
         return math.nan
@@ -144,7 +150,9 @@ def _parse(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
     try:
         value = parse_float(_number(text, fmt.decimal))
     except ValueError:
-        raise DataError(f"{where}: {raw!r} is not a number") from None
+        if hint:
+            hint = f"; {hint}" + (" (time stamps are not features)" if _STAMP_LIKE.search(raw) else "")
+        raise DataError(f"{where}: {raw!r} is not a number{hint}") from None
     check_magnitude(where, raw, value)
     non_negative = column == PEMS_COLUMN if fmt.non_negative is None else fmt.non_negative
     if value < 0 and non_negative:
@@ -221,14 +229,8 @@ def _check_options(fill: str | None, delimiter: str | None, decimal: str) -> Non
         raise DataError(f"the delimiter and the decimal mark cannot both be {delimiter!r}")
 
 
-def read_csv_series(files: Sequence[Path], *, column: str | None = None, fill: str | None = None,
-                    delimiter: str | None = None, time_column: str | None = None,
-                    non_negative: bool | None = None, decimal: str = ".") -> Imported:
-    """One float64 series from ``files`` in natural path order (see the module rules).
-
-    ``non_negative=None`` checks the sign only for the PeMS flow column.
-    """
-    _check_options(fill, delimiter, decimal)
+def _ordered(files: Sequence[Path]) -> list[Path]:
+    """The input files in natural path order; none, or one given twice, is an error."""
     if not files:
         raise DataError("no input files given")
     paths = sorted((Path(f) for f in files), key=natural_key)
@@ -237,6 +239,18 @@ def read_csv_series(files: Sequence[Path], *, column: str | None = None, fill: s
         if path in seen:
             raise DataError(f"{path}: given more than once")
         seen.add(path)
+    return paths
+
+
+def read_csv_series(files: Sequence[Path], *, column: str | None = None, fill: str | None = None,
+                    delimiter: str | None = None, time_column: str | None = None,
+                    non_negative: bool | None = None, decimal: str = ".") -> Imported:
+    """One float64 series from ``files`` in natural path order (see the module rules).
+
+    ``non_negative=None`` checks the sign only for the PeMS flow column.
+    """
+    _check_options(fill, delimiter, decimal)
+    paths = _ordered(files)
     fmt = _Format(column, time_column, delimiter, decimal, non_negative, fill is not None)
     parts: list[np.ndarray] = []
     stamps: list[Stamp] = []
@@ -264,17 +278,6 @@ def import_csv(files: Sequence[Path], *, column: str | None = None, fill: str | 
                            non_negative=non_negative, decimal=decimal).values
 
 
-def _ratio_range(n_values: int, min_train: int, min_test: int) -> tuple[float, float] | None:
-    """The smallest and largest two- or three-decimal train ratios that leave both parts long enough."""
-    for scale in (100, 1000):
-        ok = [k / scale for k in range(1, scale)
-              if train_size(n_values, k / scale) >= min_train
-              and n_values - train_size(n_values, k / scale) >= min_test]
-        if ok:
-            return ok[0], ok[-1]
-    return None
-
-
 def check_parts(n_values: int, train_ratio: float, *, window: int, min_train: int) -> None:
     """Fail now, naming the numbers, when a part is too short for training or for one window."""
     n_train = train_size(n_values, train_ratio)
@@ -282,7 +285,7 @@ def check_parts(n_values: int, train_ratio: float, *, window: int, min_train: in
     min_test = window + 1
     if n_train >= min_train and n_test >= min_test:
         return
-    span = _ratio_range(n_values, min_train, min_test)
+    span = ratio_range(n_values, min_train, min_test)
     if span is None:
         raise DataError(f"{n_values} values are too few: training needs at least {min_train} "
                         f"(window {window}) and the test stream {min_test}; import at least "
@@ -315,5 +318,150 @@ def store(data_dir: Path, imported: Imported, *, train_ratio: float, window: int
     return train, test
 
 
+# --- classification streams ---------------------------------------------------------------
+
+def _feature(path: Path, line: int, column: str, raw: str, fmt: _Format) -> float:
+    """One feature cell as a finite number; text is an error that says every feature must be numeric."""
+    value = _parse(path, line, column, raw, fmt, hint=f"every column but the label is a feature and must be "
+                                                   f"numeric: remove column {column!r} from the file")
+    if math.isnan(value):
+        what = "blank value" if not raw.strip() else f"{raw!r} is a missing value"
+        raise DataError(f"{path}: line {line}, column {column!r}: {what} (a feature must have a value)")
+    return value
+
+
+def _labelled_header(path: Path, text: str, label: str, delimiter: str) -> tuple[list[str], int]:
+    """The header's names and the label's position; unusable headers are errors."""
+    names = header(path, text, delimiter)
+    index = column_index(path, names, label, delimiter)
+    for position, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path}: column {position + 1} has no name in the header "
+                            f"(an index column written by pandas? remove it)")
+        if names.count(name) > 1:
+            raise DataError(f"{path}: column {name!r} appears twice in the header")
+    if len(names) < 2:
+        raise DataError(f"{path}: no feature columns besides the label column {label!r}")
+    if LABEL_COLUMN in names and label != LABEL_COLUMN:
+        raise DataError(f"{path}: a feature column is called {LABEL_COLUMN!r}, the name the stored label "
+                        f"column takes; rename it (or import it as the label with --label {LABEL_COLUMN})")
+    return names, index
+
+
+def _fast_labelled(text: str, n_columns: int, index: int, delimiter: str,
+                   decimal: str) -> tuple[np.ndarray, list[str]] | None:
+    """Features and raw labels of a plain file at C speed; ``None`` sends it down the careful path."""
+    if decimal != ".":
+        return None
+    cells = plain_cells(text, n_columns, delimiter)
+    if cells is None:
+        return None
+    labels = [cell.strip() for cell in cells[index::n_columns]]
+    del cells[index::n_columns]
+    if not plain_numbers(cells):
+        return None
+    try:
+        X = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells)).reshape(len(labels), n_columns - 1)
+    except ValueError:
+        return None
+    if not bool(np.all(np.abs(X) <= MAX_MAGNITUDE)) or any(cell in _MISSING for cell in labels):
+        return None
+    return X, labels
+
+
+def _read_labelled_file(path: Path, label: str, fmt: _Format) -> tuple[list[str], np.ndarray, list[str]]:
+    """One file's header names, features (rows x features) and label texts, in file order."""
+    text = read_text(path)
+    delimiter = fmt.delimiter or detect_delimiter(text, decimal=fmt.decimal)
+    names, index = _labelled_header(path, text, label, delimiter)
+    fast = _fast_labelled(text, len(names), index, delimiter, fmt.decimal)
+    if fast is not None:
+        return names, fast[0], fast[1]
+    features: list[list[float]] = []
+    labels: list[str] = []
+    for line, row in rows(path, text, delimiter):
+        if len(row) > len(names) and any(cell.strip() for cell in row[len(names):]):
+            raise _too_many_fields(path, line, row, len(names), delimiter)
+        if len(row) < len(names):
+            raise DataError(f"{path}: line {line}: {len(row)} fields but the header has {len(names)}")
+        raw = row[index].strip()
+        if raw in _MISSING:
+            what = "blank label" if not raw else f"{raw!r} is a missing label"
+            raise DataError(f"{path}: line {line}, column {label!r}: {what}")
+        labels.append(raw)
+        features.append([_feature(path, line, name, row[i], fmt) for i, name in enumerate(names) if i != index])
+    if not labels:
+        raise DataError(f"{path}: no data rows below the header")
+    return names, np.asarray(features, dtype=np.float64).reshape(len(labels), len(names) - 1), labels
+
+
+def _class_indices(texts: list[str], decimal: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class indices in the sorted order of the distinct labels, and each class's original text.
+
+    When every label is a number, the order is numeric (``2`` before ``10``) and labels of
+    equal value (``1`` and ``1.0``) are one class, named by the text seen first.
+    """
+    distinct = list(dict.fromkeys(texts))
+    values: dict[str, float] = {}
+    for text in distinct:
+        try:
+            value = parse_float(_number(text, decimal))
+        except ValueError:
+            break
+        if not math.isfinite(value):
+            break
+        values[text] = value
+    if len(values) == len(distinct):
+        first_text: dict[float, str] = {}
+        for text in distinct:
+            first_text.setdefault(values[text], text)
+        order = sorted(first_text)
+        position = {value: i for i, value in enumerate(order)}
+        index = {text: position[values[text]] for text in distinct}
+        names = tuple(first_text[value] for value in order)
+    else:
+        names = tuple(sorted(distinct))
+        index = {text: i for i, text in enumerate(names)}
+    return np.fromiter((index[text] for text in texts), dtype=np.int64, count=len(texts)), names
+
+
+def read_labelled_csv(paths: Sequence[Path], *, label: str, delimiter: str | None = None,
+                      decimal: str = ".") -> LabelledData:
+    """A classification stream from ``paths`` (natural path order): the ``label`` column and numeric features.
+
+    Every other column is a feature and must be numeric in every row; rows stay in file
+    order. Labels may be text or numbers: class indices follow their sorted order (numeric
+    when all are numbers) and ``class_names`` keep the file's texts. Files read together
+    must have the same header. docs/data.md lists the rules and errors.
+    """
+    _check_options(None, delimiter, decimal)
+    files = _ordered(paths)
+    fmt = _Format(None, None, delimiter, decimal, False, False)
+    first: tuple[Path, list[str]] | None = None
+    parts: list[np.ndarray] = []
+    texts: list[str] = []
+    for path in files:
+        names, X, labels = _read_labelled_file(path, label, fmt)
+        if first is None:
+            first = (path, names)
+        elif names != first[1]:
+            raise DataError(f"{path}: its columns ({', '.join(map(repr, names))}) differ from those of {first[0]} "
+                            f"({', '.join(map(repr, first[1]))}); files imported together need the same header")
+        parts.append(X)
+        texts.extend(labels)
+    assert first is not None
+    y, class_names = _class_indices(texts, decimal)
+    where = ", ".join(str(p) for p in files)
+    if len(class_names) < 2:
+        raise DataError(f"{where}: column {label!r} has only one class ({class_names[0]!r}) in {len(texts)} "
+                        f"row{'s' if len(texts) > 1 else ''}; "
+                        f"a classification stream needs at least two")
+    if len(class_names) > MAX_CLASSES:
+        raise DataError(f"{where}: column {label!r} has {len(class_names)} distinct labels, more than the "
+                        f"{MAX_CLASSES} classes a stream may have: is it a numeric target or an identifier?")
+    feature_names = tuple(name for name in first[1] if name != label)
+    return LabelledData(np.concatenate(parts), y, feature_names, class_names)
+
+
 __all__ = ["Imported", "MAX_MAGNITUDE", "PEMS_COLUMN", "check_parts", "detect_delimiter", "import_csv",
-           "interpolate_gaps", "natural_key", "read_csv_series", "store"]
+           "interpolate_gaps", "natural_key", "read_csv_series", "read_labelled_csv", "store"]

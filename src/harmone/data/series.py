@@ -39,6 +39,17 @@ def train_size(n_values: int, train_ratio: float) -> int:
     return int(round(n_values * train_ratio))
 
 
+def ratio_range(n_values: int, min_train: int, min_test: int) -> tuple[float, float] | None:
+    """The smallest and largest two- or three-decimal train ratios that leave both parts long enough."""
+    for scale in (100, 1000):
+        ok = [k / scale for k in range(1, scale)
+              if train_size(n_values, k / scale) >= min_train
+              and n_values - train_size(n_values, k / scale) >= min_test]
+        if ok:
+            return ok[0], ok[-1]
+    return None
+
+
 def read_text(path: Path) -> str:
     """A CSV file's text, with file-level problems turned into one-line errors."""
     path = Path(path)
@@ -117,6 +128,32 @@ def rows(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, lis
             yield reader.line_num, row
     except csv.Error as exc:
         raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def plain_cells(text: str, n_columns: int, delimiter: str = ",") -> list[str] | None:
+    """The data cells, row after row, of a file that needs no CSV parsing; ``None`` otherwise.
+
+    Plain: no quote below the header line, no blank line between rows, and every row with
+    the header's ``n_columns`` fields. Callers convert the cells at C speed and, on None or
+    any unusual cell, take the careful path (``rows``) that names the first bad one. The
+    cells are not checked: ``float`` and ``int`` read ``1_234`` and other scripts' digits,
+    which ``harmone.numerals`` refuses, so callers keep such cells off the fast path.
+    """
+    head, _, body = text.partition("\n")
+    if head.count('"') % 2 or '"' in body:
+        return None
+    lines = body.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines or any(line.count(delimiter) != n_columns - 1 for line in lines):
+        return None
+    return delimiter.join(lines).split(delimiter)
+
+
+def plain_numbers(cells: list[str]) -> bool:
+    """Whether ``float`` / ``int`` read these cells as ``harmone.numerals`` would (ASCII, no ``_``)."""
+    joined = "".join(cells)
+    return joined.isascii() and "_" not in joined
 
 
 def check_value(path: Path, line: int, column: str, raw: str) -> float:
@@ -265,6 +302,18 @@ def split(values: np.ndarray, train_ratio: float, *, window: int) -> tuple[np.nd
 
 def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
                 times: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[Path, Path]:
+    """Both files of a series split (see ``write_split_texts``); every value checked before writing.
+
+    ``times`` (training stamps, test stamps) adds a ``time`` column to both files.
+    """
+    data_dir = Path(data_dir)
+    train_times, test_times = times if times is not None else (None, None)
+    test_text = format_values(test, COLUMN, str(data_dir / TEST_FILE), test_times)
+    train_text = format_values(train, COLUMN, str(data_dir / TRAIN_FILE), train_times)
+    return write_split_texts(data_dir, train_text, test_text)
+
+
+def write_split_texts(data_dir: Path, train_text: str, test_text: str) -> tuple[Path, Path]:
     """Write both files so that a new training file never sits beside an old test file.
 
     Both are written in full to temporary names and fsynced first; only then are they
@@ -272,12 +321,10 @@ def write_split(data_dir: Path, train: np.ndarray, test: np.ndarray,
     renames leaves the old pair; the only remaining window is between the two renames
     (microseconds), where the new test file sits beside the old training file. Renaming
     the test file first means the model's training data is never newer than the stream.
-    ``times`` (training stamps, test stamps) adds a ``time`` column to both files.
+    Every stream kind (series, labelled records) stores its split through this one writer.
     """
     data_dir = Path(data_dir)
-    train_times, test_times = times if times is not None else (None, None)
-    texts = {name: format_values(values, COLUMN, str(data_dir / name), stamps)
-             for name, values, stamps in ((TEST_FILE, test, test_times), (TRAIN_FILE, train, train_times))}
+    texts = {TEST_FILE: test_text, TRAIN_FILE: train_text}
     data_dir.mkdir(parents=True, exist_ok=True)
     temps: dict[str, Path] = {}
     try:

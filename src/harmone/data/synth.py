@@ -41,7 +41,11 @@ PROFILES = ("default", "alt", "pems")
 
 @dataclass(frozen=True)
 class Regime:
-    """A stretch ``[start, end)`` of the whole series (train part included) with one behaviour."""
+    """A stretch ``[start, end)`` of a stream with one behaviour.
+
+    For the series profiles here, indices of the whole series (train part included); for
+    the image stream (``harmone.data.digits``), indices of its test stream.
+    """
 
     start: int
     end: int
