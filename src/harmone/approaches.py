@@ -101,6 +101,15 @@ DEFAULT_APPROACHES: tuple[str, ...] = tuple(
     if approach.fixed_model is None or approach.fixed_model in PUBLISHED_KINDS)
 
 
+def default_approaches(compared: Iterable[str]) -> tuple[str, ...]:
+    """What ``all`` compares on a task: the adaptive approaches, then ``single-<kind>`` and
+    ``single-<kind>+retrain`` for each of the task's compared kinds (``Task.compared_kinds``), in
+    its order. On forecasting these are the nine published approaches."""
+    kinds = list(compared)
+    singles = [f"single-{kind}{suffix}" for suffix, _, _ in _SINGLE for kind in kinds]
+    return (*(name for name, _, _ in _ADAPTIVE), *(name for name in singles if name in APPROACHES))
+
+
 def get_approach(name: str) -> Approach:
     try:
         return APPROACHES[name]

@@ -23,7 +23,8 @@ import numpy as np
 
 from harmone import atomic
 from harmone import config as config_mod
-from harmone.approaches import APPROACHES, DEFAULT_APPROACHES, get_approach
+from harmone.approaches import APPROACHES, DEFAULT_APPROACHES, default_approaches, get_approach
+from harmone.tasks import Task
 from harmone.config import Config
 from harmone.energy.base import EnergyMeter
 from harmone.energy.fake import FakeMeter
@@ -48,10 +49,11 @@ WARM_UP_STEPS = 600
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 
 
-def parse_approaches(text: str | None) -> list[str]:
-    """`all` (or None) -> the nine, in published order; else a comma-separated list."""
+def parse_approaches(text: str | None, task: Task | None = None) -> list[str]:
+    """`all` (or None) -> the nine of ``task`` (forecasting: the published ones, in published order);
+    else a comma-separated list."""
     if text is None or text.strip() == "all":
-        return list(DEFAULT_APPROACHES)
+        return list(DEFAULT_APPROACHES if task is None else default_approaches(task.compared_kinds))
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise HarmonEError(f"--approaches {text!r} names no approach; give 'all' or some of: {', '.join(APPROACHES)}")

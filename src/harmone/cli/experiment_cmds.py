@@ -67,7 +67,7 @@ def _approach_bar(name: str) -> Callable[[int, int], None]:
 def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
     from harmone.report import format_table, write_results
 
-    names = experiment.parse_approaches(args.approaches)
+    names = experiment.parse_approaches(args.approaches, workspace.config.task)
     if note := cadence.experiment_note(workspace, names, args.steps, published=args.published_constants):
         print(f"note: {note}")
     if args.steps is not None and args.steps <= 0:

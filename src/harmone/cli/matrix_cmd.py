@@ -27,16 +27,21 @@ def run_matrix_command(args: argparse.Namespace, default_dir: str) -> int:
     from harmone.energy.model import load_energy_model
     from harmone.matrix import CellOptions, load_cells, parse_seeds, parse_streams, run_matrix
     from harmone.matrix.spec import cells as all_cells
-    from harmone.matrix.streams import check as check_stream
+    from harmone import tasks
+    from harmone.matrix.streams import check as check_stream, task_of
     from harmone.report.matrix_files import write_matrix_report
 
-    names = experiment.parse_approaches(args.approaches)
+    streams = parse_streams(args.streams) if args.streams is not None else ["default"]
+    found = sorted({task_of(stream) for stream in streams})
+    if len(found) > 1:
+        raise HarmonEError(f"--streams mixes tasks ({', '.join(found)}): a matrix compares the approaches of one task;"
+                           f" run one matrix per task")
+    names = experiment.parse_approaches(args.approaches, tasks.get(found[0]))
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
     if args.workers is not None and args.workers <= 0:
         raise HarmonEError(f"--workers {args.workers} must be positive")
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
-    streams = parse_streams(args.streams) if args.streams is not None else ["default"]
     for stream in streams:
         check_stream(stream)
     streams = [str(Path(s).resolve()) if Path(s).is_file() else s for s in streams]  # workers may run elsewhere

@@ -32,14 +32,14 @@ from harmone.workspace import Workspace
 
 def _retraining_uj(workspace: Workspace, kinds: list[str], repeats: int) -> tuple[dict[str, float], dict[str, float]]:
     """Median energy of a retraining by kind: from scratch, and warm-started where the kind can."""
-    from harmone.data.series import read_series
     from harmone.energy.base import window
     from harmone.energy.detect import detect
     from harmone.repository import ModelRepository
     from harmone.training import train, warm_start_from
 
     config = workspace.config
-    values = read_series(workspace.train_path)[-config.retrain.training_values:]
+    task = config.task
+    values = task.newest(task.read_training(workspace.train_path), config.retrain.training_values)
     repository = ModelRepository(workspace)
     cold, warm = {}, {}
     with detect(config.energy, scope="process") as meter:

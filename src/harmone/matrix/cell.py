@@ -53,11 +53,23 @@ def _workspace(root: Path, cell: Cell, options: CellOptions) -> Any:
         atomic.write_text(workspace.config_path, options.config_text)
         workspace = Workspace.open(root)
     source = resolve(cell.stream)
+    workspace.use_task(source.task)
     if source.kind == "builtin":
         lifecycle.use_builtin_stream(workspace, seed=cell.seed, profile=cell.stream)
+    elif source.kind == "digits":
+        from harmone.data.digits import generate
+
+        stream = generate(None, cell.seed, train_ratio=workspace.config.stream.train_ratio)
+        lifecycle.use_labelled(workspace, stream.train, stream.test)
+    elif source.kind == "labelled":
+        from harmone.data.labelled import split_labelled
+
+        need = workspace.config.task.min_records(workspace.config)
+        train, test = split_labelled(source.values, SERIES_TRAIN_RATIO, min_train=need, min_test=1)
+        lifecycle.use_labelled(workspace, train, test)
     else:
         lifecycle.use_series(workspace, source.values, train_ratio=SERIES_TRAIN_RATIO)
-    lifecycle.train_initial(workspace, lifecycle.parse_kinds(None), seed=cell.seed)
+    lifecycle.train_initial(workspace, lifecycle.parse_kinds(None, workspace.config.stream.models), seed=cell.seed)
     if options.meter == "measured":
         lifecycle.calibrate_energy(workspace)
     return workspace

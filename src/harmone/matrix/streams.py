@@ -6,7 +6,11 @@
   with statsmodels (optional: only needed when one is named); the seed changes training
   and exploration, not the values;
 - anything else ending in ``.csv`` (or naming an existing file): a CSV read like
-  ``harmone data import`` reads it.
+  ``harmone data import`` reads it;
+- ``digits``: the built-in image stream (``data.digits``), a classification task, generated
+  for the cell's seed;
+- ``FILE.csv#COLUMN``: a labelled CSV, classified by its column ``COLUMN`` (``harmone data
+  import FILE --label COLUMN``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,18 +96,42 @@ def load_public(name: str) -> np.ndarray:
     return loader()
 
 
+#: The built-in classification streams.
+DIGITS = "digits"
+#: Separates a labelled CSV's path from its label column: ``FILE.csv#COLUMN``.
+LABEL_MARK = "#"
+
+
 @dataclass(frozen=True)
 class StreamSource:
-    """How a stream name resolves: its kind, and for series the values."""
+    """How a stream name resolves: its kind, its task, and for series and labelled CSVs the data."""
 
     name: str
-    kind: str  # "builtin", "public" or "csv"
-    values: np.ndarray | None = None
+    kind: str  # "builtin", "public", "csv", "digits" or "labelled"
+    values: Any = None
+    task: str = "forecasting"
+
+
+def task_of(name: str) -> str:
+    """The task a stream name's records belong to (nothing is loaded)."""
+    return "classification" if name == DIGITS or LABEL_MARK in name else "forecasting"
+
+
+def _labelled(name: str) -> tuple[Path, str]:
+    path, _, column = name.rpartition(LABEL_MARK)
+    if not Path(path).is_file():
+        raise HarmonEError(f"stream {name!r}: no such CSV file {path!r}")
+    if not column:
+        raise HarmonEError(f"stream {name!r}: name the label column after {LABEL_MARK!r} (FILE.csv{LABEL_MARK}COLUMN)")
+    return Path(path), column
 
 
 def check(name: str) -> None:
     """Fail now, in one line, on a stream name no cell could resolve (nothing is loaded)."""
-    if name in PROFILES:
+    if name in PROFILES or name == DIGITS:
+        return
+    if LABEL_MARK in name and not Path(name).is_file():
+        _labelled(name)
         return
     if name in PUBLIC_SERIES:
         if not public_series_available():
@@ -112,14 +141,21 @@ def check(name: str) -> None:
         return
     if name.lower().endswith(".csv"):
         raise HarmonEError(f"stream {name!r}: no such CSV file")
-    raise HarmonEError(f"unknown stream {name!r}: give one of {', '.join([*PROFILES, *PUBLIC_SERIES])} "
-                       f"or a path to a CSV file")
+    raise HarmonEError(f"unknown stream {name!r}: give one of {', '.join([*PROFILES, *PUBLIC_SERIES, DIGITS])}, "
+                       f"a path to a CSV file, or FILE.csv{LABEL_MARK}COLUMN for a labelled one")
 
 
 def resolve(name: str) -> StreamSource:
     """What ``name`` is; values are loaded for public series and CSV files."""
     if name in PROFILES:
         return StreamSource(name, "builtin")
+    if name == DIGITS:
+        return StreamSource(name, "digits", task="classification")
+    if LABEL_MARK in name and not Path(name).is_file():
+        from harmone.data.importer import read_labelled_csv
+
+        path, column = _labelled(name)
+        return StreamSource(name, "labelled", read_labelled_csv([path], label=column), task="classification")
     if name in PUBLIC_SERIES:
         return StreamSource(name, "public", load_public(name))
     path = Path(name)

@@ -88,6 +88,9 @@ class Task(ABC):
     #: Kinds served by default and the default model, when ``[stream]`` does not say.
     default_models: ClassVar[tuple[str, ...]]
     default_model: ClassVar[str]
+    #: The kinds whose single-model baselines ``all`` compares, in order (the published three
+    #: for forecasting).
+    compared_kinds: ClassVar[tuple[str, ...]]
     #: What ``harmone data synth`` builds for this task, by profile name.
     profiles: ClassVar[tuple[str, ...]] = ()
     #: True when a record is its true value (a series): the loops then need nothing but the

@@ -80,6 +80,7 @@ class Classification(Task):
     error_name = "error rate"
     default_models = ("cnn-large", "cnn-small", "logistic")
     default_model = "cnn-large"
+    compared_kinds = ("cnn-large", "cnn-small", "logistic")
     profiles = ("digits",)
 
     def read_training(self, path: Path) -> LabelledData:

@@ -59,6 +59,7 @@ class Forecasting(Task):
     error_name = "MAE"
     default_models = ("lstm", "svm", "linear", "persistence")
     default_model = "lstm"
+    compared_kinds = ("lstm", "svm", "linear")
     profiles = ("default", "alt", "pems")
     records_are_values = True
 
