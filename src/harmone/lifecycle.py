@@ -10,7 +10,7 @@ import numpy as np
 from harmone.data.series import read_series
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
-from harmone.models import kinds as all_kinds
+from harmone.models import kinds_for
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -28,7 +28,7 @@ def parse_kinds(text: str | None, served: Sequence[str] | None = None) -> list[s
     None means the kinds the deployment serves (``served``, the config's ``stream.models``),
     or every registered kind when that is not given.
     """
-    known = all_kinds()
+    known = kinds_for("forecasting")
     if not text:
         return list(served) if served is not None else known
     chosen = [part.strip() for part in text.split(",") if part.strip()]
