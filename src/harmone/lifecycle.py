@@ -26,7 +26,7 @@ def parse_kinds(text: str | None, served: Sequence[str] | None = None) -> list[s
     """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names.
 
     None means the kinds the deployment serves (``served``, the config's ``stream.models``),
-    or every registered kind when that is not given.
+    or every forecasting kind when that is not given.
     """
     known = kinds_for("forecasting")
     if not text:
