@@ -9,7 +9,7 @@ from harmone.config import Config, StreamConfig
 from harmone.data.windowing import make_windows
 from harmone.errors import DataError, ModelError
 from harmone.metrics import mean_absolute_error, r2_score
-from harmone.models import kinds, model_class, published_models
+from harmone.models import kinds_for, model_class, published_models
 from harmone.training import TrainedModel, train
 
 NOISE_SD = 4.0
@@ -41,7 +41,7 @@ def test_holdout_is_the_chronological_tail() -> None:
     assert version.metrics["holdout_mae"] == pytest.approx(mean_absolute_error(series[241:], predicted))
 
 
-@pytest.mark.parametrize("kind", kinds())
+@pytest.mark.parametrize("kind", kinds_for("forecasting"))
 def test_metrics_are_sensible_on_a_noisy_sine(kind: str) -> None:
     version = train(kind, sine_series(1200), FAST)
     assert isinstance(version, TrainedModel)

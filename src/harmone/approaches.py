@@ -85,9 +85,9 @@ def build_approaches(kinds: Iterable[str]) -> dict[str, Approach]:
 
 
 def _registered_kinds() -> list[str]:
-    from harmone.models import kinds
+    from harmone.models import kinds_for
 
-    return kinds()
+    return kinds_for("forecasting")
 
 
 #: Every approach by name, in the published order.

@@ -9,7 +9,7 @@ import numpy as np
 
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
-from harmone.models import kinds as all_kinds
+from harmone.models import kinds_for
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -25,9 +25,9 @@ def parse_kinds(text: str | None, served: Sequence[str] | None = None) -> list[s
     """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names.
 
     None means the kinds the deployment serves (``served``, the config's ``stream.models``),
-    or every registered kind when that is not given.
+    or every forecasting kind when that is not given.
     """
-    known = all_kinds()
+    known = kinds_for("forecasting")
     if not text:
         return list(served) if served is not None else known
     chosen = [part.strip() for part in text.split(",") if part.strip()]

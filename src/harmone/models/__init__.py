@@ -25,6 +25,11 @@ kinds = _KINDS.names
 model_class = _KINDS.get
 
 
+def kinds_for(task: str) -> list[str]:
+    """Names of the registered kinds that learn ``task``'s records (``Model.task``), sorted."""
+    return [kind for kind in kinds() if model_class(kind).task == task]
+
+
 def check_kind(name: object) -> str:
     """``name`` when it is a registered model kind, else a ``ModelError`` naming the known kinds.
 
@@ -54,5 +59,5 @@ def published_models(models: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
-__all__ = ["Model", "PUBLISHED_KINDS", "check_kind", "kinds", "model_class", "naive_kind", "published_models",
+__all__ = ["Model", "PUBLISHED_KINDS", "check_kind", "kinds", "kinds_for", "model_class", "naive_kind", "published_models",
            "register"]

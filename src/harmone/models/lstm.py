@@ -18,17 +18,13 @@ import numpy as np
 
 from harmone.errors import ModelError
 from harmone.models import register
+from harmone.models._torch import FineTuned, adam_epochs, seeded
 from harmone.models.base import CONTEXT, INPUTS, Model, Progress
 from harmone.models.linear import check_training_data
 from harmone.params import Constraint, Interval
 
 if TYPE_CHECKING:
     import torch
-
-#: Torch threads used while training. The network is tiny, so extra threads only add
-#: synchronisation (measured: one thread is fastest on 2 cores), and a fixed count keeps a
-#: seed's result independent of the machine's core count.
-TRAIN_THREADS = 1
 
 _ARRAY_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "head_weight", "head_bias")
 
@@ -51,7 +47,7 @@ def _build_net(hidden_size: int) -> torch.nn.Module:
 
 
 @register
-class LstmModel(Model):
+class LstmModel(FineTuned):
     """One LSTM layer over the window, a linear head on the last hidden state."""
 
     kind: ClassVar[str] = "lstm"
@@ -65,6 +61,7 @@ class LstmModel(Model):
         "context": CONTEXT,
     }
     published_params: ClassVar[Mapping[str, Any]] = {"inputs": "minmax", "context": 0}
+    size_keys: ClassVar[tuple[str, ...]] = ("hidden_size",)
 
     weight_ih_: np.ndarray
     weight_hh_: np.ndarray
@@ -74,24 +71,6 @@ class LstmModel(Model):
     head_bias_: np.ndarray
 
     # -- warm start: fine-tune the serving weights ------------------------------------------
-
-    @classmethod
-    def can_warm_start(cls, params: Mapping[str, Any]) -> bool:
-        """Always: a retraining fine-tunes the serving network (``fine_tune``)."""
-        return True
-
-    @classmethod
-    def warm_share(cls, params: Mapping[str, Any], warm_epochs: int) -> float:
-        """``warm_epochs / epochs``: an epoch costs about the same either way on the same data."""
-        epochs = params.get("epochs")
-        return min(1.0, warm_epochs / epochs) if epochs else 1.0
-
-    def start_from(self, initial: Model, warm_epochs: int) -> bool:
-        """Fine-tune for ``warm_epochs`` epochs when ``initial`` has weights of this size."""
-        if initial.params.get("hidden_size") != self.params.get("hidden_size"):
-            return False
-        self.params["epochs"] = warm_epochs
-        return True
 
     def fit_from(self, X: np.ndarray, y: np.ndarray, initial: Model, *, seed: int = 0,
                  progress: Progress | None = None) -> Self:
@@ -120,35 +99,14 @@ class LstmModel(Model):
         self.check_params(self.params)
         X, y = check_training_data(X, y)
         hidden = int(self.params["hidden_size"])
-        batch = int(self.params["batch_size"])
-        epochs = int(self.params["epochs"])
-        old_threads = torch.get_num_threads()
-        torch.set_num_threads(TRAIN_THREADS)
-        try:
-            # fork_rng: seeding must not disturb the global generator of the caller.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                net = _build_net(hidden) if initial is None else initial.to_torch().train()
-                shuffle = torch.Generator().manual_seed(seed)
-                inputs = torch.as_tensor(X, dtype=torch.float32).unsqueeze(-1)
-                targets = torch.as_tensor(y, dtype=torch.float32).unsqueeze(-1)
-                optimizer = torch.optim.Adam(net.parameters(), lr=float(self.params["learning_rate"]), fused=True)
-                loss_fn = torch.nn.MSELoss()
-                n = inputs.shape[0]
-                net.train()
-                for epoch in range(epochs):
-                    order = torch.randperm(n, generator=shuffle)
-                    for start in range(0, n, batch):
-                        index = order[start:start + batch]
-                        optimizer.zero_grad(set_to_none=True)
-                        loss = loss_fn(net(inputs[index]), targets[index])
-                        loss.backward()
-                        optimizer.step()
-                    if progress is not None:
-                        progress(epoch + 1, epochs)
-            state = {name: value.detach().numpy().astype(np.float64) for name, value in net.state_dict().items()}
-        finally:
-            torch.set_num_threads(old_threads)
+        with seeded(seed):
+            net = _build_net(hidden) if initial is None else initial.to_torch().train()
+            inputs = torch.as_tensor(X, dtype=torch.float32).unsqueeze(-1)
+            targets = torch.as_tensor(y, dtype=torch.float32).unsqueeze(-1)
+            state = adam_epochs(net, inputs, targets, torch.nn.MSELoss(),
+                                learning_rate=float(self.params["learning_rate"]),
+                                batch_size=int(self.params["batch_size"]), epochs=int(self.params["epochs"]),
+                                seed=seed, progress=progress)
         self._set_weights({
             "weight_ih": state["lstm.weight_ih_l0"], "weight_hh": state["lstm.weight_hh_l0"],
             "bias_ih": state["lstm.bias_ih_l0"], "bias_hh": state["lstm.bias_hh_l0"],
