@@ -85,9 +85,9 @@ def build_approaches(kinds: Iterable[str]) -> dict[str, Approach]:
 
 
 def _registered_kinds() -> list[str]:
-    from harmone.models import kinds_for
+    from harmone.models import kinds
 
-    return kinds_for("forecasting")
+    return kinds()
 
 
 #: Every approach by name, in the published order.

@@ -9,7 +9,7 @@ import numpy as np
 
 from harmone.errors import HarmonEError
 from harmone.knowledge import KnowledgeStore
-from harmone.models import kinds_for
+from harmone.models import kinds as all_kinds, kinds_for
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -25,11 +25,12 @@ def parse_kinds(text: str | None, served: Sequence[str] | None = None) -> list[s
     """`lstm,svm` -> ['lstm', 'svm'], rejecting unknown names.
 
     None means the kinds the deployment serves (``served``, the config's ``stream.models``),
-    or every forecasting kind when that is not given.
+    or every forecasting kind when that is not given. A kind of another task than the
+    workspace's is refused by ``train_initial``.
     """
-    known = kinds_for("forecasting")
+    known = all_kinds()
     if not text:
-        return list(served) if served is not None else known
+        return list(served) if served is not None else kinds_for("forecasting")
     chosen = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [k for k in chosen if k not in known]
     if unknown or not chosen:

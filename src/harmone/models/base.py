@@ -57,8 +57,6 @@ class Model(ABC):
     #: The naive bar: a served model that predicts a batch worse than this kind is replaced by
     #: it (when it is served). Exactly one registered kind declares it (``models.naive_kind``).
     naive_bar: ClassVar[bool] = False
-    #: The task whose records this kind learns: forecasting windows or classification features.
-    task: ClassVar[str] = "forecasting"
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
