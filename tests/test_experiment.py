@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from harmone import experiment, lifecycle
-from harmone.approaches import APPROACHES, DEFAULT_APPROACHES
+from harmone import approaches
+from harmone.approaches import DEFAULT_APPROACHES
+from harmone.models import kinds_for
+
+#: The approaches of the forecasting task (the classification kinds' baselines need a classification stream).
+APPROACHES = {name: approaches.APPROACHES[name] for name in approaches.approaches_of(kinds_for("forecasting"))}
 from harmone.knowledge import KnowledgeStore
 from harmone.report import claims, write_results
 from harmone.testing import FakeMeter

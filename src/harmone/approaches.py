@@ -110,6 +110,11 @@ def default_approaches(compared: Iterable[str]) -> tuple[str, ...]:
     return (*(name for name, _, _ in _ADAPTIVE), *(name for name in singles if name in APPROACHES))
 
 
+def approaches_of(kinds: Collection[str]) -> list[str]:
+    """Every approach that can run on a task whose model kinds are ``kinds``, in listing order."""
+    return [name for name, approach in APPROACHES.items() if approach.fixed_model is None or approach.fixed_model in kinds]
+
+
 def get_approach(name: str) -> Approach:
     try:
         return APPROACHES[name]
