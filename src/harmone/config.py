@@ -431,8 +431,10 @@ def for_task(config: Config, name: str) -> Config:
     from harmone import tasks
 
     task = tasks.get(name)
+    sections = {section: dataclasses.replace(getattr(config, section), **values)
+                for section, values in task.config_defaults.items()}
     return config.replace(stream=dataclasses.replace(config.stream, task=name, models=task.default_models,
-                                                     default_model=task.default_model))
+                                                     default_model=task.default_model), **sections)
 
 
 def _task_defaults(config: Config, stream: Any, source: str) -> Config:

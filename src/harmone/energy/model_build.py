@@ -133,17 +133,26 @@ def _loop_costs(workspace: Workspace, steps: int) -> tuple[dict[str, float], dic
     return {loop: run for loop, (run, _) in fitted.items()}, {loop: row for loop, (_, row) in fitted.items() if row}
 
 
-def measure_energy_model(workspace: Workspace, *, name: str = "measured", steps: int = 6000,
-                         repeats: int = 3) -> EnergyModel:
-    """Measure the three tables on this machine with the workspace's meter (see module doc)."""
+def measure_kind_costs(workspace: Workspace, *, repeats: int = 3,
+                       gap_s: float | None = None) -> tuple[Any, dict[str, float], dict[str, float]]:
+    """The per-kind tables of every trained kind: the calibration (energy per prediction), and a
+    retraining's energy from scratch and warm-started. ``gap_s``: the calibration's idle gap
+    (None: the workspace's ``[energy] calibration_gap_s``)."""
     from harmone import lifecycle
     from harmone.repository import ModelRepository
 
     kinds = ModelRepository(workspace).trained_kinds()
-    calibration = lifecycle.calibrate_energy(workspace)
+    calibration = lifecycle.calibrate_energy(workspace, gap_s=gap_s)
     if calibration is None:
         raise ValueError("the fake meter counts nothing: measure an energy model with a real meter")
     retraining, warm = _retraining_uj(workspace, kinds, repeats)
+    return calibration, retraining, warm
+
+
+def measure_energy_model(workspace: Workspace, *, name: str = "measured", steps: int = 6000,
+                         repeats: int = 3) -> EnergyModel:
+    """Measure the three tables on this machine with the workspace's meter (see module doc)."""
+    calibration, retraining, warm = measure_kind_costs(workspace, repeats=repeats)
     loops, per_row = _loop_costs(workspace, steps)
     provenance = (f"measured on {platform.machine()} {platform.processor() or ''} with "
                   f"{calibration.meter_kind} meter {calibration.meter_source}: calibration of "

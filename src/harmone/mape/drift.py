@@ -66,10 +66,13 @@ class DriftObservation:
 def monitor_drift(snapshot: DriftSnapshot, config: Config) -> DriftObservation:
     """The detector's verdict, and the last ``drift.window`` values as the drift data."""
     values = finite(snapshot.recent)
-    drift_data = values[-config.drift.window:].copy() if snapshot.ready else values[:0].copy()
+    # A detector that restarts after a detection may be warming up again by the end of the
+    # values fed since the last check (not ready): the detection it made still counts.
+    ready = snapshot.ready or snapshot.detected
+    drift_data = values[-config.drift.window:].copy() if ready else values[:0].copy()
     drift_data.setflags(write=False)
-    return DriftObservation(ready=snapshot.ready, score=snapshot.score if snapshot.ready else None,
-                            detected=snapshot.ready and snapshot.detected,
+    return DriftObservation(ready=ready, score=snapshot.score if snapshot.ready else None,
+                            detected=snapshot.detected,
                             drift_data=drift_data, n_values=int(values.size),
                             current_model=snapshot.current_model, active_version=snapshot.active_version)
 

@@ -286,9 +286,9 @@ class CnnSmallModel(CnnModel):
 
 @register
 class CnnLargeModel(CnnModel):
-    """Two convolutions of 16 and 32 channels, pooling, a 64-unit dense layer."""
+    """Two convolutions of 32 and 64 channels, pooling, a 128-unit dense layer."""
 
     kind: ClassVar[str] = "cnn-large"
     default_params: ClassVar[Mapping[str, Any]] = {
-        "conv1": 16, "conv2": 32, "hidden": 64, "learning_rate": 0.005, "batch_size": 32, "epochs": 15,
+        "conv1": 32, "conv2": 64, "hidden": 128, "learning_rate": 0.005, "batch_size": 32, "epochs": 15,
     }

@@ -22,6 +22,7 @@ its index), so the store, the switch loop's batches and the exports need no task
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,6 +92,9 @@ class Task(ABC):
     #: The kinds whose single-model baselines ``all`` compares, in order (the published three
     #: for forecasting).
     compared_kinds: ClassVar[tuple[str, ...]]
+    #: Settings a new workspace of this task starts from, by section (``harmone init --task``):
+    #: where the published constants, set for a traffic series, do not fit the task's streams.
+    config_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: What ``harmone data synth`` builds for this task, by profile name.
     profiles: ClassVar[tuple[str, ...]] = ()
     #: True when a record is its true value (a series): the loops then need nothing but the

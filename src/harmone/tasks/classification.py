@@ -82,6 +82,10 @@ class Classification(Task):
     default_model = "cnn-large"
     compared_kinds = ("cnn-large", "cnn-small", "logistic")
     profiles = ("digits",)
+    #: The published drift windows (1,200 values, 2,667 before the first check and after an
+    #: answer) are three minutes of a traffic series; the image stream's regimes last a few
+    #: hundred records, and a window that spans two of them is judged on neither.
+    config_defaults = {"drift": {"window": 300, "warmup_steps": 600, "cooldown_steps": 300}}
 
     def read_training(self, path: Path) -> LabelledData:
         from harmone.data.labelled import read_labelled
