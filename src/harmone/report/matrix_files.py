@@ -9,10 +9,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harmone import atomic
+from harmone import atomic, tasks
 from harmone.report.matrix import FIGURES, INTERVAL_METHOD, aggregate
+from harmone.tasks import Task
 
 _LABELS = {"r2": "R²", "energy_uj_per_prediction": "energy/pred (mJ)", "skill": "skill vs persistence"}
+
+
+def _task(report: Mapping[str, Any]) -> Task:
+    """The task of the matrix's streams (one matrix compares one task's approaches)."""
+    from harmone.matrix.streams import task_of
+
+    return tasks.get(task_of(report["streams"][0])) if report["streams"] else tasks.get("forecasting")
+
+
+def _labels(report: Mapping[str, Any]) -> dict[str, str]:
+    """Column names in the task's words: R² or accuracy, skill over persistence or Kappa-temporal."""
+    task = _task(report)
+    return {**_LABELS, "r2": task.metric, "skill": f"{task.skill_name} vs {task.baseline}"}
 
 
 def _scale(figure: str) -> float:
@@ -59,7 +73,7 @@ def claims_markdown(report: Mapping[str, Any]) -> list[str]:
     switch = [p for p in report["paired"] if p["approach"] == "switch"]
     if switch:
         lines += ["", "harmone minus switch, paired by seed (mean [95% CI], wins of harmone / pairs):", ""]
-        lines += _table(["stream", *(_LABELS[f] for f in FIGURES)],
+        lines += _table(["stream", *(_labels(report)[f] for f in FIGURES)],
                         [[p["stream"], *(f"{_ci(p[f], f)} ({p[f]['wins']}/{p[f]['pairs']})" for f in FIGURES)]
                          for p in switch])
     return lines
@@ -69,21 +83,22 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# Matrix: {report['cells']} cells, {len(report['streams'])} streams x {len(report['seeds'])} seeds "
              f"x {len(report['approaches'])} approaches", "", _meter_line(report) + ".",
              f"Intervals: {INTERVAL_METHOD}. Energy per prediction includes adaptation (loops and retraining).", "",
-             "## Regret (R² given up against the best approach spending no more energy on the same stream)", ""]
+             f"## Regret ({_task(report).metric} given up against the best approach spending no more energy on the "
+             f"same stream)", ""]
     lines += _table(["approach", "mean regret", "worst regret", "worst on"],
                     [[r["approach"], _num(r["mean_regret"]), _num(r["worst_regret"]), r["worst_stream"]]
                      for r in report["regret"]])
     lines += ["", "## Claims", ""] + claims_markdown(report)
     lines += ["", "## Per stream and approach (mean [95% CI])", ""]
-    lines += _table(["stream", "approach", "seeds", *(_LABELS[f] for f in FIGURES)],
+    lines += _table(["stream", "approach", "seeds", *(_labels(report)[f] for f in FIGURES)],
                     [[s["stream"], s["approach"], str(s["seeds"]), *(_ci(s[f], f) for f in FIGURES)]
                      for s in report["summary"]])
     lines += ["", "## harmone minus each approach, paired by seed (mean [95% CI], wins / pairs)", ""]
-    lines += _table(["stream", "approach", *(_LABELS[f] for f in FIGURES)],
+    lines += _table(["stream", "approach", *(_labels(report)[f] for f in FIGURES)],
                     [[p["stream"], p["approach"],
                       *(f"{_ci(p[f], f)} ({p[f]['wins']}/{p[f]['pairs']})" for f in FIGURES)]
                      for p in report["paired"]])
-    lines += ["", "## Pareto front per stream (mean energy up, mean R² up)", ""]
+    lines += ["", f"## Pareto front per stream (mean energy up, mean {_task(report).metric} up)", ""]
     lines += [f"- {stream}: {', '.join(front)}" for stream, front in report["pareto"].items()]
     return "\n".join(lines) + "\n"
 
@@ -134,7 +149,7 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
         ax.set_title(stream)
         ax.set_xscale("log")  # energies span two orders of magnitude across the zoo
         ax.set_xlabel("energy per prediction (mJ, log)")
-        ax.set_ylabel("R²")
+        ax.set_ylabel(_task(report).metric)
     for ax in list(axes.flat)[len(streams):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -148,7 +163,7 @@ def plot_matrix(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     ax.barh(names, [r["mean_regret"] for r in report["regret"]], label="mean over streams")
     ax.scatter([r["worst_regret"] for r in report["regret"]], names, color="black", marker="|", s=120, label="worst")
     ax.invert_yaxis()
-    ax.set_xlabel("R² regret")
+    ax.set_xlabel(f"{_task(report).metric} regret")
     ax.legend(fontsize=8)
     figure.tight_layout()
     _save(figure, paths["regret_plot"])
