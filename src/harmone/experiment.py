@@ -104,7 +104,7 @@ def prepare_copy(source: Workspace, root: Path, config: Config, meter: EnergyMet
     for path in (source.train_path, source.test_path):
         shutil.copy2(path, copy.data_dir / path.name)
     if isinstance(meter, ModelMeter):
-        meter.model.calibration().save(copy.calibration_path)
+        meter.model.calibration(kinds=ModelRepository(source).trained_kinds()).save(copy.calibration_path)
     elif source.calibration_path.exists():
         shutil.copy2(source.calibration_path, copy.calibration_path)
     source_repo, copy_repo = ModelRepository(source), ModelRepository(copy)

@@ -26,7 +26,7 @@ import dataclasses
 import json
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,13 +83,20 @@ class EnergyModel:
         """One run of ``loop`` that read ``rows`` rows."""
         return _lookup(self.name, "loop_run_uj", self.loop_run_uj, loop) + self.loop_row_uj.get(loop, 0.0) * rows
 
-    def calibration(self, headroom: float = 1.25) -> Any:
-        """A ``Calibration`` with this model's per-prediction energies (the switch score's range)."""
+    def calibration(self, headroom: float = 1.25, kinds: Collection[str] | None = None) -> Any:
+        """A ``Calibration`` with this model's per-prediction energies (the switch score's range).
+
+        ``kinds``: the kinds a workspace serves; the range spans only theirs, so a model of
+        another task's kinds (a classifier beside a series) does not stretch it.
+        """
         from harmone.energy.calibrate import Calibration
 
-        return Calibration(energy_uj_per_prediction=dict(self.prediction_uj),
-                           duration_s_per_prediction=dict.fromkeys(self.prediction_uj, 0.0),
-                           e_min_uj=0.0, e_max_uj=headroom * max(self.prediction_uj.values()),
+        energies = {kind: uj for kind, uj in self.prediction_uj.items() if kinds is None or kind in kinds}
+        if not energies:
+            raise EnergyError(f"energy model {self.name!r}: no energy per prediction for {', '.join(sorted(kinds or ()))}")
+        return Calibration(energy_uj_per_prediction=energies,
+                           duration_s_per_prediction=dict.fromkeys(energies, 0.0),
+                           e_min_uj=0.0, e_max_uj=headroom * max(energies.values()),
                            meter_kind="estimated", meter_source=f"model:{self.name}", predictions=1,
                            headroom=headroom, created_at="modelled")
 
