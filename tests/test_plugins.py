@@ -107,6 +107,7 @@ def test_plugins_cli_lists_name_group_package_and_version(tmp_path: Path) -> Non
     assert listed[("harmone.models", "twin")]["package"] == "harmone-twin"
     assert listed[("harmone.models", "twin")]["version"] == "1.2"
     assert listed[("harmone.models", "linear")]["package"] == "harmone"
+    assert listed[("harmone.policies", "bandit")]["package"] == "harmone"
     assert ("harmone.detectors", "broken") not in listed and ("harmone.detectors", "adwin") in listed
     warnings = [line for line in run.stderr.splitlines() if "harmone-broken" in line]
     assert len(warnings) == 1 and "no_such_module_here" in warnings[0]

@@ -27,7 +27,12 @@ def _registries() -> dict[str, Callable[[], Registry[Any]]]:
         from harmone.detectors import _DETECTORS
         return _DETECTORS
 
-    return {"harmone.tasks": tasks, "harmone.models": models, "harmone.detectors": detectors}
+    def policies() -> Registry[Any]:
+        from harmone.policies import _POLICIES
+        return _POLICIES
+
+    return {"harmone.tasks": tasks, "harmone.models": models, "harmone.detectors": detectors,
+            "harmone.policies": policies}
 
 
 #: The entry-point groups, in listing order.
