@@ -141,3 +141,12 @@ def test_the_bandit_constants_live_in_harmone_toml_and_are_checked() -> None:
         from_mapping({"policies": {"bandit": {"discount": 1.5}}})
     with pytest.raises(ConfigError, match=r"\[policies.nope\]: unknown policy 'nope'"):
         from_mapping({"policies": {"nope": {}}})
+
+
+def test_the_bandit_is_selectable_beside_the_nine_but_not_among_them() -> None:
+    from harmone import experiment
+    from harmone.approaches import DEFAULT_APPROACHES
+
+    assert "bandit" not in DEFAULT_APPROACHES and len(DEFAULT_APPROACHES) == 9
+    assert experiment.parse_approaches("all,bandit") == [*DEFAULT_APPROACHES, "bandit"]
+    assert experiment.parse_approaches("bandit,harmone") == ["bandit", "harmone"]
