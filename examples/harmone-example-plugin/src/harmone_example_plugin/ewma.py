@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harmone.errors import ModelError
 from harmone.models.base import INPUTS, Model
 from harmone.models.linear import check_training_data
 from harmone.params import Interval
@@ -42,6 +43,8 @@ class EwmaModel(Model):
         return X @ self._weights(X.shape[1])
 
     def _weights(self, width):
+        if not hasattr(self, "alpha_"):
+            raise ModelError("ewma model is not fitted")
         if getattr(self, "_cached", (None,))[0] != width:  # computed once per window width
             self._cached = (width, _weights(self.alpha_, width).tolist())
         return self._cached[1]
