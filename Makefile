@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXAMPLE := examples/harmone-example-plugin
+EXAMPLE_STAMP := $(VENV)/.example-plugin
 
 .PHONY: setup demo test bench clean browser
 
@@ -29,7 +31,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "make: Debian's chromium is missing (apt-get install chromium); the browser tests will skip"; fi
 
-test: $(STAMP) browser
+# The example plugin package (docs/plugins.md), installed beside HarmonE so the suite tests it.
+$(EXAMPLE_STAMP): $(STAMP) $(EXAMPLE)/pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e $(EXAMPLE)
+	touch $(EXAMPLE_STAMP)
+
+test: $(STAMP) $(EXAMPLE_STAMP) browser
 	$(BIN)/python -m pyflakes src tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -37,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) harmone-demo build src/*.egg-info
+	rm -rf $(VENV) harmone-demo build src/*.egg-info $(EXAMPLE)/src/*.egg-info

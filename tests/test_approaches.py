@@ -22,9 +22,13 @@ PUBLISHED = {
 
 def test_the_nine_published_approaches_come_first_in_order() -> None:
     assert list(APPROACHES)[:9] == list(PUBLISHED)
-    # After them, only the single baselines of the other registered kinds.
-    assert all(name.startswith("single-") and APPROACHES[name].fixed_model not in {"lstm", "svm", "linear"}
-               for name in list(APPROACHES)[9:])
+    # After them, the other policies (the bandit, any a plugin installs), then the single
+    # baselines of the other registered kinds.
+    rest = list(APPROACHES)[9:]
+    assert "bandit" in rest and APPROACHES["bandit"].policy == "bandit"
+    assert all(APPROACHES[name].policy not in {"harmone", "switch", "switch+retrain"} for name in rest)
+    assert all(APPROACHES[name].fixed_model not in {"lstm", "svm", "linear"} for name in rest)
+    assert all(APPROACHES[name].policy == "fixed" for name in rest if name.startswith("single-"))
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
@@ -69,7 +73,7 @@ def test_approaches_are_immutable_and_validated() -> None:
 def test_every_registered_kind_gets_its_single_baselines_after_the_published_ones() -> None:
     from harmone.approaches import build_approaches
 
-    approaches = build_approaches(["linear", "lstm", "svm", "arima"])
+    approaches = build_approaches(["linear", "lstm", "svm", "arima"], policies=["harmone", "switch", "switch+retrain"])
     assert list(approaches)[3:] == ["single-lstm", "single-svm", "single-linear",
                                     "single-lstm+retrain", "single-svm+retrain", "single-linear+retrain",
                                     "single-arima", "single-arima+retrain"]

@@ -1,11 +1,14 @@
-"""The approaches: which MAPE-K loops run, and whether one model is pinned.
+"""The approaches: which policy plans, which MAPE-K loops run, and whether one model is pinned.
 
-The adaptive approaches are listed as data; the single-model ones are generated from the
-model registry, one without loops and one with periodic retraining for every registered
-kind (the published kinds first, in the published order), so a new model kind gets its
-baselines without further edits. With the three published kinds these are the nine
-published approaches. (The original started no loop at all for ``single-*+retrain``, so
-those baselines silently never retrained; here they run the retrain loop like any other.)
+Every approach is a policy (``harmone.policies``): each registered policy runs as the approach
+of its name with the loops it names (the published ``harmone``, ``switch`` and
+``switch+retrain``, the ``bandit``, and any policy a plugin package installs). The
+single-model ones are generated from the model registry with the ``fixed`` policy, one
+without loops and one with periodic retraining for every registered kind (the published
+kinds first, in the published order), so a new model kind gets its baselines without
+further edits. With the three published kinds these are the nine published approaches.
+(The original started no loop at all for ``single-*+retrain``, so those baselines silently
+never retrained; here they run the retrain loop like any other.)
 """
 
 from __future__ import annotations
@@ -17,11 +20,9 @@ from types import MappingProxyType
 from harmone.errors import ConfigError, ModelError
 from harmone.knowledge.events import LOOP_NAMES, LoopName
 from harmone.models import PUBLISHED_KINDS
+from harmone.policies import FIXED, PUBLISHED as PUBLISHED_POLICIES
 
 LOOPS: frozenset[str] = frozenset(LOOP_NAMES)
-
-#: Kinds with a published single-model baseline, in the order the approaches are listed.
-
 
 @dataclass(frozen=True)
 class Approach:
@@ -31,6 +32,8 @@ class Approach:
     #: The one model served throughout, or None when the switch loop picks.
     fixed_model: str | None
     description: str
+    #: The policy that plans the switch loop's runs (``fixed`` for the single-model baselines).
+    policy: str = "harmone"
 
     def __post_init__(self) -> None:
         unknown = self.loops - LOOPS
@@ -50,15 +53,6 @@ class Approach:
                              f"(trained: {have})")
 
 
-_ADAPTIVE: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("harmone", frozenset({LoopName.SWITCH, LoopName.DRIFT}),
-     "switch models on score or energy violations; on drift reuse a stored version or retrain"),
-    ("switch", frozenset({LoopName.SWITCH}), "switch models on score or energy violations only"),
-    ("switch+retrain", frozenset({LoopName.SWITCH, LoopName.RETRAIN}),
-     "switch models on violations and retrain the current model periodically"),
-)
-
-
 #: The single-model baselines: name suffix, loops, description.
 _SINGLE: tuple[tuple[str, frozenset[str], str], ...] = (
     ("", frozenset(), "serve only {kind}, no adaptation"),
@@ -66,21 +60,39 @@ _SINGLE: tuple[tuple[str, frozenset[str], str], ...] = (
 )
 
 
-def build_approaches(kinds: Iterable[str]) -> dict[str, Approach]:
+def build_approaches(kinds: Iterable[str], policies: Iterable[str] | None = None) -> dict[str, Approach]:
     """The adaptive approaches, then ``single-<kind>`` and ``single-<kind>+retrain`` for each kind.
 
-    The nine published approaches come first in the published order, then the baselines of
-    any other kind by name.
+    The nine published approaches come first in the published order, then the other policies
+    (``bandit``, any a plugin installs) by name, then the baselines of any other kind by name.
+    ``policies`` defaults to every registered one.
     """
     available = set(kinds)
     ordered = [k for k in PUBLISHED_KINDS if k in available] + sorted(available - set(PUBLISHED_KINDS))
-    approaches = {name: Approach(name, loops, None, text) for name, loops, text in _ADAPTIVE}
+    adaptive = _adaptive(policies)
+    approaches = {name: adaptive[name] for name in PUBLISHED_POLICIES if name in adaptive}
     published = [k for k in ordered if k in PUBLISHED_KINDS]
     for group in (published, [k for k in ordered if k not in PUBLISHED_KINDS]):
         for suffix, loops, text in _SINGLE:
             for kind in group:
                 name = f"single-{kind}{suffix}"
-                approaches[name] = Approach(name, loops, kind, text.format(kind=kind))
+                approaches[name] = Approach(name, loops, kind, text.format(kind=kind), policy=FIXED)
+        if group is published:  # then every other policy, by name: selectable, not in ``all``
+            approaches.update({name: adaptive[name] for name in sorted(adaptive) if name not in approaches})
+    return approaches
+
+
+def _adaptive(policies: Iterable[str] | None) -> dict[str, Approach]:
+    """One approach per registered policy (but ``fixed``, which makes the baselines)."""
+    from harmone import policies as registry
+
+    names = registry.names() if policies is None else list(policies)
+    approaches = {}
+    for name in names:
+        if name == FIXED:
+            continue
+        cls = registry.policy_class(name)
+        approaches[name] = Approach(name, frozenset(cls.loops), None, cls.description, policy=name)
     return approaches
 
 
@@ -98,7 +110,7 @@ APPROACHES: Mapping[str, Approach] = MappingProxyType(build_approaches(_register
 #: approach's skill over persistence anyway.
 DEFAULT_APPROACHES: tuple[str, ...] = tuple(
     name for name, approach in APPROACHES.items()
-    if approach.fixed_model is None or approach.fixed_model in PUBLISHED_KINDS)
+    if approach.policy in PUBLISHED_POLICIES or approach.fixed_model in PUBLISHED_KINDS)
 
 
 def default_approaches(compared: Iterable[str]) -> tuple[str, ...]:
@@ -107,7 +119,7 @@ def default_approaches(compared: Iterable[str]) -> tuple[str, ...]:
     its order. On forecasting these are the nine published approaches."""
     kinds = list(compared)
     singles = [f"single-{kind}{suffix}" for suffix, _, _ in _SINGLE for kind in kinds]
-    return (*(name for name, _, _ in _ADAPTIVE), *(name for name in singles if name in APPROACHES))
+    return (*PUBLISHED_POLICIES, *(name for name in singles if name in APPROACHES))
 
 
 def approaches_of(kinds: Collection[str]) -> list[str]:

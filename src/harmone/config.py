@@ -221,6 +221,8 @@ class Config:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Per drift detector: settings overrides (``[detectors.<name>]``), validated by the detector.
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per policy: constants overrides (``[policies.<name>]``), validated by the policy.
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def model_params(self, kind: str, *, retrain: bool = False) -> dict[str, Any]:
         """Hyperparameters for training ``kind``: published defaults, then this config."""
@@ -357,6 +359,28 @@ def _check_models(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     return checked
 
 
+def _check_policies(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """``[policies.<name>]`` tables: registered policies, constants each one declares."""
+    from harmone import policies
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [policies] must be a table")
+    checked: dict[str, dict[str, Any]] = {}
+    for name, table in raw.items():
+        where = f"{source} [policies.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        try:
+            cls = policies.policy_class(name)
+            cls.check_params(table)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        changed = {key: value for key, value in table.items() if value != cls.default_params[key]}
+        if changed:
+            checked[name] = changed
+    return checked
+
+
 def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     """``[detectors.<name>]`` tables: registered names, settings each detector accepts."""
     from harmone import detectors
@@ -416,8 +440,12 @@ def from_mapping(raw: Mapping[str, Any], source: str = CONFIG_FILE) -> Config:
         if name == "detectors":
             sections["detectors"] = _check_detectors(table, source)
             continue
+        if name == "policies":
+            sections["policies"] = _check_policies(table, source)
+            continue
         if name not in _SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join([*_SECTIONS, 'models', 'detectors'])})")
+            raise ConfigError(f"{source}: unknown section [{name}] "
+                              f"(known: {', '.join([*_SECTIONS, 'models', 'detectors', 'policies'])})")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
         sections[name] = _build_section(_SECTIONS[name], table, f"{source} [{name}]", RENAMED_KEYS.get(name, {}))
@@ -546,6 +574,10 @@ def settings(config: Config) -> dict[str, Any]:
     for name in detectors.names():
         if _settings_section(name) is None:  # else they are keys of a section, listed above
             flat.update({f"detectors.{name}.{key}": value for key, value in config.detector_params(name).items()})
+    from harmone import policies
+
+    for name in policies.names():
+        flat.update({f"policies.{name}.{key}": value for key, value in policies.policy_class(name).params(config).items()})
     return flat
 
 
@@ -617,6 +649,15 @@ def render(config: Config | None = None) -> str:
         lines.append(f"[detectors.{name}]")
         lines.extend(f"{k} = {_toml_value(v)}" for k, v in config.detector_params(name).items())
         lines.append("")
+    from harmone import policies
+
+    for name in policies.names():
+        cls = policies.policy_class(name)
+        if cls.default_params:
+            lines.append(f"# constants of the {name} policy (used by the approach {_toml_value(name)}; docs/policies.md)")
+            lines.append(f"[policies.{name}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in cls.params(config).items())
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -51,10 +51,12 @@ ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 
 def parse_approaches(text: str | None, task: Task | None = None) -> list[str]:
     """`all` (or None) -> the nine of ``task`` (forecasting: the published ones, in published order);
-    else a comma-separated list."""
+    else a comma-separated list, where `all` stands for those nine (`all,bandit`: the nine and the bandit)."""
+    nine = list(DEFAULT_APPROACHES if task is None else default_approaches(task.compared_kinds))
     if text is None or text.strip() == "all":
-        return list(DEFAULT_APPROACHES if task is None else default_approaches(task.compared_kinds))
-    names = [part.strip() for part in text.split(",") if part.strip()]
+        return nine
+    names = [name for part in text.split(",") if part.strip()
+             for name in (nine if part.strip() == "all" else [part.strip()])]
     if not names:
         raise HarmonEError(f"--approaches {text!r} names no approach; give 'all' or some of: {', '.join(APPROACHES)}")
     for name in names:

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "run_cmds",
     "experiment_cmds",
     "dashboard_cmds",
+    "plugin_cmds",
 )
 
 

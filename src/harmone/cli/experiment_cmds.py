@@ -46,7 +46,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _experiment_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--approaches", default="all", metavar="all|LIST", help="comma-separated approaches (default all)")
+    p.add_argument("--approaches", default="all", metavar="all|LIST",
+                   help="comma-separated approaches; all: the nine published ones (default; all,bandit adds the bandit)")
     p.add_argument("--steps", type=positive_int, default=None,
                    help="predictions per approach (default: whole test stream)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of exploration and training (default 0)")

@@ -31,6 +31,7 @@ import harmone.dashboard.views as views
 from harmone.dashboard.feed import Position, update
 from harmone.dashboard.middleware import Admission, Answered, error
 from harmone.errors import HarmonEError
+from harmone.plugins import installed, to_record
 
 if TYPE_CHECKING:
     from harmone.dashboard.server import Dashboard
@@ -207,6 +208,7 @@ def build_app(dashboard: Dashboard) -> Answered:
         Route("/api/experiments/file", experiment_file),
         Route("/api/runs", reader(runs.state)),
         Route("/api/start", reader(lambda: views.getting_started(ws))),
+        Route("/api/plugins", reader(lambda: {"plugins": [to_record(p) for p in installed()]})),
         *[Route(path, change, methods=["POST"]) for path in CHANGES],
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Admission, dashboard=dashboard, routes=routes)],

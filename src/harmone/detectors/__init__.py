@@ -1,7 +1,7 @@
 """Drift detectors: each is one module in this package that registers itself by name.
 
-Adding a detector means adding one module with a ``DriftDetector`` subclass decorated by
-``register``; ``names()`` discovers it, and config selects it by its name.
+Adding a detector means adding one module with a ``DriftDetector`` subclass and its entry
+point in the ``harmone.detectors`` group (docs/plugins.md); ``names()`` finds it, and config selects it by its name.
 """
 
 from __future__ import annotations
@@ -12,12 +12,17 @@ from typing import Any
 from harmone.detectors.base import DetectorError, DriftDetector
 from harmone.registry import Registry
 
-_DETECTORS: Registry[type[DriftDetector]] = Registry(__name__, __path__, what="detector", key=lambda cls: cls.name,
-                                                     error=DetectorError)
+_DETECTORS: Registry[type[DriftDetector]] = Registry("harmone.detectors", __name__, __path__, what="detector",
+                                                     key=lambda cls: cls.name, error=DetectorError)
 #: Class decorator: make a detector available under ``cls.name``.
 register = _DETECTORS.register
-#: Names of all registered detectors, sorted.
-names = _DETECTORS.names
+
+
+def names() -> list[str]:
+    """Names of all detectors that load, sorted (a plugin that fails to load is a warning, and left out)."""
+    return list(_DETECTORS.classes())
+
+
 #: The detector registered as a name; ``DetectorError`` (a ``ValueError``) for an unknown one.
 detector_class = _DETECTORS.get
 

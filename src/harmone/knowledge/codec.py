@@ -2,7 +2,8 @@
 
 Stored layouts (kept from the first release, so existing workspaces load):
 
-``switch_loop``   ``{"state": {"ema", "budget", "recovery", "last_row_id"}, "next_due_s", "counts"}``
+``switch_loop``   ``{"state": {"ema", "budget", "recovery", "last_row_id"}, "next_due_s", "counts"}``,
+                  and ``"policy"``: the policy's own state, for a policy that keeps one
 ``drift_loop``    ``{"next_due_s", "last_row_id", "last_score", "counts"}``
 ``retrain_loop``  ``{"next_due_s", "counts"}``
 
@@ -158,7 +159,10 @@ def encode_loop_state(state: LoopState) -> dict[str, Any]:
     if state.last_run_s is not None:
         common["last_run_s"] = state.last_run_s
     if isinstance(state, SwitchLoopState):
-        return {"state": encode_switch_state(state.switch), **common}
+        encoded = {"state": encode_switch_state(state.switch), **common}
+        if state.policy is not None:
+            encoded["policy"] = dict(state.policy)
+        return encoded
     if isinstance(state, DriftLoopState):
         return {**common, "last_row_id": state.last_row_id, "last_score": state.last_score}
     return common
@@ -172,7 +176,9 @@ def decode_loop_state(loop: LoopName, raw: Any) -> LoopState:
     last_run_s = _number(where, raw, "last_run_s", optional=True)
     if loop is LoopName.SWITCH:
         switch = decode_switch_state(raw.get("state"), f"{where} state")
-        return SwitchLoopState(switch=switch, next_due_s=next_due_s, counts=counts, last_run_s=last_run_s)
+        policy = dict(_table(where, raw["policy"], "policy")) if raw.get("policy") is not None else None
+        return SwitchLoopState(switch=switch, next_due_s=next_due_s, counts=counts, last_run_s=last_run_s,
+                               policy=policy)
     if loop is LoopName.DRIFT:
         last_row_id = _number(where, raw, "last_row_id", int, optional=True)
         score_key = "last_score" if "last_score" in raw else "last_kl"  # last_kl: as earlier releases stored it

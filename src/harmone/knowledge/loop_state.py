@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
+from typing import Any
 
 from harmone.knowledge.events import LoopName
 
@@ -85,6 +86,8 @@ class SwitchLoopState(LoopSchedule):
     """t1: its schedule and the switch rule's state."""
 
     switch: SwitchState
+    #: The policy's own state (plain JSON values; ``harmone.policies``), None for a policy without one.
+    policy: Mapping[str, Any] | None = None
     loop: LoopName = field(default=LoopName.SWITCH, init=False)
 
 

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
+from harmone import policies
 from harmone.approaches import Approach
 from harmone.clock import Clock, WallClock
 from harmone.config import Config
@@ -149,7 +150,8 @@ def build_manager(workspace: Workspace, approach: Approach, *, store: KnowledgeS
     drift = DriftLoop(**common, retrainer=retrainer, seed=base_seed) if approach.runs(LoopName.DRIFT) else None
     if approach.runs(LoopName.SWITCH):
         score = (lambda: drift.last_score) if drift is not None else None
-        loops.append(SwitchLoop(**common, rng=random.Random(seed), drift_score=score))
+        loops.append(SwitchLoop(**common, rng=random.Random(seed), drift_score=score,
+                                policy=policies.get(approach.policy)))
     if drift is not None:
         loops.append(drift)
     if approach.runs(LoopName.RETRAIN):

@@ -25,8 +25,9 @@ from harmone.mape.detection import graded_wait
 from harmone.mape.energy_basis import SumsWindow, correct, kind_sums
 from harmone.mape.loop_base import Loop, RunOutcome, next_time
 from harmone.mape.monitor import ModelFigures, monitor_switch, score
-from harmone.mape.plan import plan_switch
 from harmone.mape.snapshot import PredictionBatch, SwitchSnapshot, initial_switch_state
+from harmone import policies
+from harmone.policies.base import Policy
 from harmone.repository import ModelRepository
 from harmone.workspace import Workspace
 
@@ -53,10 +54,13 @@ class SwitchLoop(Loop):
     def __init__(self, *, workspace: Workspace, store: KnowledgeStore, meter: EnergyMeter, config: Config,
                  now: float, rng: random.Random, repository: ModelRepository | None = None,
                  energy_range_uj: tuple[float, float] | None = None,
-                 drift_score: Callable[[], float | None] | None = None, costs: ModelledCosts | None = None) -> None:
+                 drift_score: Callable[[], float | None] | None = None, costs: ModelledCosts | None = None,
+                 policy: Policy | None = None) -> None:
         super().__init__(workspace=workspace, store=store, meter=meter, config=config, now=now,
                          repository=repository, costs=costs)
         self.rng = rng
+        #: The Plan step (``harmone.policies``): the published rule unless the approach names another.
+        self.policy: Policy = policy if policy is not None else policies.get("harmone")
         #: The drift loop's last detector score, where one runs beside this loop: while it
         #: sees nothing building up the model ranking has no new regime to follow, so runs
         #: may wait (``switch.quiet_every``).
@@ -73,7 +77,9 @@ class SwitchLoop(Loop):
         if isinstance(stored, SwitchLoopState):
             self.switch_state, self.next_due_s, self.counts = stored.switch, stored.next_due_s, stored.counts
             self.last_run_s = stored.last_run_s
+            self.policy_state = stored.policy
         else:
+            self.policy_state = None
             initial = initial_switch_state(config, self.served_kinds(), self._held_out_scores())
             # Monitoring starts now: rows logged before the loop existed are not its business.
             self.switch_state = dataclasses.replace(initial, last_row_id=store.last_row_id())
@@ -109,7 +115,7 @@ class SwitchLoop(Loop):
     @property
     def state(self) -> SwitchLoopState:
         return SwitchLoopState(switch=self.switch_state, next_due_s=self.next_due_s, counts=self.counts,
-                               last_run_s=self.last_run_s)
+                               last_run_s=self.last_run_s, policy=self.policy_state)
 
     def _run(self, now: float) -> RunOutcome:
         previous = self.switch_state
@@ -134,7 +140,9 @@ class SwitchLoop(Loop):
                                   calibrated_uj=self.calibrated_uj)
         observation = monitor_switch(snapshot, self.config)
         analysis = analyse_switch(observation, snapshot, self.config)
-        plan = plan_switch(analysis, snapshot, self.config, self.rng)
+        if self.policy_state is None:
+            self.policy_state = self.policy.initial_state(snapshot, self.config)
+        plan, self.policy_state = self.policy.plan(analysis, snapshot, self.config, self.rng, self.policy_state)
         serving = execute.apply_switch(self.workspace, plan)
         self.switch_state = analysis.state
         if plan.action is Action.SWITCH:

@@ -1,7 +1,8 @@
 """The model zoo: each kind is one module in this package that registers itself by name.
 
-Adding a kind means adding one module with a ``Model`` subclass decorated by ``register``;
-``kinds()`` discovers it. Modules must not import heavy frameworks at import time (the
+Adding a kind means adding one module with a ``Model`` subclass and its entry point in the
+``harmone.models`` group (HarmonE's ``pyproject.toml`` for a built-in, a plugin package's own
+for any other; docs/plugins.md); ``kinds()`` finds it. Modules must not import heavy frameworks at import time (the
 inference process serves linear models without ever importing torch).
 """
 
@@ -15,12 +16,17 @@ from harmone.registry import Registry
 #: and whose baselines make the nine published approaches.
 PUBLISHED_KINDS: tuple[str, ...] = ("lstm", "svm", "linear")
 
-_KINDS: Registry[type[Model]] = Registry(__name__, __path__, what="model kind", key=lambda cls: cls.kind,
-                                         error=ModelError)
+_KINDS: Registry[type[Model]] = Registry("harmone.models", __name__, __path__, what="model kind",
+                                         key=lambda cls: cls.kind, error=ModelError)
 #: Class decorator: make a model kind available under ``cls.kind``.
 register = _KINDS.register
-#: Names of all registered model kinds, sorted.
-kinds = _KINDS.names
+
+
+def kinds() -> list[str]:
+    """Names of all model kinds that load, sorted (a plugin that fails to load is a warning, and left out)."""
+    return list(_KINDS.classes())
+
+
 #: The class of a model kind; ``ModelError`` naming the known kinds for an unknown one.
 model_class = _KINDS.get
 

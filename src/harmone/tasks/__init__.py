@@ -1,8 +1,8 @@
 """The tasks: each is one module in this package that registers itself by name.
 
 A workspace serves one task (``[stream] task``); every model kind says which task it learns
-(``Model.task``). Adding a task means adding one module with a ``Task`` subclass decorated by
-``register`` and its model kinds.
+(``Model.task``). Adding a task means adding one module with a ``Task`` subclass, its entry point in the
+``harmone.tasks`` group (docs/plugins.md), and its model kinds.
 """
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ from harmone.errors import ConfigError
 from harmone.registry import Registry
 from harmone.tasks.base import Evaluation, Stream, Task
 
-_TASKS: Registry[type[Task]] = Registry(__name__, __path__, what="task", key=lambda cls: cls.name,
+_TASKS: Registry[type[Task]] = Registry("harmone.tasks", __name__, __path__, what="task", key=lambda cls: cls.name,
                                         error=ConfigError)
 #: Class decorator: make a task available under ``cls.name``.
 register = _TASKS.register
-#: Names of all registered tasks, sorted.
-names = _TASKS.names
+
+
+def names() -> list[str]:
+    """Names of all tasks that load, sorted (a plugin that fails to load is a warning, and left out)."""
+    return list(_TASKS.classes())
+
+
 
 
 @cache

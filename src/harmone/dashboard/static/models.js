@@ -2,6 +2,7 @@
 // the loop run that trained it, on which data) and its held-out metrics; compare two versions side
 // by side; promote a newer version or roll back to an older one.
 import { api, post, el, fmt, fmtEnergy, toast } from "./app.js";
+import { pluginsCard } from "./plugins.js";
 
 function pairs(object) {
   return Object.entries(object || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
@@ -89,6 +90,7 @@ export async function render(root) {
           k.versions.map(v => versionRow(k.kind, k.active_version, v, refresh)))),
         compareCard(k)));
     }
+    root.append(await pluginsCard());
   }
   await refresh();
 }

@@ -1,0 +1,1 @@
+"""An example HarmonE plugin: the ``ewma`` forecasting kind and the ``greedy-ema`` policy."""
