@@ -334,6 +334,34 @@ def test_the_stream_pushes_a_logged_batch_within_a_second_and_resumes(served: tu
     assert data["rows"]["id"] == [first + 6, first + 7, first + 8]
 
 
+def test_the_feed_waits_for_a_knowledge_base_that_is_being_set_up(tmp_path: Path) -> None:
+    """An `infer` started from Run control creates the knowledge base a moment before its tables; the
+    feed thread once died opening it in between, and the live page never updated again."""
+    import threading
+
+    from harmone.dashboard.feed import POLL_S, LiveFeed
+    from harmone.dashboard.history import History
+
+    workspace, _ = Workspace.init(tmp_path / "ws")
+    workspace.db_path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.db_path.touch()  # created, not yet set up
+    closing = threading.Event()
+    feed = LiveFeed(workspace, History(workspace), closing)
+    feed.ensure_running()
+    try:
+        time.sleep(3 * POLL_S)
+        with KnowledgeStore(workspace.db_path) as store:
+            store.append_predictions([(0.0, 1.0, 1.0, "linear", 1, 1e-5, 3.0)] * 4)
+        deadline = time.monotonic() + 5.0
+        while (feed.position or (0, 0))[0] != 4 and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert feed.position == (4, 0)
+    finally:
+        closing.set()
+        if feed._thread is not None:
+            feed._thread.join(timeout=5.0)
+
+
 # -- Prometheus ------------------------------------------------------------------------------------
 
 def _scrape(browser: TestClient, headers: dict[str, str] | None = None) -> tuple[dict[str, dict], str]:
