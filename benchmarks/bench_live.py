@@ -12,11 +12,13 @@ which calibrates energy, `approach harmone`), copies it, then:
   charge them (loop runs and retrainings at the packaged energy model's costs).
 
 From both it reads the knowledge base: decisions by kind, the share of predictions per
-model (and the LSTM's share after the first switch), energy per prediction split into the
-model's own work and the serving overhead, and each model's median normalised energy over
-the switch runs that judged it. For the live `infer` it also reads the process's own CPU
-time from /proc between two moments of steady serving, per prediction (`infer_cpu_us`),
-against the engine's metered step (model + overhead).
+model (and the costliest kind's, the LSTM's, share after the first switch), energy per
+prediction split into the model's own work and the serving overhead, and each model's
+median normalised energy over the switch runs that judged it. For the live `infer` it also
+reads the process's own CPU time from /proc between two moments of steady serving, per
+prediction (`infer_cpu_us`), against the engine's metered step (model + overhead). Result
+files written before the key was named generically hold the costliest kind's share as
+``lstm_share_after_first_switch``.
 
 Figures are CPU-time estimates on this machine (no RAPL in this VM); the load average
 before and after is in the result file.
@@ -95,8 +97,9 @@ def serve_live(root: Path, scale: float, seconds: float) -> dict[str, Any]:
 def _headline(result: dict[str, Any]) -> str:
     live, sim = result["live"], result["simulated"]
     return (f"{live['predictions']} predictions; linear e live {live['median_normalised_energy'].get('linear')}"
-            f" vs simulated {sim['median_normalised_energy'].get('linear')}; lstm share after first switch"
-            f" {live['lstm_share_after_first_switch']}; infer CPU {live['infer_cpu_us']:.1f} µs/prediction")
+            f" vs simulated {sim['median_normalised_energy'].get('linear')}; {live['costliest_kind']} share after"
+            f" first switch {live['costliest_share_after_first_switch']};"
+            f" infer CPU {live['infer_cpu_us']:.1f} µs/prediction")
 
 
 def _harmone(*args: str) -> None:

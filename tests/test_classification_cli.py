@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import numpy as np
 import pytest
 
 from test_cli import harmone
+
+from harmone.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +66,48 @@ def test_a_workspace_with_forecasting_versions_refuses_the_image_stream(trained_
     refused = harmone("data", "synth", "-w", str(trained_workspace.root), "--profile", "digits",
                       cwd=trained_workspace.root.parent, check=False)
     assert refused.returncode != 0 and "harmone init --task classification" in refused.stderr
+
+
+# -- what the commands say on a classification stream -----------------------------------------
+
+@pytest.fixture(scope="module")
+def small_digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A library-built digits workspace (logistic, short loop timings) and `harmone run`'s output on it."""
+    from classification_helpers import digits_workspace
+
+    from harmone.cli import main
+
+    root = digits_workspace(tmp_path_factory.mktemp("small-digits") / "ws").root
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(["run", "-w", str(root), "--approach", "harmone", "--simulate", "--seed", "1", "--quiet"]) == 0
+    return root, printed.getvalue()
+
+
+def _says(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    from harmone.cli import main
+
+    assert main(list(args)) == 0
+    return capsys.readouterr().out
+
+
+def test_run_events_and_status_name_accuracy_and_error_rate_not_r2(small_digits: tuple[Path, str],
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    root, run = small_digits
+    scores = next(line for line in run.splitlines() if line.strip().startswith("scores:"))
+    assert "accuracy 0." in scores and "error rate 0." in scores and "R²" not in run and "MAE" not in run
+    events = _says(capsys, "events", "-w", str(root))
+    assert "new version held-out accuracy 0." in events and "accuracy 0." in events
+    assert "R²" not in events and "persistence" not in events
+    status = _says(capsys, "status", "-w", str(root))
+    detector = Workspace.open(root).config.drift.detector
+    assert "recent accuracy:" in status and "R²" not in status and f"drift:  last {detector} score " in status
+
+
+def test_approach_lists_only_the_approaches_of_the_tasks_kinds(small_digits: tuple[Path, str],
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = small_digits
+    listed = [line[2:].split()[0] for line in _says(capsys, "approach", "-w", str(root)).splitlines()]
+    assert listed[:3] == ["harmone", "switch", "switch+retrain"]
+    assert {"single-logistic", "single-cnn-small+retrain", "single-cnn-large"} <= set(listed)
+    assert not [name for name in listed if any(kind in name for kind in ("lstm", "svm", "linear", "persistence",
+                                                                          "seasonal"))]

@@ -6,6 +6,7 @@ path. A screenshot of each page goes to a temporary folder (``HARMONE_SCREENSHOT
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +221,42 @@ def test_screenshots_can_be_kept(browser_page: tuple[Dashboard, Any, Path]) -> N
     _, _, shots = browser_page
     assert sorted(p.name for p in shots.glob("dashboard-*.png")) == sorted(
         [f"dashboard-{name}.png" for name in PAGES] + ["dashboard-live-running.png"])
+
+
+def test_a_classification_stream_reads_accuracy_and_kappa_temporal_on_every_page(browser: Any, tmp_path: Path) -> None:
+    """The pages take the task's words from the session: no R² on a digits stream, and the first
+    live chart draws each serving model's rolling accuracy instead of class indices."""
+    from classification_helpers import digits_workspace
+
+    from harmone.report.tables import results_rows
+    from harmone.runner import run_approach
+    from harmone.testing import FakeMeter
+
+    workspace = digits_workspace(tmp_path / "ws")
+    result = run_approach(workspace, "harmone", seed=1, simulate=True, meter=FakeMeter())
+    (workspace.root / "experiment").mkdir()  # as `harmone experiment` writes them
+    (workspace.root / "experiment" / "results.json").write_text(json.dumps(results_rows([result], seed=1, meter={})))
+    (workspace.root / "experiment" / "run.json").write_text(json.dumps({"seed": 1, "task": "classification"}))
+    dashboard = Dashboard.listening(workspace, port=0).start()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(dashboard.url)
+        expected = {"live": "kappa-temporal over no-change", "approach": "recent accuracy",
+                    "decisions": "new version's held-out accuracy", "experiments": "error rate"}
+        for name, words in expected.items():
+            _open(page, dashboard, name)
+            page.wait_for_function("t => document.body.innerText.includes(t)", arg=words, timeout=10_000)
+            text = page.inner_text("#page")
+            assert "R²" not in text and "MSE" not in text and "persistence" not in text, name
+        _open(page, dashboard, "live")
+        page.wait_for_function("() => document.body.innerText.includes('Rolling accuracy by serving model')")
+        assert page.is_hidden("#history-chart") and "rolling accuracy" in page.inner_text(".figures")
+        _open(page, dashboard, "experiments")
+        assert page.inner_text("table.results tr").split("\t")[2:5] == ["accuracy", "kappa-temporal", "error rate"]
+    finally:
+        context.close()
+        dashboard.close()
+    assert errors == []

@@ -188,7 +188,7 @@ def test_every_read_endpoint_answers(served: tuple[Dashboard, TestClient]) -> No
     dashboard, browser = served
     live = browser.get("/api/live").json()
     assert live["last_row_id"] == 200 and len(live["rows"]["id"]) == 200 and len(live["rows"]["energy_uj"]) == 200
-    assert live["rows"]["r2"][-1] is not None and live["rows"]["skill"][-1] is not None
+    assert live["rows"]["metric"][-1] is not None and live["rows"]["skill"][-1] is not None
     assert [m["kind"] for m in live["markers"]] == ["reuse"] and live["markers"][0]["row"] == 180
     assert set(live["energy"]) == {"linear"} and live["energy"]["linear"]["predictions"] == 200
     assert live["meter"]["kind"] in ("measured", "estimated")
@@ -216,11 +216,16 @@ def test_every_read_endpoint_answers(served: tuple[Dashboard, TestClient]) -> No
     approach = browser.get("/api/approach").json()
     assert approach["approach"] == "harmone" and "switch" in approach["loops"]
     assert "single-linear" in [a["name"] for a in approach["approaches"]]
+    assert not [a for a in approach["approaches"] if "logistic" in a["name"] or "cnn" in a["name"]]
+    words = browser.get("/api/session").json()["task"]
+    assert (words["metric"], words["skill_over"], words["error"], words["values"]) == \
+        ("R²", "skill over persistence", "MAE", True)
     assert browser.get("/api/config").json()["text"] == dashboard.workspace.config_path.read_text(encoding="utf-8")
 
     experiments = browser.get("/api/experiments").json()["experiments"]
     assert experiments[0]["name"] == "experiment/first" and experiments[0]["plots"] == ["energy_vs_r2.png"]
     assert experiments[0]["rows"][0]["energies"] == "modelled"  # --meter model: not "estimated"
+    assert experiments[0]["words"]["metric"] == "R²"  # results from before tasks were named: forecasting
     answer = browser.get("/api/experiments/file?name=experiment/first&file=energy_vs_r2.png")
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
     assert answer.content.startswith(b"\x89PNG")
@@ -327,6 +332,34 @@ def test_the_stream_pushes_a_logged_batch_within_a_second_and_resumes(served: tu
     with browser.stream("GET", "/api/stream", headers={"Last-Event-ID": event["id"]}) as again:
         data = json.loads(_next_event(again.iter_lines(), time.monotonic() + 5.0)["data"])
     assert data["rows"]["id"] == [first + 6, first + 7, first + 8]
+
+
+def test_the_feed_waits_for_a_knowledge_base_that_is_being_set_up(tmp_path: Path) -> None:
+    """An `infer` started from Run control creates the knowledge base a moment before its tables; the
+    feed thread once died opening it in between, and the live page never updated again."""
+    import threading
+
+    from harmone.dashboard.feed import POLL_S, LiveFeed
+    from harmone.dashboard.history import History
+
+    workspace, _ = Workspace.init(tmp_path / "ws")
+    workspace.db_path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.db_path.touch()  # created, not yet set up
+    closing = threading.Event()
+    feed = LiveFeed(workspace, History(workspace), closing)
+    feed.ensure_running()
+    try:
+        time.sleep(3 * POLL_S)
+        with KnowledgeStore(workspace.db_path) as store:
+            store.append_predictions([(0.0, 1.0, 1.0, "linear", 1, 1e-5, 3.0)] * 4)
+        deadline = time.monotonic() + 5.0
+        while (feed.position or (0, 0))[0] != 4 and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        assert feed.position == (4, 0)
+    finally:
+        closing.set()
+        if feed._thread is not None:
+            feed._thread.join(timeout=5.0)
 
 
 # -- Prometheus ------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_live_processes_judge_cheap_models_cheap_and_serve_what_a_replay_serves(
             assert energy[kind] < goal and energy[kind] < energy["lstm"], (kind, served)
     assert served["energy_violations_while_cheap"] == 0, served["decisions"]
     assert served["energy_switches_to_costlier"] == 0, served["decisions"]
-    assert served["lstm_share_after_first_switch"] is None or served["lstm_share_after_first_switch"] <= 0.1
+    assert served["costliest_kind"] == "lstm"
+    assert served["costliest_share_after_first_switch"] is None or served["costliest_share_after_first_switch"] <= 0.1
     # The cheap kinds are near-equals, and which of them serves turns on small differences; what a
     # user pays for is how long the costly kind serves: live as in the replay.
     for run in (served, replayed):
@@ -86,3 +87,27 @@ def test_live_processes_judge_cheap_models_cheap_and_serve_what_a_replay_serves(
     assert served["cheap_share"] == pytest.approx(replayed["cheap_share"], abs=0.15), (served["share"],
                                                                                        replayed["share"])
     assert served["share"].get("lstm", 0.0) == pytest.approx(replayed["share"].get("lstm", 0.0), abs=0.15)
+
+
+def test_the_summary_follows_the_costliest_served_kind_of_the_task(tmp_path: Path) -> None:
+    """The share after the first switch is the costliest calibrated kind's (once the LSTM's by name)."""
+    from classification_helpers import digits_workspace
+
+    from harmone.energy.calibrate import Calibration
+    from harmone.runner import run_approach
+    from harmone.testing import FakeMeter
+
+    workspace = digits_workspace(tmp_path / "ws")
+    energy = {"logistic": 2.0, "cnn-small": 40.0, "cnn-large": 400.0}
+    Calibration(energy_uj_per_prediction=energy, duration_s_per_prediction={k: 1e-5 for k in energy}, e_min_uj=0.0,
+                e_max_uj=500.0, meter_kind="estimated", meter_source="fake", predictions=100,
+                headroom=1.25).save(workspace.calibration_path)
+    run_approach(workspace, "harmone", steps=600, seed=1, simulate=True, meter=FakeMeter())
+    served = summarise(workspace)
+    assert served["costliest_kind"] == "cnn-large" and "lstm_share_after_first_switch" not in served
+    assert served["share"] == {"logistic": 1.0}
+    for calibrated, costliest in (("logistic", "logistic"), ("svm", "cnn-large")):  # none served: the default
+        Calibration(energy_uj_per_prediction={calibrated: 9.0}, duration_s_per_prediction={calibrated: 1e-5},
+                    e_min_uj=0.0, e_max_uj=10.0, meter_kind="estimated", meter_source="fake", predictions=100,
+                    headroom=1.25).save(workspace.calibration_path)
+        assert summarise(workspace)["costliest_kind"] == costliest

@@ -322,8 +322,10 @@ def test_d3_a_restarted_manager_records_what_its_predecessor_left(trained_worksp
     assert [e.id for e in seen] == [e.id for e in recovered.values()]
     from harmone.cli.manage_cmds import format_event
     from harmone.knowledge.events import count_events
+    from harmone.report.words import words
 
-    assert all(format_event(e) for e in seen) and count_events(seen).retrains == 2
+    said = words(trained_workspace.config.task)
+    assert all(format_event(e, said) for e in seen) and count_events(seen).retrains == 2
     with Session(trained_workspace) as session:  # recorded once: a second restart adds nothing
         session.start_manager(get_approach("harmone"), retrainer=InlineRetrainer(trained_workspace, config))
         assert session.store.event_count() == len(events)
@@ -332,12 +334,13 @@ def test_d3_a_restarted_manager_records_what_its_predecessor_left(trained_worksp
 def test_d3_an_interrupted_retraining_is_recorded_as_discarded(trained_workspace: Workspace) -> None:
     from harmone.cli.manage_cmds import format_event
     from harmone.mape.recovery import recover
+    from harmone.report.words import words
 
     (trained_workspace.knowledge_dir / ".retrain-x").mkdir()
     with KnowledgeStore(trained_workspace.db_path) as store:
         events = recover(trained_workspace, store, now=5.0)
     assert [(e.decision, e.outcome) for e in events] == [(Decision.RECOVERED, Outcome.FAILED)]
-    assert "discarded" in format_event(events[0]) or events[0].observed["error"]
+    assert "discarded" in format_event(events[0], words(trained_workspace.config.task)) or events[0].observed["error"]
     assert not list(trained_workspace.knowledge_dir.glob(".retrain-*"))
 
 

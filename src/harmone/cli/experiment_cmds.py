@@ -85,7 +85,8 @@ def _run(workspace: Workspace, out_dir: Path, args: argparse.Namespace) -> int:
     meter = {"kind": runs[0].summary.meter_kind, "source": runs[0].summary.meter_source}
     paths = write_results(results, out_dir, seed=args.seed, meter=meter,
                           extra={"preset": "published" if args.published_constants else "default",
-                                 "steps": args.steps, "workspace": str(workspace.root.resolve())})
+                                 "steps": args.steps, "workspace": str(workspace.root.resolve()),
+                                 "task": workspace.config.task.name})
     print()
     print(format_table(results))
     print()

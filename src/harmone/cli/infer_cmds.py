@@ -37,6 +37,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_infer(args: argparse.Namespace) -> int:
     from harmone.report.numbers import fmt
+    from harmone.report.words import words
     from harmone.runner import run_inference
 
     workspace = Workspace.open(workspace_dir(args))
@@ -46,9 +47,12 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps <= 0:
         raise HarmonEError(f"--steps {args.steps} must be positive")
 
+    said = words(workspace.config.task)
+    shown = "9.2f" if said.values else "3.0f"  # a value, or a class index
+
     def show(p: Prediction) -> None:
-        print(f"{p.position:>7} {p.model:<7} v{p.version:<3} true {p.true_value:9.2f}"
-              f"  predicted {p.predicted_value:9.2f}  {p.latency_s * 1e6:7.1f} µs", flush=True)
+        print(f"{p.position:>7} {p.model:<7} v{p.version:<3} true {p.true_value:{shown}}"
+              f"  predicted {p.predicted_value:{shown}}  {p.latency_s * 1e6:7.1f} µs", flush=True)
 
     def warn(message: str) -> None:
         print(f"harmone: warning: {message}", file=sys.stderr, flush=True)
@@ -65,6 +69,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     if stop.is_set():
         print("Stopped; logged predictions are kept", file=sys.stderr)
     if summary.predictions:
-        print(f"{summary.predictions} predictions stored; R² {fmt(summary.r2, '.4f')}, MAE {fmt(summary.mae, '.2f')}"
+        print(f"{summary.predictions} predictions stored; {said.metric} {fmt(summary.r2, '.4f')},"
+              f" {said.error} {fmt(summary.mae, '.2f' if said.values else '.4f')}"
               f" (meter: {summary.meter_kind}, {summary.meter_source})")
     return 0

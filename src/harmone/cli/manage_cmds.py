@@ -7,17 +7,19 @@ import json
 import sys
 from typing import Any
 
-from harmone.approaches import APPROACHES
+from harmone.approaches import APPROACHES, approaches_of
 from harmone.cli import confirmed, workspace_dir
 from harmone.cli.args import positive_int
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, Decision, Event, KnowledgeStore, LoopName, Outcome
 from harmone.knowledge.events import EVENT_SOURCES
+from harmone.report.words import TaskWords, decision_name, words
 from harmone.workspace import Workspace
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("approach", parents=[common], help="show or set the approach (which loops run)")
+    p = subparsers.add_parser("approach", parents=[common],
+                              help="show or set the approach (which loops run); alone, lists the task's approaches")
     p.add_argument("name", nargs="?", metavar="NAME", help=f"one of: {', '.join(APPROACHES)}")
     p.set_defaults(handler=cmd_approach)
 
@@ -41,9 +43,9 @@ def cmd_approach(args: argparse.Namespace) -> int:
     from harmone.repository import ModelRepository
 
     workspace = Workspace.open(workspace_dir(args))
-    if args.name is None:
+    if args.name is None:  # the approaches that can run on the workspace's task
         current = workspace_approach(workspace)
-        for approach in APPROACHES.values():
+        for approach in (APPROACHES[name] for name in approaches_of(workspace.config.task.kinds())):
             mark = "*" if approach.name == current.name else " "
             loops = ", ".join(sorted(approach.loops)) or "no loops"
             print(f"{mark} {approach.name:<22} {loops:<16} {approach.description}")
@@ -83,10 +85,10 @@ def _number(value: Any, fmt: str) -> str:
     return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
 
 
-def _observed_text(event: Event) -> str:
+def _observed_text(event: Event, said: TaskWords) -> str:
     seen = event.observed
     if event.loop is LoopName.SWITCH:
-        parts = [f"R² {_number(seen.get('r2'), '.3f')}", f"e {_number(seen.get('normalised_energy'), '.3f')}",
+        parts = [f"{said.metric} {_number(seen.get('r2'), '.3f')}", f"e {_number(seen.get('normalised_energy'), '.3f')}",
                  f"EMA {_number(seen.get('ema'), '.3f')}", f"T {_number(seen.get('budget'), '.2f')}"]
         figures = (seen.get("per_model") or {}).get(seen.get("source")) or {}
         if figures.get("energy_uj") is not None:
@@ -110,7 +112,7 @@ def _observed_text(event: Event) -> str:
     if "values" in seen:
         parts.append(f"{seen['values']} values")
     if event.retraining is not None:
-        parts.append(f"new version held-out R² {_number(event.retraining.holdout_r2, '.3f')}")
+        parts.append(f"new version held-out {said.metric} {_number(event.retraining.holdout_r2, '.3f')}")
     if event.error is not None:
         parts.append(event.error)
     return "  ".join(parts)
@@ -120,17 +122,20 @@ EVENT_HEADER = (f"{'time_s':>10}  {'loop':<7} {'action':<7} {'model':<7} {'ver':
                 f"  {'decision':<24} observed")
 
 
-def _decision_text(event: Event) -> str:
+def _decision_text(event: Event, said: TaskWords) -> str:
     """The decision, and how a retraining it started ended unless it simply took over."""
+    decision = decision_name(event.decision.value, said)
     if event.outcome is None or event.outcome is Outcome.PROMOTED:
-        return event.decision.value
-    return f"{event.decision.value} ({event.outcome.value})"
+        return decision
+    return f"{decision} ({event.outcome.value})"
 
 
-def format_event(event: Event) -> str:
+def format_event(event: Event, said: TaskWords) -> str:
+    """One event as a line; ``said``: the words of the workspace's task, which name its figures."""
     version = "-" if event.version is None else str(event.version)
     return (f"{event.time_s:>10.2f}  {event.loop.value:<7} {event.action.value:<7} {event.model or '-':<7}"
-            f" {version:>4} {event.energy_uj / 1000:>10.3f}  {_decision_text(event):<24} {_observed_text(event)}")
+            f" {version:>4} {event.energy_uj / 1000:>10.3f}  {_decision_text(event, said):<24}"
+            f" {_observed_text(event, said)}")
 
 
 def _worth_printing(event: Event) -> bool:
@@ -162,6 +167,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         print("No events (the loops record one per run: `harmone manage` or `harmone run`)")
         return 0
     print(EVENT_HEADER)
+    said = words(workspace.config.task)
     for event in events:
-        print(format_event(event))
+        print(format_event(event, said))
     return 0

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from harmone import lock
+from harmone import lock, tasks
 from harmone.approaches import get_approach
 from harmone.cli import workspace_dir
 from harmone.cli.args import positive_int, seed_int, time_scale
@@ -23,6 +23,7 @@ from harmone.errors import HarmonEError
 from harmone.knowledge import Event, KnowledgeStore
 from harmone.report.numbers import fmt
 from harmone.report.results import RunResult
+from harmone.report.words import words
 from harmone.workspace import Workspace
 
 
@@ -76,9 +77,11 @@ def _manage(workspace: Workspace, args: argparse.Namespace) -> int:
         print(f"Approach {approach.name} runs no loops: {model} serves unmanaged; nothing to do")
         return 0
 
+    said = words(workspace.config.task)
+
     def show(event: Event) -> None:
         if args.verbose or _worth_printing(event):
-            print(format_event(event), flush=True)
+            print(format_event(event, said), flush=True)
         if event.decision == "error" or "retrain-failed" in event.decision:
             print(f"harmone: warning: {event.loop} loop: {event.observed.get('error')}", file=sys.stderr, flush=True)
 
@@ -116,10 +119,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     progress, close_bar = _progress_bar(not args.quiet and not args.json and sys.stderr.isatty())
     live_events = not args.simulate and not args.quiet and not args.json
+    said = words(workspace.config.task)
 
     def show(event: Event) -> None:
         if live_events and _worth_printing(event):
-            print(format_event(event), flush=True)
+            print(format_event(event, said), flush=True)
 
     try:
         result = run_approach(workspace, approach, steps=args.steps, seed=args.seed, simulate=args.simulate,
@@ -159,7 +163,10 @@ def _print_result(result: RunResult, time_scale: float, *, stopped: bool) -> Non
           f" covering {result.duration_s:.0f} s of stream time in {result.wall_time_s:.1f} s"
           + (" (stopped early)" if stopped else ""))
     if result.predictions:
-        print(f"  accuracy:    R² {fmt(result.r2, '.4f')}, MAE {fmt(result.mae, '.2f')}")
+        said = words(tasks.get(result.task))
+        skill = "" if result.skill is None else f", {said.skill_over} {result.skill:+.3f}"
+        print(f"  scores:      {said.metric} {fmt(result.r2, '.4f')}{skill},"
+              f" {said.error} {fmt(result.mae, '.2f' if said.values else '.4f')}")
     per_prediction = (result.inference_energy_uj / result.predictions) if result.predictions else 0.0
     print(f"  energy:      inference {result.inference_energy_uj / 1000:.1f} mJ ({per_prediction:.1f} µJ per"
           f" prediction), adaptation {result.adaptation_energy_uj / 1000:.1f} mJ"

@@ -90,7 +90,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         emas = ", ".join(f"{k} {v:.3f}" for k, v in sorted(state.ema.items()))
         print(f"  switch: EMA {emas}; energy budget {state.budget:.3f}; recovery cycles {state.recovery}")
     if loops.drift is not None and "drift" in loops.loops and loops.drift.last_score is not None:
-        print(f"  drift:  last KL {loops.drift.last_score:.3f}")
+        print(f"  drift:  last {workspace.config.drift.detector} score {loops.drift.last_score:.3f}")
     running = [f"{name} {holder}" for name, holder in status.running.items() if holder is not None]
     print(f"running:       {'; '.join(running) or 'nothing (no infer or manage holds the workspace)'}")
     if status.cadence_note:

@@ -128,7 +128,7 @@ def build_app(dashboard: Dashboard) -> Answered:
 
     def session(request: Request) -> JSONResponse:
         return JSONResponse({"csrf": dashboard.guard.csrf(request.scope["state"]["session"]),
-                             "workspace": str(ws.root.resolve()), "port": dashboard.port})
+                             "workspace": str(ws.root.resolve()), "port": dashboard.port, "task": views.labels(ws)})
 
     def live(request: Request) -> JSONResponse:
         return JSONResponse(views.live(ws, dashboard.history, query_int(request, "after") or 0,

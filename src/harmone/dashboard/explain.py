@@ -3,8 +3,10 @@
 A decision is shown with every value it compared next to the threshold it was compared
 against (KL 0.876 against 0.75), taken from the configuration as it is now (a threshold
 changed since the event was recorded shows its new value, and the page says the thresholds
-are the current ones). Loop schedules are stored in the manager's clock seconds; they are
-turned into "next run in 12 s" with the clock's last stored reading and its time scale.
+are the current ones). The task's figures are named for what they hold (the stored
+``holdout_r2`` is a held-out accuracy on a classification stream). Loop schedules are
+stored in the manager's clock seconds; they are turned into "next run in 12 s" with the
+clock's last stored reading and its time scale.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from harmone import detectors
 from harmone.config import Config
 from harmone.errors import HarmonEError
 from harmone.knowledge import Decision, Event, LoopName
+from harmone.report.words import words
+from harmone.tasks import Task
 
 
 def _item(what: str, value: Any, op: str, threshold: Any, setting: str) -> dict[str, Any] | None:
@@ -38,6 +42,14 @@ def detector_threshold(config: Config) -> tuple[float, str] | None:
     if found is None:
         return None
     return found[0], f"{cls.settings_section or f'detectors.{name}'}.{found[1]}"
+
+
+def figure_names(task: Task) -> dict[str, str]:
+    """What the stored keys of the task's metric and validated adaptation's loss are shown as."""
+    said = words(task)
+    return {"r2": said.metric, "holdout_r2": f"new version's held-out {said.metric}",
+            "serving_holdout_r2": f"serving version's held-out {said.metric}",
+            "candidate_mse": f"candidate {said.loss}", "serving_mse": f"serving version's {said.loss}"}
 
 
 def energy_goal(config: Config) -> tuple[float, str]:
@@ -71,14 +83,16 @@ def compared(event: Event, config: Config | None) -> list[dict[str, Any]]:
                                "<" if version_kl < config.drift.reuse_threshold else "≥",
                                config.drift.reuse_threshold, "drift.reuse_threshold"))
         if isinstance(seen.get("candidate_mse"), (int, float)):
-            items.append(_item("candidate MSE", seen["candidate_mse"], "vs", seen.get("serving_mse"),
-                               "serving version's MSE"))
+            named = figure_names(config.task)
+            items.append(_item(named["candidate_mse"], seen["candidate_mse"], "vs", seen.get("serving_mse"),
+                               named["serving_mse"]))
     elif event.loop is LoopName.RETRAIN:
         items.append(_item("true values", seen.get("values"), "≥" if event.decision is Decision.SCHEDULED else "<",
                            config.retrain.training_values, "retrain.training_values"))
     if isinstance(seen.get("holdout_r2"), (int, float)):
-        items.append(_item("new version's held-out R²", seen["holdout_r2"], "vs", seen.get("serving_holdout_r2"),
-                           "serving version's held-out R²"))
+        named = figure_names(config.task)
+        items.append(_item(named["holdout_r2"], seen["holdout_r2"], "vs", seen.get("serving_holdout_r2"),
+                           named["serving_holdout_r2"]))
     return [item for item in items if item is not None]
 
 
@@ -93,9 +107,10 @@ def why(event: Event, config: Config | None) -> str | None:
     if decision is Decision.SCORE_VIOLATION:
         minimum = None if config is None else config.switch.min_score
         ema = seen.get("ema")
-        if isinstance(ema, (int, float)) and minimum is not None and ema >= minimum:
-            return (f"score violation: {event.model} predicted worse than persistence (skill below 0) over the batch, "
-                    f"although its EMA {_num(ema)} was at or above min_score {_num(minimum)}")
+        if config is not None and isinstance(ema, (int, float)) and ema >= config.switch.min_score:
+            said = words(config.task)
+            return (f"score violation: {event.model} predicted worse than {said.baseline} ({said.skill} below 0) "
+                    f"over the batch, although its EMA {_num(ema)} was at or above min_score {_num(minimum)}")
         return f"score violation: the score EMA {_num(ema)} fell below min_score {_num(minimum)}"
     if decision is Decision.ENERGY_VIOLATION:
         goal = energy_goal(config)[0] if config is not None else None

@@ -16,6 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import harmone.dashboard.views as views
+from harmone.errors import WorkspaceError
 from harmone.knowledge import KnowledgeStore
 from harmone.workspace import Workspace
 
@@ -58,7 +59,7 @@ class LiveFeed:
         try:
             while not self.closing.is_set():
                 if store is None and self.workspace.db_path.is_file():
-                    store = KnowledgeStore.open_readonly(self.workspace.db_path, timeout_s=2.0)
+                    store = self._open()
                 newest = self.newest(store)
                 if self.position is None:
                     self._publish(None, newest, None)
@@ -69,6 +70,13 @@ class LiveFeed:
         finally:
             if store is not None:
                 store.close()
+
+    def _open(self) -> KnowledgeStore | None:
+        """The knowledge base, or None while the process that created it has not set it up yet."""
+        try:
+            return KnowledgeStore.open_readonly(self.workspace.db_path, timeout_s=2.0)
+        except WorkspaceError:
+            return None
 
     def _publish(self, start: Position | None, end: Position, data: tuple[Position, str] | None) -> None:
         with self.changed:

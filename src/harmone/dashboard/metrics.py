@@ -6,10 +6,16 @@ whole history once when the dashboard starts (in the background) and afterwards 
 rows and events logged since, so a scrape costs the same at any length of history. Loop
 run durations come from each loop's stored state (the wall seconds of its last run), not
 from events, which a seeded replay must record identically.
+
+The rolling gauges are named for the workspace's task: ``harmone_rolling_<metric>`` and
+``harmone_rolling_<skill>`` (``harmone_rolling_r2`` and ``harmone_rolling_skill`` for
+forecasting, as before; ``harmone_rolling_accuracy`` and ``harmone_rolling_kappa_temporal``
+for classification), so a dashboard built on one never reads another task's figure.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 
@@ -20,13 +26,18 @@ import harmone.dashboard.views as views
 from harmone.dashboard.history import History
 from harmone.knowledge import KnowledgeStore, LoopName
 from harmone.knowledge.events import LOOP_NAMES
-from harmone.metrics import r2_score, skill_over_persistence
+from harmone.report.words import words
 from harmone.repository import ModelRepository
 from harmone.status import RECENT_ROWS
 from harmone.workspace import Workspace
 
 #: Microjoules in a joule: the knowledge base stores µJ, Prometheus wants base units.
 UJ_PER_J = 1e6
+
+
+def metric_name(text: str) -> str:
+    """A figure's name as a Prometheus name: ``R²`` -> ``r2``, ``kappa-temporal`` -> ``kappa_temporal``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower().replace("²", "2")).strip("_")
 
 
 def _counter(name: str, doc: str, labels: list[str], values: dict[tuple[str, ...], float]) -> CounterMetricFamily:
@@ -77,14 +88,17 @@ class KnowledgeCollector:
     def _gauges(self, store: KnowledgeStore) -> Iterator[Metric]:
         recent = store.latest_predictions(RECENT_ROWS + 1)
         if len(recent) > 2:
+            task = views.task_of(self.workspace)
+            said = words(task)
             truth, predicted = recent.true_value[1:], recent.predicted_value[1:]
-            yield GaugeMetricFamily("harmone_rolling_r2", f"R² over the newest {RECENT_ROWS} predictions",
-                                    value=r2_score(truth, predicted))
+            yield GaugeMetricFamily(f"harmone_rolling_{metric_name(said.metric)}",
+                                    f"{said.metric} over the newest {RECENT_ROWS} predictions",
+                                    value=task.accuracy(truth, predicted))
             yield GaugeMetricFamily(
-                "harmone_rolling_skill",
-                f"Skill over persistence of the newest {RECENT_ROWS} predictions: 1 - squared error / squared error "
-                f"of repeating the previous true value (above 0 beats persistence)",
-                value=skill_over_persistence(truth, predicted, recent.true_value[:-1]))
+                f"harmone_rolling_{metric_name(said.skill)}",
+                f"{said.skill_over.capitalize()} of the newest {RECENT_ROWS} predictions: its baseline predicts each "
+                f"row's previous true value; 1 is perfect, above 0 beats the baseline",
+                value=task.skill(truth, predicted, recent.true_value[:-1]))
         drift = store.loop_state(LoopName.DRIFT)
         drift_score = getattr(drift, "last_score", None)
         if drift_score is not None:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import harmone.dashboard.explain as explain
 import harmone.dashboard.series as series
 from harmone import config as config_mod
-from harmone import lock
-from harmone.approaches import APPROACHES
+from harmone import lock, tasks
+from harmone.approaches import APPROACHES, approaches_of
 from harmone.config import Config
 from harmone.energy.calibrate import energy_range, load_calibration
 from harmone.errors import HarmonEError
@@ -26,8 +27,9 @@ from harmone.knowledge import Action, Decision, Event, KnowledgeStore, keys
 from harmone.knowledge.events import EVENT_SOURCES
 from harmone.models import kinds
 from harmone.repository import ModelRepository
-from harmone.metrics import r2_score
+from harmone.report.words import decision_name, words
 from harmone.status import RECENT_ROWS, LoopsStatus, latest_energy_basis, read_loops, read_status
+from harmone.tasks import Task
 from harmone.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -97,13 +99,37 @@ def current_config(workspace: Workspace) -> tuple[Config | None, str | None]:
         return None, str(exc)
 
 
+def task_of(workspace: Workspace) -> Task:
+    """The task harmone.toml names now (``data synth --profile digits`` may set it while the
+    dashboard runs; the file is read again only when it changed), or the task the workspace
+    was opened with while the file cannot be read."""
+    try:
+        stat = workspace.config_path.stat()
+        return tasks.get(_task_name(str(workspace.config_path), stat.st_mtime_ns, stat.st_size))
+    except (OSError, HarmonEError):
+        return workspace.config.task
+
+
+@lru_cache(maxsize=16)
+def _task_name(path: str, mtime_ns: int, size: int) -> str:
+    return config_mod.load(Path(path)).stream.task
+
+
+def labels(workspace: Workspace) -> dict[str, Any]:
+    """The words the pages name the task's figures with (sent once, with the session), the
+    predictions a rolling figure is taken over, and the task's model kinds."""
+    task = task_of(workspace)
+    return {**words(task).to_dict(), "window": series.ROLLING_WINDOW, "kinds": task.kinds()}
+
+
 def live(workspace: Workspace, history: History | None = None, after: int = 0, after_event: int = 0) -> dict[str, Any]:
-    """The live page's data: rows after ``after`` (the newest ``LIVE_ROWS`` at most) with rolling
-    figures and each row's energy, the active model, new event markers, and energy per model
-    over the whole history (from ``history``; every model ever served stays in the table)."""
+    """The live page's data: rows after ``after`` (the newest ``LIVE_ROWS`` at most) with the
+    task's rolling metric and skill (``labels`` names them) and each row's energy, the active
+    model, new event markers, and energy per model over the whole history (from ``history``;
+    every model ever served stays in the table)."""
     with reading(workspace) as store:
         if store is None:
-            return {"last_row_id": 0, "last_event_id": 0, "rows": _rows_payload(None, 0), "markers": [],
+            return {"last_row_id": 0, "last_event_id": 0, "rows": _rows_payload(None, 0, None), "markers": [],
                     "energy": {}, "meter": None, "energy_basis": None}
         last = store.last_row_id()
         start = max(after, last - LIVE_ROWS)
@@ -118,22 +144,23 @@ def live(workspace: Workspace, history: History | None = None, after: int = 0, a
         basis = latest_energy_basis(store)
         if history is not None:
             history.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
-    return {"last_row_id": last, "last_event_id": last_event or 0, "rows": _rows_payload(rows, start),
+    return {"last_row_id": last, "last_event_id": last_event or 0,
+            "rows": _rows_payload(rows, start, task_of(workspace)),
             "markers": markers(new_events, int(rows.row_id[0]) if len(rows) else after),
             "energy": {} if history is None else history.energy_per_model(),
             "meter": meter if isinstance(meter, dict) else None, "energy_basis": basis}
 
 
-def _rows_payload(rows: Any, start: int) -> dict[str, list[Any]]:
-    if rows is None or not len(rows):
-        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "r2": [], "skill": [], "energy_uj": [],
-                "model_energy_uj": []}
-    r2 = series.rolling_r2(rows.true_value, rows.predicted_value)
-    skill = series.rolling_skill(rows.true_value, rows.predicted_value)
+def _rows_payload(rows: Any, start: int, task: Task | None) -> dict[str, list[Any]]:
+    """The rows after ``start``; ``metric`` and ``skill``: the task's, rolling (from the rows before too)."""
+    if rows is None or not len(rows) or task is None:
+        return {"id": [], "truth": [], "pred": [], "model": [], "version": [], "metric": [], "skill": [],
+                "energy_uj": [], "model_energy_uj": []}
+    metric, skill = series.rolling(task, rows.true_value, rows.predicted_value)
     shown = rows.row_id > start
     return {"id": rows.row_id[shown].tolist(), "truth": series.finite_list(rows.true_value[shown], 3),
             "pred": series.finite_list(rows.predicted_value[shown], 3), "model": rows.model[shown].tolist(),
-            "version": rows.version[shown].tolist(), "r2": series.finite_list(r2[shown], 4),
+            "version": rows.version[shown].tolist(), "metric": series.finite_list(metric[shown], 4),
             "skill": series.finite_list(skill[shown], 4), "energy_uj": series.finite_list(rows.energy_uj[shown], 3),
             "model_energy_uj": series.finite_list(rows.model_energy_uj[shown], 3)}
 
@@ -173,28 +200,33 @@ def history(workspace: Workspace, summary: History, first: int | None, last: int
             "newest": summary.last_row, "energy": energy_reference(workspace)}
 
 
-def _seen(event: Event) -> dict[str, Any]:
-    """The figures a loop acted on, flattened for the decision log (scores, budget, KLs, versions)."""
+def _seen(event: Event, task: Task) -> dict[str, Any]:
+    """The figures a loop acted on, flattened for the decision log (scores, budget, KLs, versions);
+    the stored keys of the task's metric and loss (``r2``, ``candidate_mse``…) named for what they hold."""
     seen = event.observed
-    picked = {key: seen[key] for key in ("violation", "r2", "normalised_energy", "ema", "budget", "recovery", "rows",
-                                          "detector_score", "version_kl", "version_kls", "active_version", "target",
-                                          "candidate_mse", "serving_mse", "values", "new_version", "holdout_r2",
-                                          "serving_holdout_r2", "operator", "changed", "error") if seen.get(key) not in (None, {}, [])}
-    return picked
+    named = explain.figure_names(task)
+    return {named.get(key, key): seen[key]
+            for key in ("violation", "r2", "normalised_energy", "ema", "budget", "recovery", "rows",
+                        "detector_score", "version_kl", "version_kls", "active_version", "target",
+                        "candidate_mse", "serving_mse", "values", "new_version", "holdout_r2",
+                        "serving_holdout_r2", "operator", "changed", "error") if seen.get(key) not in (None, {}, [])}
 
 
 def decisions(workspace: Workspace, *, before: int | None = None, loop: str | None = None,
               decision: str | None = None) -> dict[str, Any]:
     """One page of the event log, newest first, filtered by loop and decision; each event with the
-    values it compared beside their thresholds and, when it was not routine, why."""
+    values it compared beside their thresholds and, when it was not routine, why. Decisions are
+    filtered by their stored names, and shown as the task reads them (``decision_names``)."""
     with reading(workspace) as store:
         events = [] if store is None else store.events_before(before, loop=loop, decision=decision,
                                                               limit=EVENTS_PAGE)
     config, _ = current_config(workspace)
-    return {"events": [{**event.to_dict(), "seen": _seen(event), "observed": None,
+    task = config.task if config is not None else task_of(workspace)
+    return {"events": [{**event.to_dict(), "seen": _seen(event, task), "observed": None,
                         "compared": explain.compared(event, config), "why": explain.why(event, config)}
                        for event in events],
-            "more": len(events) == EVENTS_PAGE, "loops": list(EVENT_SOURCES), "decisions": [d.value for d in Decision]}
+            "more": len(events) == EVENTS_PAGE, "loops": list(EVENT_SOURCES), "decisions": [d.value for d in Decision],
+            "decision_names": {d.value: decision_name(d.value, words(task)) for d in Decision}}
 
 
 def models(workspace: Workspace, summary: History | None = None) -> dict[str, Any]:
@@ -227,8 +259,9 @@ def approach(workspace: Workspace, summary: History | None = None, time_scale: f
     next in words (``time_scale``: the running manager's, when known).
 
     The page asks every two seconds, so this reads only what it shows: the loops' state, the
-    newest rows for the recent R² and the predictions counted by ``summary`` (``harmone status``
-    counts and checks more, at a cost that grows with the history).
+    newest rows for the task's recent metric and the predictions counted by ``summary``
+    (``harmone status`` counts and checks more, at a cost that grows with the history). Only the
+    approaches of the task's model kinds are offered.
     """
     with reading(workspace) as store:
         if store is None:
@@ -240,11 +273,12 @@ def approach(workspace: Workspace, summary: History | None = None, time_scale: f
         if summary is not None:
             summary.catch_up(store, unless_within_s=LIVE_TOTALS_EVERY_S)
     predictions = sum(summary.counters()[0].predictions.values()) if summary is not None else len(recent)
-    recent_r2 = r2_score(recent.true_value, recent.predicted_value) if len(recent) > 1 else None
-    return _approach(loops, clock, recent_r2, predictions, workspace, time_scale)
+    task = task_of(workspace)
+    recent_metric = task.accuracy(recent.true_value, recent.predicted_value) if len(recent) > 1 else None
+    return _approach(loops, clock, recent_metric, predictions, workspace, time_scale)
 
 
-def _approach(loops_status: LoopsStatus, clock: Any, recent_r2: float | None, predictions: int,
+def _approach(loops_status: LoopsStatus, clock: Any, recent_metric: float | None, predictions: int,
               workspace: Workspace, time_scale: float | None) -> dict[str, Any]:
     loops = loops_status.to_dict()
     drift = loops_status.drift
@@ -262,9 +296,9 @@ def _approach(loops_status: LoopsStatus, clock: Any, recent_r2: float | None, pr
             "manager": manager, "time_scale": scale,
             "inference": None if running[lock.INFERENCE] is None else running[lock.INFERENCE].describe(),
             "approaches": [{"name": a.name, "description": a.description, "loops": sorted(a.loops)}
-                           for a in APPROACHES.values()],
+                           for a in (APPROACHES[name] for name in approaches_of(task_of(workspace).kinds()))],
             "active_model": active, "active_version": ModelRepository(workspace).active_version(active),
-            "predictions": predictions, "recent_r2": recent_r2}
+            "predictions": predictions, "recent_metric": recent_metric}
 
 
 def getting_started(workspace: Workspace) -> dict[str, Any]:
@@ -302,8 +336,27 @@ def meter_label(row: dict[str, Any]) -> str:
     return str(row.get("meter_kind") or "unknown")
 
 
+def results_words(folder: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The words of the task an experiment was measured on: its ``run.json`` names it (rows
+    may too); an experiment from before tasks were named was a forecasting one. Its rows'
+    ``r2``, ``skill`` and ``mae`` hold that task's metric, skill and mean error."""
+    named: set[Any] = {row["task"] for row in rows if "task" in row}
+    try:
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run = None
+    if isinstance(run, dict) and "task" in run:
+        named = {run["task"]}
+    try:
+        task = tasks.get(str(named.pop())) if len(named) == 1 else tasks.get("forecasting")
+    except HarmonEError:
+        task = tasks.get("forecasting")
+    return words(task).to_dict()
+
+
 def experiments(workspace: Workspace) -> dict[str, Any]:
-    """Each experiment folder's results table (every figure the command line shows) and plots."""
+    """Each experiment folder's results table (every figure the command line shows, its columns
+    named with the words of the results' task) and plots."""
     root = workspace.root.resolve()
     out = []
     for folder in experiment_dirs(workspace):
@@ -316,7 +369,7 @@ def experiments(workspace: Workspace) -> dict[str, Any]:
         rows = [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
         name = str(folder.relative_to(root)) if folder != root else "."
         out.append({"name": name, "rows": [{**row, "energies": meter_label(row)} for row in rows], "error": error,
-                    "plots": sorted(p.name for p in folder.glob("*.png"))})
+                    "words": results_words(folder, rows), "plots": sorted(p.name for p in folder.glob("*.png"))})
     return {"experiments": out}
 
 

@@ -3,7 +3,8 @@
 ``results`` holds the one result type of a run (``RunResult``) and its validation;
 ``tables`` the flat rows and the terminal and markdown tables; ``claims`` the published
 claims; ``curves`` rolling R² and the Pareto front; ``plotting`` the shared style;
-``plots`` and ``pareto`` the three figures; ``files`` writes everything to a directory.
+``plots`` and ``pareto`` the three figures; ``files`` writes everything to a directory;
+``words`` names a task's figures for the command line and the dashboard.
 matplotlib is imported only inside the plotting functions, so importing this package
 stays cheap for the CLI and the driver.
 """

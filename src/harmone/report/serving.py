@@ -1,7 +1,8 @@
 """What a run served, read back from its knowledge base: the figures live and replayed runs are compared on.
 
 Used by the live benchmark and the live tests to put a two-process run beside a simulated
-replay of the same predictions: decisions by kind, the share of predictions per model,
+replay of the same predictions: decisions by kind, the share of predictions per model (and
+how much the costliest kind served once the switch loop had first moved away from it),
 energy per prediction split into the model's own work and the serving overhead, and each
 model's median normalised energy over the switch runs that judged it.
 """
@@ -12,10 +13,18 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from harmone.energy.calibrate import load_calibration, normalise
+from harmone.energy.calibrate import Calibration, load_calibration, normalise
 from harmone.errors import HarmonEError
 from harmone.knowledge import Action, KnowledgeStore, LoopName
 from harmone.workspace import Workspace
+
+
+def costliest_kind(workspace: Workspace, calibration: Calibration) -> str:
+    """The served kind with the most calibrated energy per prediction (the LSTM on a forecasting
+    stream); the task's default model when no served kind is calibrated."""
+    calibrated = calibration.energy_uj_per_prediction
+    served = [kind for kind in workspace.config.stream.models if kind in calibrated]
+    return max(served, key=calibrated.__getitem__) if served else workspace.config.task.default_model
 
 
 def summarise(workspace: Workspace) -> dict[str, Any]:
@@ -24,6 +33,7 @@ def summarise(workspace: Workspace) -> dict[str, Any]:
     if calibration is None:
         raise HarmonEError(f"{workspace.calibration_path}: no energy calibration (run `harmone energy calibrate`)")
     goal = workspace.config.switch.energy_goal
+    costliest = costliest_kind(workspace, calibration)
     cheap = sorted(kind for kind in calibration.energy_uj_per_prediction if calibration.normalised(kind) <= goal)
     with KnowledgeStore.open_readonly(workspace.db_path) as store:
         rows = store.predictions_after(0)
@@ -47,7 +57,9 @@ def summarise(workspace: Workspace) -> dict[str, Any]:
         "switch_runs": len(switch_runs),
         "decisions": dict(sorted(decisions.items())),
         "share": {kind: round(float((models == kind).mean()), 4) for kind in sorted(set(models))},
-        "lstm_share_after_first_switch": round(float((models[after] == "lstm").mean()), 4) if after.any() else None,
+        "costliest_kind": costliest,
+        "costliest_share_after_first_switch": (round(float((models[after] == costliest).mean()), 4) if after.any()
+                                               else None),
         "energy_uj_per_prediction": {kind: {"model": s.model_uj_per_prediction,
                                             "overhead": s.overhead_uj_per_prediction,
                                             "rows": s.rows} for kind, s in split.items()},

@@ -10,6 +10,11 @@ import * as runs from "./runs.js";
 
 const pages = { live, decisions, models, approach, experiments, runs };
 let csrf = null;
+
+// The words of the workspace's task, sent once with the session: metric ("R²", "accuracy"), skill
+// ("skill", "kappa-temporal"), baseline, error ("MAE", "error rate"), skill_over, window, and
+// values (true when truth and predictions are values that can share an axis, not class indices).
+export const task = {};
 let stop = null;
 
 export async function api(path) {
@@ -129,6 +134,7 @@ async function show() {
 async function start() {
   const session = await api("/api/session");
   csrf = session.csrf;
+  Object.assign(task, session.task);
   document.getElementById("workspace").textContent = session.workspace;
   window.addEventListener("hashchange", show);
   await show();

@@ -1,7 +1,7 @@
 // Approach and policy: the approach and each loop's state in words (when it runs next, what its runs
 // did), refreshed every two seconds; change the approach; edit harmone.toml, checked by the server
 // and shown as a diff before it is saved (an empty file asks for confirmation).
-import { api, post, el, fmt, fmtWait, toast } from "./app.js";
+import { api, post, el, fmt, fmtWait, task, toast } from "./app.js";
 
 const COUNT_WORDS = { runs: "runs", switches: "switches", detections: "drift detections", reuses: "reuses",
                       keeps: "kept the serving version", retrains: "retrainings", failures: "failed retrainings",
@@ -102,7 +102,7 @@ export async function render(root) {
   const loops = el("section", { className: "card", id: "loops" });
   const show = fresh => {
     summary.textContent = ` · serving ${fresh.active_model} v${fmt(fresh.active_version)} · ${fresh.predictions} predictions`
-      + ` · recent R² ${fmt(fresh.recent_r2)}`;
+      + ` · recent ${task.metric} ${fmt(fresh.recent_metric)}`;
     loops.replaceChildren(el("h2", {}, "Loops"), ...loopsView(fresh));
   };
   change.addEventListener("click", async () => {

@@ -21,13 +21,13 @@ function comparedList(items) {
     el("span", { className: "muted" }, ` (${c.setting})`)));
 }
 
-function eventRow(e) {
+function eventRow(e, names) {
   return el("tr", { "data-event": String(e.id) },
     el("td", { className: "num" }, e.id),
     el("td", { className: "num", title: `${fmt(e.time, 1)} s on the clock` }, fmtClock(e.time)),
     el("td", {}, e.loop),
     el("td", {}, e.action),
-    el("td", {}, el("span", { className: "badge" }, e.decision), e.outcome ? ` → ${e.outcome}` : ""),
+    el("td", {}, el("span", { className: "badge" }, names[e.decision] || e.decision), e.outcome ? ` → ${e.outcome}` : ""),
     el("td", {}, e.model ? `${e.model}${e.version ? " v" + e.version : ""}` : "–"),
     el("td", {}, comparedList(e.compared), e.why ? el("div", { className: "why" }, e.why) : null,
       el("div", { className: "muted small" }, seenText(e.seen))),
@@ -47,9 +47,9 @@ export async function render(root) {
     const page = await api(`/api/decisions?${query}`);
     if (loop.options.length === 1) {
       page.loops.forEach(name => loop.append(el("option", { value: name }, name)));
-      page.decisions.forEach(name => decision.append(el("option", { value: name }, name)));
+      page.decisions.forEach(name => decision.append(el("option", { value: name }, page.decision_names[name] || name)));
     }
-    page.events.forEach(e => body.append(eventRow(e)));
+    page.events.forEach(e => body.append(eventRow(e, page.decision_names)));
     if (page.events.length) oldest = page.events[page.events.length - 1].id;
     more.hidden = !page.more;
     if (!body.children.length) body.append(el("tr", {}, el("td", { colSpan: 8, className: "muted" }, "No events.")));

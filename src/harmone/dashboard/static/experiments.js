@@ -1,11 +1,12 @@
 // Experiments: each experiment folder's results table with every figure the command line shows
-// (R², skill, MAE, energy split into inference, adaptation and retraining, latency, adaptations,
-// how the energies were obtained) and its plots, each opening at full size.
+// (the metric, skill and mean error of the results' task, in the words the server sends with
+// them; energy split into inference, adaptation and retraining, latency, adaptations, how the
+// energies were obtained) and its plots, each opening at full size.
 import { api, el, fmt } from "./app.js";
 
-// [column, heading, digits]
-const COLUMNS = [["approach", "approach"], ["predictions", "predictions", 0], ["r2", "R²", 4], ["skill", "skill", 3],
-  ["mae", "MAE", 2], ["energy_mj_per_prediction", "mJ/prediction", 4],
+// [column, heading, digits] of results measured on a task with these words
+const COLUMNS = words => [["approach", "approach"], ["predictions", "predictions", 0], ["r2", words.metric, 4],
+  ["skill", words.skill, 3], ["mae", words.error, words.values ? 2 : 4], ["energy_mj_per_prediction", "mJ/prediction", 4],
   ["inference_energy_mj_per_prediction", "of it inference", 4], ["adaptation_energy_mj_per_prediction", "adaptation", 4],
   ["retraining_energy_mj_per_prediction", "of it retraining", 4], ["latency_ms_mean", "latency ms", 4],
   ["latency_ms_p95", "p95 ms", 4], ["switches", "switches", 0], ["reuses", "reuses", 0], ["retrains", "retrains", 0],
@@ -26,7 +27,7 @@ export async function render(root) {
       el("p", { className: "muted" }, "No experiment folder in this workspace yet (run `harmone experiment`).")));
   }
   for (const x of data.experiments) {
-    const columns = x.rows.length ? COLUMNS.filter(([c]) => x.rows.some(r => c in r)) : [];
+    const columns = x.rows.length ? COLUMNS(x.words).filter(([c]) => x.rows.some(r => c in r)) : [];
     const modelled = x.rows.some(r => r.energies === "modelled");
     root.append(el("section", { className: "card", "data-experiment": x.name },
       el("h2", {}, `Experiment ${x.name}`),

@@ -1,13 +1,16 @@
-// Live: predictions against truth, rolling R² and skill, energy per model (calibrated beside live),
-// the active model over time with markers, all updated by server-sent events (resumed by the
-// browser after a reconnect with the Last-Event-ID it was last sent); then the whole history
-// (min/max per group, every marker, zoom and pan) and energy over time against the goal.
+// Live: predictions against truth (on a classification stream, whose truth is a class index:
+// the rolling accuracy of each serving model instead), the task's rolling metric and skill over
+// its baseline (computed by the server), energy per model (calibrated beside live), the active
+// model over time with markers, all updated by server-sent events (resumed by the browser after
+// a reconnect with the Last-Event-ID it was last sent); then the whole history (min/max per
+// group of a series' values, every marker, zoom and pan) and energy over time against the goal.
 import uPlot from "./vendor/uPlot.esm.js";
-import { api, el, fmt, fmtClock, fmtEnergy, fitWidth } from "./app.js";
+import { api, el, fmt, fmtClock, fmtEnergy, fitWidth, task } from "./app.js";
 
 const KEEP = 1500;
 const MARKER_COLOURS = { switch: "#7b3fe4", reuse: "#16a3a3", retrain: "#e4572e", drift: "#f2a900" };
-const EMPTY_ROWS = () => ({ id: [], truth: [], pred: [], model: [], version: [], r2: [], skill: [], energy_uj: [],
+const MODEL_COLOURS = ["#2463c9", "#e4572e", "#1f7a3a", "#7b3fe4", "#f2a900", "#16a3a3"];
+const EMPTY_ROWS = () => ({ id: [], truth: [], pred: [], model: [], version: [], metric: [], skill: [], energy_uj: [],
                             model_energy_uj: [] });
 
 function card(title, ...children) {
@@ -24,6 +27,7 @@ function markerPlugin(markers) {
         const { top, height, left, width } = u.bbox;
         const shown = markers();
         ctx.save();
+        ctx.setLineDash([]);  // a dashed series drawn before (the energy goal) leaves its dash set
         ctx.lineWidth = (shown.length > width / 4 ? 1 : 2) * devicePixelRatio;
         for (const m of shown) {
           const x = u.valToPos(m.row, "x", true);
@@ -42,13 +46,17 @@ function makeCharts(state, boxes, stops) {
   const cursor = { sync: { key: sync.key } };
   const plugins = [markerPlugin(() => state.markers)];
   const common = (title, height) => ({ title, width: 400, height, cursor, plugins, scales: { x: { time: false } } });
-  state.charts.pred = new uPlot({
+  state.charts.pred = task.values ? new uPlot({
     ...common("Predictions and truth (newest rows)", 240),
     series: [{ label: "row" }, { label: "truth", stroke: "#1d2430", width: 1 }, { label: "predicted", stroke: "#2463c9", width: 1 }],
-  }, [[], [], []], boxes.pred);
+  }, [[], [], []], boxes.pred) : new uPlot({
+    ...common(`Rolling ${task.metric} by serving model (${task.window} predictions)`, 240),
+    series: [{ label: "row" }, ...task.kinds.map((kind, i) => ({ label: kind, stroke: MODEL_COLOURS[i % MODEL_COLOURS.length], width: 1.5 }))],
+    scales: { x: { time: false }, y: { range: () => [0, 1] } },
+  }, [[], ...task.kinds.map(() => [])], boxes.pred);
   state.charts.score = new uPlot({
-    ...common("Rolling R² and skill over persistence (100 predictions)", 240),
-    series: [{ label: "row" }, { label: "R²", stroke: "#1f7a3a", width: 1.5 }, { label: "skill", stroke: "#e4572e", width: 1.5 }],
+    ...common(`Rolling ${task.metric} and ${task.skill_over} (${task.window} predictions)`, 240),
+    series: [{ label: "row" }, { label: task.metric, stroke: "#1f7a3a", width: 1.5 }, { label: task.skill, stroke: "#e4572e", width: 1.5 }],
     scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.min(-0.5, lo ?? 0), 1] } },
   }, [[], [], []], boxes.score);
   state.charts.model = new uPlot({
@@ -118,17 +126,23 @@ function energyTable(state, reference) {
   return [el("div", { className: "scroll" }, table), el("p", { className: "muted" }, notes.join(" · "))];
 }
 
+// What the first chart draws: truth and predictions, or each kind's share of the rolling metric.
+function predictionSeries(r) {
+  if (task.values) return [r.id, r.truth, r.pred];
+  return [r.id, ...task.kinds.map(kind => r.metric.map((v, i) => (r.model[i] === kind ? v : null)))];
+}
+
 function redraw(state, nodes) {
   const r = state.rows;
-  state.charts.pred.setData([r.id, r.truth, r.pred]);
-  state.charts.score.setData([r.id, r.r2, r.skill]);
+  state.charts.pred.setData(predictionSeries(r));
+  state.charts.score.setData([r.id, r.metric, r.skill]);
   state.charts.model.setData([r.id, r.model.map(k => state.kinds.indexOf(k))]);
   const n = r.id.length;
   nodes.figures.replaceChildren(
     figure(fmt(state.lastRow, 0), "predictions logged"),
     figure(n ? `${r.model[n - 1]} v${r.version[n - 1]}` : "–", "serving now"),
-    figure(fmt(n ? r.r2[n - 1] : null), "rolling R²"),
-    figure(fmt(n ? r.skill[n - 1] : null), "skill over persistence"),
+    figure(fmt(n ? r.metric[n - 1] : null), `rolling ${task.metric}`),
+    figure(fmt(n ? r.skill[n - 1] : null), task.skill_over),
   );
   nodes.energy.replaceChildren(...energyTable(state, state.reference));
   nodes.root.dataset.lastRow = String(state.lastRow);
@@ -159,6 +173,8 @@ function nearest(xs, t) {
 }
 
 // The whole history and energy over time: min/max per group, every marker, zoom (drag, buttons) and pan.
+// Truth and predictions are drawn for a series only (min and max of class indices say nothing);
+// the energy chart carries the markers too.
 function historyCharts(nodes, stops, onData) {
   const view = { data: null, busy: false, zoomed: false, markers: [] };
   const plugins = [markerPlugin(() => view.markers)];
@@ -178,8 +194,9 @@ function historyCharts(nodes, stops, onData) {
     series: [{ label: "row" }, { label: "truth", stroke: "#1d2430" }, { label: "predicted", stroke: "#2463c9" }],
   }, [[], [], []], nodes.history);
   const goal = { value: null };
+  nodes.history.hidden = !task.values;
   const energy = new uPlot({
-    title: "Energy per prediction over time (mean of each group) and the energy goal", width: 400, height: 200,
+    title: "Energy per prediction over time (mean of each group) and the energy goal", width: 400, height: 200, plugins,
     scales: { x: { time: false } }, axes: [timeAxis(view), { values: (u, ticks) => ticks.map(t => fmtEnergy(t, 2)), size: 70 }],
     cursor: drag, hooks: { setSelect: [selected] },
     series: [{ label: "row" }, { label: "µJ per prediction", stroke: "#e4572e", value: (u, v) => fmtEnergy(v) },
@@ -191,7 +208,7 @@ function historyCharts(nodes, stops, onData) {
     view.busy = true;
     view.zoomed = Boolean(first || last);
     try {
-      const width = Math.max(100, Math.min(4000, Math.round(nodes.history.clientWidth)));
+      const width = Math.max(100, Math.min(4000, Math.round((task.values ? nodes.history : nodes.energyChart).clientWidth)));
       const query = new URLSearchParams({ points: String(Math.round(width / 2)) });
       if (first) query.set("first", first);
       if (last) query.set("last", last);
