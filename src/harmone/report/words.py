@@ -14,11 +14,6 @@ from typing import Any
 
 from harmone.tasks import Task
 
-#: What ``tasks.Evaluation.loss`` is, by task: the ``*_mse`` keys of validated adaptation hold
-#: it. A task not named here shows "held-out loss".
-LOSS_NAMES = {"forecasting": "MSE", "classification": "error rate"}
-
-
 @dataclass(frozen=True)
 class TaskWords:
     """A task's figures as a user reads them (``to_dict``: what the dashboard sends its pages once)."""
@@ -54,5 +49,5 @@ def decision_name(decision: str, said: TaskWords) -> str:
 
 def words(task: Task) -> TaskWords:
     return TaskWords(task=task.name, metric=task.metric, skill=task.skill_name, baseline=task.baseline,
-                     error=task.error_name, loss=LOSS_NAMES.get(task.name, "held-out loss"),
+                     error=task.error_name, loss=task.loss_name,
                      values=task.records_are_values)

@@ -86,6 +86,8 @@ class Task(ABC):
     skill_name: ClassVar[str]
     #: The mean error, as reports name it: ``MAE``, ``error rate``.
     error_name: ClassVar[str]
+    #: ``Evaluation.loss`` (what validated adaptation compares), as users read it: ``MSE``, ``error rate``.
+    loss_name: ClassVar[str] = "held-out loss"
     #: Kinds served by default and the default model, when ``[stream]`` does not say.
     default_models: ClassVar[tuple[str, ...]]
     default_model: ClassVar[str]

@@ -78,6 +78,7 @@ class Classification(Task):
     baseline = "no-change"
     skill_name = "kappa-temporal"
     error_name = "error rate"
+    loss_name = "error rate"
     default_models = ("cnn-large", "cnn-small", "logistic")
     default_model = "cnn-large"
     compared_kinds = ("cnn-large", "cnn-small", "logistic")

@@ -57,6 +57,7 @@ class Forecasting(Task):
     baseline = "persistence"
     skill_name = "skill"
     error_name = "MAE"
+    loss_name = "MSE"
     default_models = ("lstm", "svm", "linear", "persistence")
     default_model = "lstm"
     compared_kinds = ("lstm", "svm", "linear")
