@@ -183,12 +183,7 @@ def fit_forecaster(kind: str, series: np.ndarray, config: Config, *, retrain: bo
     X, y = scaler.encode(raw_X, actual_all)
     assert y is not None
     cut = first_holdout - context
-    metrics_extra: dict[str, Any] = {}
-    if initial is not None and model.start_from(initial, config.retrain.warm_epochs):
-        metrics_extra["warm_start"] = True
-        model.fit_from(X[:cut], y[:cut], initial, seed=seed, progress=progress)
-    else:
-        model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
+    metrics_extra = fit(model, X[:cut], y[:cut], config, seed=seed, progress=progress, initial=initial)
 
     predicted = scaler.decode(model.predict(X[cut:]), raw_X[cut:])
     actual = actual_all[cut:]
@@ -206,6 +201,17 @@ def fit_forecaster(kind: str, series: np.ndarray, config: Config, *, retrain: bo
     values.setflags(write=False)
     return TrainedModel(kind=kind, model=model, scaler=scaler, snapshot=values, metrics=metrics,
                         params=dict(model.params), train_time_s=time.perf_counter() - started)
+
+
+def fit(model: Model, X: np.ndarray, y: np.ndarray, config: Config, *, seed: int, progress: Progress | None,
+        initial: Model | None) -> dict[str, Any]:
+    """Fit ``model`` on encoded ``X``, ``y``: continuing from ``initial`` where the kind can (a warm
+    start, then ``{"warm_start": True}`` for the version's metrics), else from scratch (``{}``)."""
+    if initial is not None and model.start_from(initial, config.retrain.warm_epochs):
+        model.fit_from(X, y, initial, seed=seed, progress=progress)
+        return {"warm_start": True}
+    model.fit(X, y, seed=seed, progress=progress)
+    return {}
 
 
 def new_model(kind: str, config: Config, retrain: bool) -> tuple[Model, str]:

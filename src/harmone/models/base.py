@@ -143,9 +143,17 @@ class Model(ABC):
         """The learned state as named numeric arrays."""
 
     @classmethod
-    @abstractmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
-        """Rebuild a fitted model from ``to_arrays`` output."""
+        """Rebuild a fitted model from ``to_arrays`` output: checked settings, then ``_set_weights``."""
+        model = cls(**params)
+        cls.check_params(model.params)
+        model._set_weights(arrays)
+        return model
+
+    def _set_weights(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Take the learned state from ``to_arrays`` output; kinds that keep the default ``from_arrays``
+        implement it."""
+        raise NotImplementedError(f"{type(self).__name__} restores no weights")
 
     def clone(self) -> Self:
         """A fresh, unfitted model with the same settings."""

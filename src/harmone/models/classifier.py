@@ -121,12 +121,6 @@ class ClassifierModel(Model):
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The learned state; the output layer is always ``out_weight`` (k, h) and ``out_bias`` (k,)."""
 
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
-        model = cls(**params)
-        cls.check_params(model.params)
-        model._set_weights(arrays)
-        return model
 
     def _fitted(self) -> int:
         try:

@@ -41,7 +41,7 @@ class AffineModel(Model):
     coef_: np.ndarray
     intercept_: float
 
-    def _set_weights(self, coef: np.ndarray, intercept: float) -> None:
+    def _set_coefficients(self, coef: np.ndarray, intercept: float) -> None:
         self.coef_ = np.ascontiguousarray(coef, dtype=np.float64).reshape(-1)
         self.intercept_ = float(intercept)
         # Python floats for the streaming path: no numpy dispatch per call.
@@ -93,7 +93,7 @@ class AffineModel(Model):
             raise ValueError(f"array 'intercept' must hold one value, got shape {intercept.shape}")
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept[0])):
             raise ValueError("weights are not finite")
-        model._set_weights(coef, intercept[0])
+        model._set_coefficients(coef, intercept[0])
         return model
 
 
@@ -140,7 +140,7 @@ class LinearModel(AffineModel):
         if self.params.get("select", "fixed") == "validation":
             alpha = choose(ALPHA_GRID, _ridge_fit_predict, X, y, fallback=alpha)
         self.selected_ = {"alpha": alpha}
-        self._set_weights(*ridge(X, y, alpha))
+        self._set_coefficients(*ridge(X, y, alpha))
         if progress is not None:
             progress(1, 1)
         return self

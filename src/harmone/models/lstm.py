@@ -166,12 +166,6 @@ class LstmModel(FineTuned):
         except AttributeError:
             raise ModelError("lstm model is not fitted") from None
 
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Self:
-        model = cls(**params)
-        cls.check_params(model.params)
-        model._set_weights(arrays)
-        return model
 
     # -- serving --------------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ class SvmModel(AffineModel):
 
             C = choose(C_GRID, fit_predict, X, y, fallback=C)
         self.selected_ = {"C": C}
-        self._set_weights(*_svr(C, tol, epsilon, X, y, solver, seed))
+        self._set_coefficients(*_svr(C, tol, epsilon, X, y, solver, seed))
         if progress is not None:
             progress(1, 1)
         return self

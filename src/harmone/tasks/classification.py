@@ -160,7 +160,7 @@ class Classification(Task):
               progress: Any = None, initial: Any = None) -> Any:
         from harmone.metrics import accuracy, kappa_m, kappa_temporal, macro_f1
         from harmone.scaling import FeatureScaler
-        from harmone.training import TrainedModel, new_model
+        from harmone.training import TrainedModel, fit, new_model
 
         started = time.perf_counter()
         if not isinstance(data, LabelledData):
@@ -173,12 +173,7 @@ class Classification(Task):
         cut = _holdout_start(len(data), config)
         scaler = FeatureScaler().fit(data.X[:cut])
         X, y = scaler.encode(data.X), data.y.astype(np.float64)
-        extra: dict[str, Any] = {}
-        if initial is not None and model.start_from(initial, config.retrain.warm_epochs):
-            extra["warm_start"] = True
-            model.fit_from(X[:cut], y[:cut], initial, seed=seed, progress=progress)
-        else:
-            model.fit(X[:cut], y[:cut], seed=seed, progress=progress)
+        extra = fit(model, X[:cut], y[:cut], config, seed=seed, progress=progress, initial=initial)
         predicted, actual = model.predict(X[cut:]), y[cut:]
         previous = y[cut - 1:-1]
         score = accuracy(actual, predicted)
