@@ -75,7 +75,7 @@ def test_every_setting_of_every_section_declares_a_constraint() -> None:
      "[models.lstm.retrain]: learning_rate = 0.0 is out of range (must be > 0)"),
     ("[detectors.cusum]\nwarmup = 1\n", "[detectors.cusum]: warmup = 1 is out of range (must be >= 2)"),
     ("[detectors.adwin]\ndelta = 1\n", "[detectors.adwin]: delta = 1.0 is out of range (must be < 1)"),
-    ("[energy]\nmeter = 'magic'\n", "[energy]: meter = 'magic' is not one of auto, rapl, estimator, fake"),
+    ("[energy]\nmeter = 'magic'\n", "[energy]: meter = 'magic' is not one of auto, estimator, fake, rapl"),
     ("[models.svm]\nsolver = 'magic'\n", "[models.svm]: solver = 'magic' is not one of liblinear, libsvm"),
     ("[drift]\nbins = 2.5\n", "[drift]: bins must be int, got 2.5"),
     ("[models.seasonal]\nseason = 2.5\n", "[models.seasonal]: season must be int, got 2.5"),

@@ -127,3 +127,41 @@ def test_the_dashboard_shows_plugins_and_cannot_add_one(tmp_path: Path) -> None:
         assert browser.post("/api/plugins", json={"name": "x"}).status_code in (403, 405)
     finally:
         dashboard.close()
+
+
+METER_MODULE = '''
+from harmone.energy.fake import FakeMeter
+
+
+class CountedSource:
+    """A meter of a plugin package: a counter that never moves, under its own name."""
+
+    name = "counted"
+
+    @classmethod
+    def create(cls, config, *, scope, sysfs_root):
+        return FakeMeter(source="plugin:counted")
+'''
+
+
+def test_a_plugin_meter_is_named_in_the_config_and_built_by_detect(tmp_path: Path, monkeypatch) -> None:
+    import harmone.energy.meters as package
+    from harmone import config as config_mod
+    from harmone.energy.detect import detect
+    from harmone.errors import ConfigError, EnergyError
+
+    monkeypatch.syspath_prepend(str(fake_dist(tmp_path, "harmone-counted",
+                                              {"harmone.meters": {"counted": "counted_meter:CountedSource"}},
+                                              {"counted_meter": METER_MODULE})))
+    fresh = Registry("harmone.meters", package.__name__, package.__path__, what="energy meter",
+                     key=lambda cls: cls.name, error=EnergyError)
+    monkeypatch.setattr(package, "_METERS", fresh)
+    monkeypatch.setattr(package, "names", fresh.names)
+    monkeypatch.setattr(package, "meter_source", fresh.get)
+    assert {"counted", "rapl", "estimator", "fake"} <= set(fresh.names())
+    config = config_mod.from_mapping({"energy": {"meter": "counted"}})
+    meter = detect(config.energy, gpu=False)
+    assert meter.source == "plugin:counted"
+    with pytest.raises(ConfigError, match="meter = 'nothing' is not one of auto, .*counted"):
+        config_mod.from_mapping({"energy": {"meter": "nothing"}})
+    monkeypatch.delitem(sys.modules, "counted_meter")

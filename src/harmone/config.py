@@ -90,8 +90,8 @@ class StreamConfig:
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    meter: str = _setting("auto", "energy meter: auto, rapl, estimator or fake",
-                          choices=("auto", "rapl", "estimator", "fake"))
+    meter: str = _setting("auto", "energy meter: auto (RAPL where readable, else the CPU-time estimate), rapl, "
+                                  "estimator, fake, or a meter plugin's name (`harmone plugins`)")
     watts_per_core: float = _setting(15.0, "estimator: power of one fully busy core, watts", lo=0, lo_open=True)
     normalisation: str = _setting("calibrated", "energy range for the score: calibrated or published",
                                   choices=("calibrated", "published"))
@@ -489,7 +489,12 @@ def check_across(config: Config, source: str = CONFIG_FILE) -> None:
 
     energy, switch, drift, retrain, stream = config.energy, config.switch, config.drift, config.retrain, config.stream
     served = config.task.kinds()
+    from harmone.energy import meters
+
+    known_meters = ["auto", *meters.names()]
     checks = (
+        (energy.meter in known_meters, "[energy]",
+         f"meter = {energy.meter!r} is not one of {', '.join(known_meters)}"),
         (energy.e_min_uj < energy.e_max_uj, "[energy]",
          f"e_min_uj = {energy.e_min_uj!r} must be below e_max_uj = {energy.e_max_uj!r}"),
         (switch.budget_rule != "bounded" or switch.energy_goal <= switch.budget_max, "[switch]",

@@ -31,8 +31,12 @@ def _registries() -> dict[str, Callable[[], Registry[Any]]]:
         from harmone.policies import _POLICIES
         return _POLICIES
 
+    def meters() -> Registry[Any]:
+        from harmone.energy.meters import _METERS
+        return _METERS
+
     return {"harmone.tasks": tasks, "harmone.models": models, "harmone.detectors": detectors,
-            "harmone.policies": policies}
+            "harmone.meters": meters, "harmone.policies": policies}
 
 
 #: The entry-point groups, in listing order.
