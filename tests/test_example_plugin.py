@@ -45,7 +45,6 @@ def test_the_plugin_kind_trains_and_serves_and_its_policy_runs(tmp_path: Path) -
     for approach in ("single-ewma", "greedy-ema"):
         run = harmone("run", "-w", str(ws), "--approach", approach, "--simulate", "--steps", "900", "--json",
                       cwd=tmp_path)
-        print(run.stdout[:2000])
         summary = json.loads(run.stdout)
         assert summary["approach"] == approach
     events = json.loads(harmone("events", "-w", str(ws), "--json", cwd=tmp_path).stdout)

@@ -162,8 +162,10 @@ class Status:
 
 
 def _switch_start(config: Config) -> SwitchLoopState:
-    """A switch loop that has not run yet: the configured start."""
-    return SwitchLoopState(switch=initial_switch_state(config, config.switch.initial_ema), next_due_s=0.0)
+    """A switch loop that has not run yet: the configured start of the served kinds that
+    ``switch.initial_ema`` names (all served kinds when it names none of them: another task's)."""
+    named = [kind for kind in config.stream.models if kind in config.switch.initial_ema]
+    return SwitchLoopState(switch=initial_switch_state(config, named or config.stream.models), next_due_s=0.0)
 
 
 def read_loops(store: KnowledgeStore, config: Config | None = None) -> LoopsStatus:
