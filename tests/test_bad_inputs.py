@@ -323,6 +323,18 @@ CASES += [
     Case("import-time-second-file-earlier", IMPORT + ("{tmp}/b.csv", "--time-column", "day", "--column", "value"),
          both(_stamped([]), _stamped([], "b.csv", 2025)), "in.csv: line 2, column 'day': time stamp '2024-01-01' is"
                                                            " earlier than '2025-07-19' of"),
+    # -- classification: labelled imports and the image stream into this (forecasting) workspace --
+    Case("import-label-missing", IMPORT + ("--label", "y"), file("a,b\n1,2\n3,4\n"), "no column 'y'"),
+    Case("import-label-one-class", IMPORT + ("--label", "y"), file("a,b,y\n1,2,x\n3,4,x\n"), "only one class"),
+    Case("import-label-text-feature", IMPORT + ("--label", "y"), file("a,b,y\n1,2,x\n3,q,z\n"),
+         "line 3, column 'b': 'q' is not a number"),
+    Case("import-label-with-column", IMPORT + ("--label", "y", "--column", "a"), file("a,y\n1,x\n2,z\n"),
+         "--label imports every other numeric column"),
+    Case("import-label-into-trained-forecasting", IMPORT + ("--label", "y", "--train-ratio", "0.5"),
+         file("a,b,y\n" + "".join(f"{i},{i % 7},{'xz'[i % 2]}\n" for i in range(100))),
+         "harmone init --task classification"),
+    Case("synth-digits-into-trained-forecasting", ("data", "synth", "-w", "{ws}", "--profile", "digits"), None,
+         "harmone init --task classification"),
     Case("import-underscore-number", IMPORT, file(series(bad="1_234")), "'1_234' is not a number"),
     Case("import-arabic-indic-digits", IMPORT, file(series(bad="\u0661\u0662\u0663")), "is not a number"),
     Case("import-fullwidth-digits", IMPORT, file(series(bad="\uff11\uff12")), "is not a number"),
