@@ -281,7 +281,7 @@ GOLDEN = Path(__file__).parent / "data" / "report_golden"
 
 def test_the_report_writes_the_pinned_files(tmp_path: Path) -> None:
     """results.csv/json/md, run.json and the table, byte for byte (pinned when the report was split;
-    the skill column added since). Exact on any machine: every figure is a product or quotient of
+    the skill and naive-baseline columns added since). Exact on any machine: every figure is a product or quotient of
     the fixed inputs (no BLAS, no vectorised sum), which IEEE arithmetic rounds the same everywhere."""
     results = all_approaches(n=300)
     paths = write_results(results, tmp_path, seed=7, meter=METER, extra={"stream": "synthetic"})

@@ -179,7 +179,8 @@ def to_result(run: ApproachRun) -> RunResult:
         previous = np.concatenate([[stream.target(stream.first - 1)], true[:-1]])
     else:
         true, predicted, previous = true[1:], predicted[1:], true[:-1]
-    return dataclasses.replace(result, skill=config.task.skill(true, predicted, previous), task=config.task.name)
+    return dataclasses.replace(result, skill=config.task.skill(true, predicted, previous),
+                               baseline=config.task.accuracy(true, previous), task=config.task.name)
 
 
 def warm_up(source: Workspace, root: Path, config: Config | None = None) -> None:

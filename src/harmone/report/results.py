@@ -26,7 +26,7 @@ METER_KINDS = ("measured", "estimated")
 SERIES = (("time_s", np.float64), ("true_value", np.float64), ("predicted_value", np.float64),
           ("model", np.str_))
 
-_OPTIONAL = ("r2", "mae", "skill", "latency_mean_s", "latency_p95_s")
+_OPTIONAL = ("r2", "mae", "skill", "baseline", "latency_mean_s", "latency_p95_s")
 _SCALARS = ("inference_energy_uj", "adaptation_energy_uj", "retraining_energy_uj", "wall_time_s", "duration_s")
 _COUNTS = ("predictions", "switches", "reuses", "retrains", "drift_detections", "retrain_failures", "keeps")
 
@@ -93,6 +93,9 @@ class RunResult:
     #: Skill over persistence: 1 - squared error / persistence's on the same predictions
     #: (above 0 beats "repeat the last value"); None until known.
     skill: float | None = None
+    #: The naive baseline's metric on the same predictions (persistence's R², the no-change
+    #: classifier's accuracy): what ``skill`` is measured against; None until known.
+    baseline: float | None = None
     simulated: bool = True
     seed: int = 0
     #: The task of the stream (``harmone.tasks``): ``r2`` holds its metric (R², accuracy), ``mae``
@@ -210,6 +213,7 @@ class RunResult:
         return {
             "approach": self.approach, "task": self.task, "simulated": self.simulated, "seed": self.seed,
             "predictions": self.predictions, "r2": self.r2, "mae": self.mae, "skill": self.skill,
+            "baseline": self.baseline,
             "inference_energy_uj": self.inference_energy_uj, "adaptation_energy_uj": self.adaptation_energy_uj,
             "retraining_energy_uj": self.retraining_energy_uj,
             "energy_mj_per_prediction": self.energy_mj_per_prediction if self.predictions else None,

@@ -28,6 +28,7 @@ def results_rows(results: Sequence[RunResult], *, seed: int, meter: Mapping[str,
             "r2": _optional(r.r2),
             "mae": _optional(r.mae),
             "skill": _optional(r.skill),
+            "baseline": _optional(r.baseline),
             "energy_mj_per_prediction": r.energy_mj_per_prediction,
             "inference_energy_mj_per_prediction": r.inference_energy_mj_per_prediction,
             "adaptation_energy_mj_per_prediction": r.adaptation_energy_mj_per_prediction,
@@ -101,11 +102,11 @@ def format_table(results: Sequence[RunResult]) -> str:
     results = checked(results)
     task = task_of(results)
     totals, inference, adaptation, retraining = _energy_columns(results)
-    header = ["approach", task.metric, task.skill_name, task.error_name, "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
+    header = ["approach", task.metric, f"{task.baseline} {task.metric}", task.skill_name, task.error_name, "mJ/pred", "infer", "adapt", "retraining", "lat ms", "p95 ms",
               "switch", "reuse", "retrain", "drift", "predictions"]
     mae_d = decimals([r.mae for r in results])
     lat_d = decimals([r.latency_ms_p95 for r in results], significant=3)
-    body = [[r.approach, fmt(r.r2, ".4f"), fmt(r.skill, "+.3f"), fmt(r.mae, f".{mae_d}f"), totals[i], inference[i],
+    body = [[r.approach, fmt(r.r2, ".4f"), fmt(r.baseline, ".4f"), fmt(r.skill, "+.3f"), fmt(r.mae, f".{mae_d}f"), totals[i], inference[i],
              adaptation[i],
              retraining[i], fmt(r.latency_ms_mean, f".{lat_d}f"), fmt(r.latency_ms_p95, f".{lat_d}f"), str(r.switches),
              str(r.reuses), str(r.retrains), str(r.drift_detections), str(r.predictions)]
@@ -135,14 +136,15 @@ def results_markdown(results: Sequence[RunResult], *, seed: int, meter: Mapping[
     lines = [
         "# HarmonE experiment results", "",
         f"Seed {seed}, {len(results)} approaches. {_meter_sentence(results, meter)}", "",
-        f"| Approach | {task.metric} | {task.skill_name.capitalize()} over {task.baseline} | {task.error_name} | Energy mJ/prediction (inference + adaptation; of it retraining) "
+        f"| Approach | {task.metric} | {task.baseline.capitalize()} {task.metric} | {task.skill_name.capitalize()} over "
+        f"{task.baseline} | {task.error_name} | Energy mJ/prediction (inference + adaptation; of it retraining) "
         "| Latency ms mean / p95 "
         "| Switches / reuses / retrains | Drift detections | Predictions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(results):
         lines.append(
-            f"| {_md_cell(r.approach)} | {fmt(r.r2, '.4f')} | {fmt(r.skill, '+.3f')} | {fmt(r.mae, f'.{mae_d}f')}"
+            f"| {_md_cell(r.approach)} | {fmt(r.r2, '.4f')} | {fmt(r.baseline, '.4f')} | {fmt(r.skill, '+.3f')} | {fmt(r.mae, f'.{mae_d}f')}"
             f" | {totals[i]} ({inference[i]} + {adaptation[i]}; {retraining[i]})"
             f" | {fmt(r.latency_ms_mean, f'.{lat_d}f')} / {fmt(r.latency_ms_p95, f'.{lat_d}f')}"
             f" | {r.switches} / {r.reuses} / {r.retrains} | {r.drift_detections} | {r.predictions} |")
