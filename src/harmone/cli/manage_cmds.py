@@ -45,10 +45,12 @@ def cmd_approach(args: argparse.Namespace) -> int:
     workspace = Workspace.open(workspace_dir(args))
     if args.name is None:  # the approaches that can run on the workspace's task
         current = workspace_approach(workspace)
-        for approach in (APPROACHES[name] for name in approaches_of(workspace.config.task.kinds())):
+        listed = [APPROACHES[name] for name in approaches_of(workspace.config.task.kinds())]
+        width = max(len(approach.name) for approach in listed)
+        for approach in listed:
             mark = "*" if approach.name == current.name else " "
             loops = ", ".join(sorted(approach.loops)) or "no loops"
-            print(f"{mark} {approach.name:<22} {loops:<16} {approach.description}")
+            print(f"{mark} {approach.name:<{width}} {loops:<16} {approach.description}")
         return 0
     approach = set_approach(workspace, args.name)
     print(f"Approach: {approach.name} ({approach.description})")
