@@ -33,7 +33,7 @@ browser:
 
 # The example plugin package (docs/plugins.md), installed beside HarmonE so the suite tests it.
 $(EXAMPLE_STAMP): $(STAMP) $(EXAMPLE)/pyproject.toml
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e $(EXAMPLE)
+	$(BIN)/python -m pip install --quiet --no-deps -e $(EXAMPLE)
 	touch $(EXAMPLE_STAMP)
 
 test: $(STAMP) $(EXAMPLE_STAMP) browser
