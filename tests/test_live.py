@@ -4,7 +4,7 @@ Replays charge each model its calibrated cost; live, the energy is measured whil
 right after the stream's wait. This runs both commands for about 30 s at 20x and checks the
 decisions a user would see: cheap models judged cheap, no energy switch to a costlier model,
 and the costly model serving about as long as in a replay of the same predictions that charges
-each model its calibrated cost.
+each model its calibrated cost. A shorter run serves a classifier on the image stream the same way.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ def harmone(*args: str | Path) -> None:
                    stderr=subprocess.PIPE, timeout=300)
 
 
-def serve(root: Path) -> None:
+def serve(root: Path, live_s: float = LIVE_S) -> None:
     command = [sys.executable, "-m", "harmone"]
     manage = subprocess.Popen([*command, "manage", "--time-scale", str(TIME_SCALE), "--seed", str(SEED), "-w", root],
                               stdout=subprocess.DEVNULL)
     infer = subprocess.Popen([*command, "infer", "--time-scale", str(TIME_SCALE), "--quiet", "-w", root],
                              stdout=subprocess.DEVNULL)
-    time.sleep(LIVE_S)
+    time.sleep(live_s)
     for process in (infer, manage):
         process.send_signal(signal.SIGINT)
     assert [process.wait(timeout=60) for process in (infer, manage)] == [0, 0]
@@ -111,3 +111,25 @@ def test_the_summary_follows_the_costliest_served_kind_of_the_task(tmp_path: Pat
                     e_min_uj=0.0, e_max_uj=10.0, meter_kind="estimated", meter_source="fake", predictions=100,
                     headroom=1.25).save(workspace.calibration_path)
         assert summarise(workspace)["costliest_kind"] == costliest
+
+
+def test_live_processes_serve_and_adapt_a_classifier_on_the_image_stream(tmp_path: Path) -> None:
+    """The two processes on a classification workspace: records served with their positions,
+    the switch loop judging accuracy, the drift loop reading the records' signals."""
+    from harmone.knowledge import KnowledgeStore
+
+    root = tmp_path / "ws"
+    harmone("init", "-w", root, "--task", "classification")
+    harmone("data", "synth", "-w", root, "--profile", "digits", "--steps", "3000", "--seed", str(SEED))
+    harmone("train", "-w", root, "--models", "cnn-small,logistic", "--seed", str(SEED))
+    harmone("approach", "-w", root, "harmone")
+    serve(root, live_s=12.0)
+    with KnowledgeStore.open_readonly(Workspace.open(root).db_path) as store:
+        true, predicted, positions, _ = store.records_after(0, newest=100_000)
+        events = store.events()
+    assert len(positions) > 500 and positions.tolist() == list(range(len(positions)))
+    assert set(true.tolist()) <= set(range(10)) and set(predicted.tolist()) <= set(range(10))
+    assert (true == predicted).mean() > 0.5  # the first regimes are clean and noisy digits
+    switch_runs = [e for e in events if e.loop == "switch"]
+    assert switch_runs and all("r2" in e.observed for e in switch_runs if e.decision == "ok")
+    assert any(e.loop == "drift" for e in events)
