@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,18 +331,32 @@ def _build_section(cls: type, raw: Mapping[str, Any], where: str, renamed: Mappi
     return cls(**values)
 
 
+def _named_tables(raw: Any, source: str, section: str,
+                  check_name: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """The ``[<section>.<name>]`` tables of a document: (name, table, where it is written for errors).
+
+    ``check_name(name, where)`` refuses a name before its table is looked at.
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [{section}] must be a table")
+    for name, table in raw.items():
+        where = f"{source} [{section}.{name}]"
+        if check_name is not None:
+            check_name(name, where)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        yield name, table, where
+
+
 def _check_models(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     from harmone.models import kinds, model_class
 
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [models] must be a table")
-    checked: dict[str, dict[str, Any]] = {}
-    for kind, table in raw.items():
-        where = f"{source} [models.{kind}]"
+    def known(kind: str, where: str) -> None:
         if kind not in kinds():
             raise ConfigError(f"{where}: unknown model kind {kind!r} (known: {', '.join(kinds())})")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table")
+
+    checked: dict[str, dict[str, Any]] = {}
+    for kind, table, where in _named_tables(raw, source, "models", known):
         cls = model_class(kind)
         checked[kind] = {}
         for sub, params in (("", {k: v for k, v in table.items() if k != "retrain"}),
@@ -363,13 +377,8 @@ def _check_policies(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     """``[policies.<name>]`` tables: registered policies, constants each one declares."""
     from harmone import policies
 
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [policies] must be a table")
     checked: dict[str, dict[str, Any]] = {}
-    for name, table in raw.items():
-        where = f"{source} [policies.{name}]"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table")
+    for name, table, where in _named_tables(raw, source, "policies"):
         try:
             cls = policies.policy_class(name)
             cls.check_params(table)
@@ -385,17 +394,14 @@ def _check_detectors(raw: Any, source: str) -> dict[str, dict[str, Any]]:
     """``[detectors.<name>]`` tables: registered names, settings each detector accepts."""
     from harmone import detectors
 
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: [detectors] must be a table")
-    checked: dict[str, dict[str, Any]] = {}
-    for name, table in raw.items():
-        where = f"{source} [detectors.{name}]"
+    def not_elsewhere(name: str, where: str) -> None:
         section = _settings_section(name)
         if section is not None:
             keys = ", ".join(detectors.detector_class(name).default_params)
             raise ConfigError(f"{where}: the {name} settings are [{section}] {keys} (and only there)")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table")
+
+    checked: dict[str, dict[str, Any]] = {}
+    for name, table, where in _named_tables(raw, source, "detectors", not_elsewhere):
         try:
             detectors.check_settings(name, table)
         except detectors.DetectorError as exc:
