@@ -121,9 +121,9 @@ def test_live_processes_serve_and_adapt_a_classifier_on_the_image_stream(tmp_pat
     root = tmp_path / "ws"
     harmone("init", "-w", root, "--task", "classification")
     harmone("data", "synth", "-w", root, "--profile", "digits", "--steps", "3000", "--seed", str(SEED))
-    harmone("train", "-w", root, "--models", "cnn-small,logistic", "--seed", str(SEED))
+    harmone("train", "-w", root, "--models", "logistic", "--seed", str(SEED))
     harmone("approach", "-w", root, "harmone")
-    serve(root, live_s=12.0)
+    serve(root, live_s=8.0)
     with KnowledgeStore.open_readonly(Workspace.open(root).db_path) as store:
         true, predicted, positions, _ = store.records_after(0, newest=100_000)
         events = store.events()
