@@ -95,6 +95,8 @@ class InferenceEngine:
         #: Told of every prediction, inside its model-energy region (a meter that models costs).
         self._costs = costs
         self._stream = stream
+        # Bound once: the per-prediction step calls them on every record.
+        self._input_at, self._target = stream.input_at, stream.target
         self._length = len(stream)
         self._window = config.stream.input_length
         #: Past values the serving version reads: its own context (the input length for older versions).
@@ -168,10 +170,10 @@ class InferenceEngine:
         if self._costs is not None:
             self._costs.charge_prediction(serving.kind)
         started = time.perf_counter()
-        predicted = serving.predict_next(self._stream.input_at(i, self._width))
+        predicted = serving.predict_next(self._input_at(i, self._width))
         latency_s = time.perf_counter() - started
         since_uj = energy.to_model(since_uj)
-        prediction = Prediction(i, now_s, self._stream.target(i), predicted, serving.kind, serving.version, latency_s)
+        prediction = Prediction(i, now_s, self._target(i), predicted, serving.kind, serving.version, latency_s)
         buffer = self._buffer
         buffer.append(prediction)
         self.position = i + 1
