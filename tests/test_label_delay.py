@@ -21,13 +21,17 @@ def _engine(workspace: Workspace, store: KnowledgeStore, delay: int, flush_rows:
                                          config=config)
 
 
+def _serve(engine: InferenceEngine, steps: int) -> None:
+    for _ in range(steps):
+        engine.step()
+    engine.flush()
+
+
 def test_only_labelled_predictions_are_logged_and_the_rest_wait(trained_workspace: Workspace) -> None:
     test = read_series(trained_workspace.test_path)
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store, delay=20)
-        for _ in range(100):
-            engine.step()
-        engine.flush()
+        _serve(engine, 100)
         logged = store.predictions_after(0)
         # Predicted records 5..104; labels have arrived for those before 105 - 20 = 85.
         assert len(logged) == 80 and store.count_pending() == 20
@@ -39,16 +43,12 @@ def test_only_labelled_predictions_are_logged_and_the_rest_wait(trained_workspac
 def test_pending_predictions_survive_a_restart_and_are_logged_in_stream_order(trained_workspace: Workspace) -> None:
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store, delay=30)
-        for _ in range(50):
-            engine.step()
-        engine.flush()
+        _serve(engine, 50)
         pending = store.count_pending()
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store, delay=30)
         assert engine.position == 55 and pending == 30
-        for _ in range(40):
-            engine.step()
-        engine.flush()
+        _serve(engine, 40)
         _, _, positions, _ = store.records_after(0, newest=1000)
         assert positions.tolist() == list(range(5, 65)) and store.count_pending() == 30
 
@@ -66,8 +66,6 @@ def test_every_label_arrives_at_the_end_of_the_stream(trained_workspace: Workspa
 def test_without_a_delay_rows_carry_their_position(trained_workspace: Workspace) -> None:
     with KnowledgeStore(trained_workspace.db_path) as store:
         engine = _engine(trained_workspace, store, delay=0)
-        for _ in range(10):
-            engine.step()
-        engine.flush()
+        _serve(engine, 10)
         assert store.records_after(0, newest=100)[2].tolist() == list(range(5, 15))
         assert store.count_pending() == 0
